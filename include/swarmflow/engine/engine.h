@@ -1,0 +1,96 @@
+/* engine.h - the Docker Engine API client (libcurl): services, tasks, logs, secrets, configs. */
+#ifndef SWARMFLOW_ENGINE_ENGINE_H
+#define SWARMFLOW_ENGINE_ENGINE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "swarmflow/common/util.h"
+
+/* Largest response body kept in memory (JSON answers); larger ones fail with ENGINE_ERR_TOO_BIG. */
+#define ENGINE_MAX_BODY (64u * 1024 * 1024)
+/* Largest log kept for one try; the head is kept and a truncation note appended. */
+#define ENGINE_MAX_LOG (16u * 1024 * 1024)
+
+enum engine_err_kind {
+	ENGINE_OK = 0,
+	ENGINE_ERR_CONNECT,  /* no engine answered (socket missing, refused, DNS, TLS) */
+	ENGINE_ERR_TIMEOUT,  /* the request took longer than its timeout */
+	ENGINE_ERR_HTTP,     /* the engine answered with a non-2xx status; message is its own */
+	ENGINE_ERR_PROTOCOL, /* a body that is not the JSON we expected, or truncated */
+	ENGINE_ERR_TOO_BIG,  /* a body over ENGINE_MAX_BODY */
+};
+
+/* What went wrong with one call. */
+struct engine_err {
+	enum engine_err_kind kind;
+	long status;        /* HTTP status when kind == ENGINE_ERR_HTTP, else 0 */
+	char message[1024]; /* the engine's JSON `message`, or curl's error text */
+};
+
+const char *engine_err_kind_name(enum engine_err_kind kind);
+
+struct engine_opts {
+	const char *host;        /* unix:///path, tcp://host:port or NULL for the default socket */
+	const char *api_version; /* "auto" (negotiate with GET /version) or e.g. "1.41" */
+	bool tls_verify;         /* DOCKER_TLS_VERIFY */
+	const char *cert_path;   /* DOCKER_CERT_PATH: ca.pem, cert.pem, key.pem */
+	long connect_timeout_ms; /* 0: 5000 */
+	long timeout_ms;         /* per request; 0: 30000 */
+};
+
+struct engine;
+
+/* Creates a client (no request is made yet). Returns NULL with *err set on a bad host string.
+ * Free with engine_destroy() (accepts NULL). */
+struct engine *engine_create(const struct engine_opts *opts, char **err);
+void engine_destroy(struct engine *e);
+
+/* GET /version (unversioned path); with api_version "auto", uses min(engine's ApiVersion, the
+ * newest we know, 1.43) for every later path "/v1.xx/...". Fails under 1.30 (too old). */
+bool engine_negotiate(struct engine *e, struct engine_err *err);
+/* The version in use ("1.41"), after engine_negotiate() or when fixed by opts. */
+const char *engine_api_version(const struct engine *e);
+/* True when the version in use is >= major.minor. */
+bool engine_api_at_least(const struct engine *e, int major, int minor);
+
+struct engine_info {
+	char node_id[128];
+	char swarm_state[32]; /* "active", "inactive", "pending", "error", "locked" */
+	bool is_manager;      /* Swarm.ControlAvailable */
+	char server_version[64];
+};
+
+/* GET /info. */
+bool engine_info(struct engine *e, struct engine_info *out, struct engine_err *err);
+
+/* POST /services/create with spec. On success *id_out is the new service's ID (caller frees). */
+bool engine_service_create(struct engine *e, json_t *spec, char **id_out, struct engine_err *err);
+
+/* DELETE /services/{id}. A 404 (already gone) counts as success. */
+bool engine_service_remove(struct engine *e, const char *id, struct engine_err *err);
+
+/* GET /services?filters={"label":[...]}: services whose labels match all of `labels`
+ * ("k=v" or "k"). *out is the JSON array (caller decrefs). */
+bool engine_services_list(struct engine *e, const char *const *labels, size_t n_labels,
+			  json_t **out, struct engine_err *err);
+
+/* GET /tasks?filters={"service":[ids...]}: every task of these services in ONE request.
+ * *out is the JSON array (caller decrefs). n_ids == 0 returns an empty array without a request. */
+bool engine_tasks_list(struct engine *e, const char *const *service_ids, size_t n_ids,
+		       json_t **out, struct engine_err *err);
+
+/* GET /services/{id}/logs?stdout=1&stderr=1&follow=0&timestamps=0: the service's logs,
+ * demultiplexed (or raw when tty). Appended to *out (capped at ENGINE_MAX_LOG). */
+bool engine_service_logs(struct engine *e, const char *id, bool tty, struct buf *out,
+			 struct engine_err *err);
+
+/* GET /secrets or /configs filtered by name: *id_out is the ID of the one whose Spec.Name is
+ * exactly `name` (caller frees). Not found: false with kind ENGINE_ERR_HTTP and status 404 and
+ * message "secret 'name' not found". */
+bool engine_secret_id(struct engine *e, const char *name, char **id_out, struct engine_err *err);
+bool engine_config_id(struct engine *e, const char *name, char **id_out, struct engine_err *err);
+
+#endif

@@ -1,0 +1,28 @@
+/* logstream.h - demultiplexer of Docker's 8-byte-header log stream (pure, incremental). */
+#ifndef SWARMFLOW_ENGINE_LOGSTREAM_H
+#define SWARMFLOW_ENGINE_LOGSTREAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "swarmflow/common/util.h"
+
+/* Frames: [stream(1) 0 0 0 size(4, big endian)] payload. stream 0 stdin, 1 stdout, 2 stderr. */
+struct logstream {
+	unsigned char header[8];
+	size_t header_len;
+	uint32_t remaining; /* payload bytes left in the current frame */
+	int stream;
+	bool raw;   /* TTY services: no framing, everything is copied as is */
+	bool error; /* a bad header was seen; further input is ignored */
+};
+
+void logstream_init(struct logstream *ls, bool raw);
+/* Feeds len bytes; payloads are appended to out (stdout and stderr interleaved in order).
+ * Returns false when the stream is malformed (bad stream byte) or out is full (out->too_big). */
+bool logstream_feed(struct logstream *ls, const void *data, size_t len, struct buf *out);
+/* True when the stream ended on a frame boundary (a short read leaves a partial frame). */
+bool logstream_complete(const struct logstream *ls);
+
+#endif

@@ -1,0 +1,136 @@
+/* store.h - swarmflow's state in SQLite: DAG flags, runs, task instances and their tries. */
+#ifndef SWARMFLOW_STORE_STORE_H
+#define SWARMFLOW_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Task instance states (Airflow's names). TI_NONE: created with the run, not yet ready. */
+enum ti_state {
+	TI_NONE,
+	TI_SCHEDULED,
+	TI_QUEUED,
+	TI_RUNNING,
+	TI_SUCCESS,
+	TI_FAILED,
+	TI_UP_FOR_RETRY,
+	TI_UPSTREAM_FAILED,
+	TI_SKIPPED,
+	TI_REMOVED,
+};
+#define TI_STATE_COUNT (TI_REMOVED + 1)
+
+enum run_state { RUN_QUEUED, RUN_RUNNING, RUN_SUCCESS, RUN_FAILED };
+#define RUN_STATE_COUNT (RUN_FAILED + 1)
+
+const char *ti_state_name(enum ti_state s); /* "none", "scheduled", ... */
+bool ti_state_parse(const char *s, enum ti_state *out);
+/* success, failed, upstream_failed, skipped, removed. */
+bool ti_state_finished(enum ti_state s);
+const char *run_state_name(enum run_state s);
+bool run_state_parse(const char *s, enum run_state *out);
+
+/* A DAG run. Times are unix milliseconds (0: not yet); dates of the data interval are seconds. */
+struct run {
+	int64_t id; /* row id */
+	char *dag_id;
+	char *run_id;
+	char *run_type; /* "manual", "scheduled", "backfill" */
+	enum run_state state;
+	int64_t logical_date, data_interval_start, data_interval_end; /* unix seconds */
+	int64_t queued_ms, start_ms, end_ms;
+	char *conf; /* JSON object text, "{}" when none */
+};
+
+/* A task instance: the current try of one task in one run. */
+struct ti {
+	int64_t id;     /* row id */
+	int64_t run_pk; /* struct run.id */
+	char *dag_id, *run_id, *task_id;
+	enum ti_state state;
+	int try_number;   /* 0 before the first try; the try being (or last) run otherwise */
+	int max_tries;    /* retries + 1 */
+	char *service_id; /* NULL until created */
+	char *service_name;
+	bool has_exit_code;
+	int exit_code;
+	char *error;   /* NULL or the engine's / scheduler's reason */
+	char *log_path; /* NULL until logs were saved */
+	int64_t queued_ms, start_ms, end_ms; /* 0: not yet */
+	int64_t next_try_ms; /* up_for_retry: earliest time of the next try */
+};
+
+struct run_list {
+	struct run *v;
+	size_t len;
+};
+
+struct ti_list {
+	struct ti *v;
+	size_t len;
+};
+
+struct store;
+
+/* Opens (creating when missing) the database at path, in WAL mode with a busy timeout, and
+ * migrates its schema to the newest version. Returns NULL with *err set. ":memory:" works. */
+struct store *store_open(const char *path, char **err);
+/* Closes (accepts NULL). */
+void store_close(struct store *s);
+/* The schema version after migrations. */
+int store_schema_version(struct store *s);
+
+/* Explicit transactions, for a transition that touches several rows (BEGIN IMMEDIATE). Every
+ * other store_* call that writes is its own transaction when none is open. */
+bool store_begin(struct store *s, char **err);
+bool store_commit(struct store *s, char **err);
+void store_rollback(struct store *s);
+
+/* Creates a run in state queued with one TI_NONE task instance per task id (max_tries[i] each).
+ * A run id already used for this DAG fails with *err = "run 'X' already exists for DAG 'Y'".
+ * On success *out (if not NULL) is filled (caller frees with run_finish). */
+bool store_run_create(struct store *s, const struct run *r, const char *const *task_ids,
+		      const int *max_tries, size_t n_tasks, struct run *out, char **err);
+
+/* Finds one run by (dag_id, run_id), or by row id. False with *err when there is none. */
+bool store_run_get(struct store *s, const char *dag_id, const char *run_id, struct run *out,
+		   char **err);
+bool store_run_get_by_id(struct store *s, int64_t id, struct run *out, char **err);
+
+/* Sets a run's state; moving to running sets start_ms (once), to success/failed sets end_ms. */
+bool store_run_set_state(struct store *s, int64_t run_pk, enum run_state state, int64_t now_ms,
+			 char **err);
+
+/* Runs newest first, filtered by dag_id (NULL: any) and state (NULL: any), at most limit
+ * (0: no limit). Free with run_list_finish(). */
+bool store_runs_list(struct store *s, const char *dag_id, const enum run_state *state,
+		     size_t limit, struct run_list *out, char **err);
+/* Runs in state queued or running, oldest first. */
+bool store_runs_active(struct store *s, struct run_list *out, char **err);
+
+/* Task instances of a run, in creation order. */
+bool store_tis_for_run(struct store *s, int64_t run_pk, struct ti_list *out, char **err);
+/* Task instances in states queued or running (they own a service), any run. */
+bool store_tis_in_flight(struct store *s, struct ti_list *out, char **err);
+
+/* Writes every mutable field of ti (state, try_number, service_id, service_name, exit code,
+ * error, log_path, times, next_try_ms) by ti->id. */
+bool store_ti_update(struct store *s, const struct ti *ti, char **err);
+
+/* Records a finished (or started) try in the history table, keyed by (ti id, try_number):
+ * inserted or replaced. */
+bool store_try_record(struct store *s, const struct ti *ti, char **err);
+/* The tries of one task instance, oldest first (each as a struct ti snapshot). */
+bool store_tries_list(struct store *s, int64_t ti_pk, struct ti_list *out, char **err);
+
+/* Pause flag of a DAG (false when never set). */
+bool store_dag_set_paused(struct store *s, const char *dag_id, bool paused, char **err);
+bool store_dag_is_paused(struct store *s, const char *dag_id, bool *paused, char **err);
+
+void run_finish(struct run *r);
+void ti_finish(struct ti *ti);
+void run_list_finish(struct run_list *l);
+void ti_list_finish(struct ti_list *l);
+
+#endif

@@ -1,0 +1,1 @@
+/* config_load.c - placeholder until its module lands. */

@@ -1,0 +1,1 @@
+/* cron.c - placeholder until its module lands. */

@@ -1,0 +1,1 @@
+/* dag.c - placeholder until its module lands. */

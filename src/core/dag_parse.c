@@ -1,0 +1,1 @@
+/* dag_parse.c - placeholder until its module lands. */

@@ -1,0 +1,1 @@
+/* dag_validate.c - placeholder until its module lands. */

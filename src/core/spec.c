@@ -1,0 +1,1 @@
+/* spec.c - placeholder until its module lands. */

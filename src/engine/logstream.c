@@ -1,0 +1,1 @@
+/* logstream.c - placeholder until its module lands. */

@@ -1,0 +1,1 @@
+/* transport.c - placeholder until its module lands. */

@@ -1,0 +1,1 @@
+/* dagbag.c - placeholder until its module lands. */
