@@ -1,0 +1,51 @@
+/* dagbag.h - the DAGs of a dags folder: scan, parse each file, refresh only what changed. */
+#ifndef SWARMFLOW_SCHED_DAGBAG_H
+#define SWARMFLOW_SCHED_DAGBAG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "swarmflow/core/dag.h"
+
+/* One `.dag` file as last seen. */
+struct dagbag_file {
+	char *path;        /* full path */
+	int64_t mtime_ns;  /* st_mtim of the version parsed */
+	off_t size;
+	struct dag_file parsed; /* the newest parse: its errors (and DAGs when it had none) */
+	/* The DAGs in use: parsed.dags when the newest parse was good, else the last good
+	 * version's (kept running while the file is broken), else none. Owned here. */
+	struct dag **dags;
+	size_t n_dags;
+	bool seen; /* internal: marked during a refresh */
+};
+
+struct dagbag {
+	char *folder;
+	struct dagbag_file *files; /* sorted by path */
+	size_t n_files;
+	struct dag_errors errors;  /* folder-level problems (unreadable dirs, symlink loops,
+				      duplicate DAG ids across files) of the last refresh */
+};
+
+/* Sets up an empty bag for folder (nothing is read yet). */
+void dagbag_init(struct dagbag *bag, const char *folder);
+/* Scans the folder (subfolders too; names starting with '.' are skipped; only *.dag; symlink
+ * loops detected), parses new or changed files (mtime or size differ), drops removed files, and
+ * checks DAG ids are unique across files (the later path, in sorted order, gets the error
+ * "DAG 'x' already defined at FILE:LINE" and its DAG is not used). Files over 10 MiB are refused
+ * with an error. Returns the number of files (re)parsed, or -1 when the folder itself cannot be
+ * read (bag->errors says why; the previous DAGs stay). Unchanged files cost one stat each. */
+long dagbag_refresh(struct dagbag *bag);
+/* The DAG with that id currently in use, or NULL. */
+const struct dag *dagbag_find(const struct dagbag *bag, const char *dag_id);
+/* Calls fn for every DAG in use, in file order then file position. */
+void dagbag_foreach(const struct dagbag *bag, void (*fn)(const struct dag *dag, void *ud),
+		    void *ud);
+/* Total number of errors (files' and folder-level). */
+size_t dagbag_error_count(const struct dagbag *bag);
+void dagbag_finish(struct dagbag *bag);
+
+#endif
