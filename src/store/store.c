@@ -1,1 +1,441 @@
-/* store.c - placeholder until its module lands. */
+/* store.c - the SQLite state database: open, schema migrations, statements, transactions. */
+#include "store_priv.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "swarmflow/common/log.h"
+#include "swarmflow/common/util.h"
+
+/* The milliseconds a connection waits for another one's lock before SQLITE_BUSY. */
+#define BUSY_TIMEOUT_MS 5000
+
+/* Schema migrations, oldest first. Step i takes the database from version i to i + 1; its SQL
+ * ends by setting user_version, and runs in its own transaction. Never edit a shipped step:
+ * append a new one. */
+static const char *const migrations[] = {
+    /* 1: DAG flags, runs, task instances and their tries. */
+    "CREATE TABLE dags ("
+    " dag_id TEXT PRIMARY KEY,"
+    " paused INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE dag_runs ("
+    " id INTEGER PRIMARY KEY,"
+    " dag_id TEXT NOT NULL,"
+    " run_id TEXT NOT NULL,"
+    " run_type TEXT NOT NULL,"
+    " state TEXT NOT NULL,"
+    " logical_date INTEGER NOT NULL,"
+    " data_interval_start INTEGER NOT NULL,"
+    " data_interval_end INTEGER NOT NULL,"
+    " queued_ms INTEGER,"
+    " start_ms INTEGER,"
+    " end_ms INTEGER,"
+    " conf TEXT NOT NULL DEFAULT '{}',"
+    " runner TEXT,"
+    " UNIQUE (dag_id, run_id));"
+    "CREATE INDEX dag_runs_date ON dag_runs (logical_date);"
+    "CREATE INDEX dag_runs_dag_date ON dag_runs (dag_id, logical_date);"
+    "CREATE INDEX dag_runs_state_date ON dag_runs (state, logical_date);"
+    "CREATE INDEX dag_runs_dag_state_date ON dag_runs (dag_id, state, logical_date);"
+    "CREATE TABLE task_instances ("
+    " id INTEGER PRIMARY KEY,"
+    " run_pk INTEGER NOT NULL REFERENCES dag_runs (id) ON DELETE CASCADE,"
+    " dag_id TEXT NOT NULL,"
+    " run_id TEXT NOT NULL,"
+    " task_id TEXT NOT NULL,"
+    " state TEXT NOT NULL DEFAULT 'none',"
+    " try_number INTEGER NOT NULL DEFAULT 0,"
+    " max_tries INTEGER NOT NULL DEFAULT 1,"
+    " service_id TEXT,"
+    " service_name TEXT,"
+    " exit_code INTEGER,"
+    " error TEXT,"
+    " log_path TEXT,"
+    " queued_ms INTEGER,"
+    " start_ms INTEGER,"
+    " end_ms INTEGER,"
+    " next_try_ms INTEGER,"
+    " UNIQUE (run_pk, task_id));"
+    "CREATE INDEX task_instances_run ON task_instances (run_pk);"
+    "CREATE INDEX task_instances_state ON task_instances (state);"
+    "CREATE TABLE task_tries ("
+    " ti_pk INTEGER NOT NULL REFERENCES task_instances (id) ON DELETE CASCADE,"
+    " try_number INTEGER NOT NULL,"
+    " state TEXT NOT NULL,"
+    " service_id TEXT,"
+    " service_name TEXT,"
+    " exit_code INTEGER,"
+    " error TEXT,"
+    " log_path TEXT,"
+    " start_ms INTEGER,"
+    " end_ms INTEGER,"
+    " PRIMARY KEY (ti_pk, try_number));"
+    "PRAGMA user_version = 1;",
+};
+
+#define SCHEMA_VERSION ((int)ARRAY_LEN(migrations))
+
+/* Column lists shared by the statements that read rows (see read_run / read_ti). */
+#define RUN_COLS                                                                                   \
+	"id, dag_id, run_id, run_type, state, logical_date, data_interval_start,"                  \
+	" data_interval_end, queued_ms, start_ms, end_ms, conf, runner"
+#define TI_COLS                                                                                    \
+	"id, run_pk, dag_id, run_id, task_id, state, try_number, max_tries, service_id,"           \
+	" service_name, exit_code, error, log_path, queued_ms, start_ms, end_ms, next_try_ms"
+#define RUNS_ORDER " ORDER BY logical_date DESC, id DESC LIMIT ?3"
+#define FINISHED_RUN "('success', 'failed')"
+
+static const char *const stmt_sql[ST_COUNT] = {
+    [ST_BEGIN] = "BEGIN IMMEDIATE",
+    [ST_COMMIT] = "COMMIT",
+    [ST_ROLLBACK] = "ROLLBACK",
+    [ST_SAVEPOINT] = "SAVEPOINT nested",
+    [ST_RELEASE] = "RELEASE nested",
+    [ST_ROLLBACK_TO] = "ROLLBACK TO nested",
+    [ST_RUN_INSERT] = "INSERT INTO dag_runs (dag_id, run_id, run_type, state, logical_date,"
+		      " data_interval_start, data_interval_end, queued_ms, conf, runner)"
+		      " VALUES (?1, ?2, ?3, 'queued', ?4, ?5, ?6, ?7, ?8, ?9)",
+    [ST_TI_INSERT] = "INSERT INTO task_instances (run_pk, dag_id, run_id, task_id, max_tries)"
+		     " VALUES (?1, ?2, ?3, ?4, ?5)",
+    [ST_RUN_GET] = "SELECT " RUN_COLS " FROM dag_runs WHERE dag_id = ?1 AND run_id = ?2",
+    [ST_RUN_GET_BY_ID] = "SELECT " RUN_COLS " FROM dag_runs WHERE id = ?1",
+    [ST_RUN_SET_STATE] =
+	"UPDATE dag_runs SET state = ?2,"
+	" queued_ms = CASE WHEN ?2 = 'queued' AND state <> 'queued' THEN ?3"
+	"  ELSE queued_ms END,"
+	" start_ms = CASE WHEN ?2 = 'running' AND start_ms IS NULL THEN ?3 ELSE start_ms END,"
+	" end_ms = CASE WHEN ?2 NOT IN " FINISHED_RUN " THEN NULL"
+	"  WHEN state IN " FINISHED_RUN " AND end_ms IS NOT NULL THEN end_ms ELSE ?3 END"
+	" WHERE id = ?1",
+    [ST_RUNS_ALL] = "SELECT " RUN_COLS " FROM dag_runs" RUNS_ORDER,
+    [ST_RUNS_BY_DAG] = "SELECT " RUN_COLS " FROM dag_runs WHERE dag_id = ?1" RUNS_ORDER,
+    [ST_RUNS_BY_STATE] = "SELECT " RUN_COLS " FROM dag_runs WHERE state = ?2" RUNS_ORDER,
+    [ST_RUNS_BY_DAG_STATE] = "SELECT " RUN_COLS " FROM dag_runs"
+			     " WHERE dag_id = ?1 AND state = ?2" RUNS_ORDER,
+    [ST_RUNS_ACTIVE] = "SELECT " RUN_COLS " FROM dag_runs"
+		       " WHERE state IN ('queued', 'running') ORDER BY id",
+    [ST_TI_GET] = "SELECT " TI_COLS " FROM task_instances WHERE id = ?1",
+    [ST_TIS_FOR_RUN] = "SELECT " TI_COLS " FROM task_instances WHERE run_pk = ?1 ORDER BY id",
+    [ST_TIS_IN_FLIGHT] = "SELECT " TI_COLS " FROM task_instances"
+			 " WHERE state IN ('queued', 'running') ORDER BY id",
+    [ST_TI_UPDATE] = "UPDATE task_instances SET state = ?2, try_number = ?3, service_id = ?4,"
+		     " service_name = ?5, exit_code = ?6, error = ?7, log_path = ?8,"
+		     " queued_ms = ?9, start_ms = ?10, end_ms = ?11, next_try_ms = ?12"
+		     " WHERE id = ?1",
+    [ST_TRY_UPSERT] = "INSERT INTO task_tries (ti_pk, try_number, state, service_id,"
+		      " service_name, exit_code, error, log_path, start_ms, end_ms)"
+		      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+		      " ON CONFLICT (ti_pk, try_number) DO UPDATE SET state = excluded.state,"
+		      " service_id = excluded.service_id, service_name = excluded.service_name,"
+		      " exit_code = excluded.exit_code, error = excluded.error,"
+		      " log_path = excluded.log_path, start_ms = excluded.start_ms,"
+		      " end_ms = excluded.end_ms",
+    /* Same columns as TI_COLS, so that the tries read as task instance snapshots. */
+    [ST_TRIES_LIST] = "SELECT t.ti_pk, i.run_pk, i.dag_id, i.run_id, i.task_id, t.state,"
+		      " t.try_number, i.max_tries, t.service_id, t.service_name, t.exit_code,"
+		      " t.error, t.log_path, NULL, t.start_ms, t.end_ms, NULL"
+		      " FROM task_tries t JOIN task_instances i ON i.id = t.ti_pk"
+		      " WHERE t.ti_pk = ?1 ORDER BY t.try_number",
+    [ST_DAG_SET_PAUSED] = "INSERT INTO dags (dag_id, paused) VALUES (?1, ?2)"
+			  " ON CONFLICT (dag_id) DO UPDATE SET paused = excluded.paused",
+    [ST_DAG_IS_PAUSED] = "SELECT paused FROM dags WHERE dag_id = ?1",
+};
+
+bool store_fail(struct store *s, char **err, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *what = xvasprintf(fmt, ap);
+	va_end(ap);
+	set_err(err, "store: %s: %s", what, sqlite3_errmsg(s->db));
+	free(what);
+	return false;
+}
+
+sqlite3_stmt *store_stmt(struct store *s, enum stmt_id id)
+{
+	sqlite3_stmt *st = s->stmts[id];
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return st;
+}
+
+bool store_step_done(struct store *s, sqlite3_stmt *st, const char *what, char **err)
+{
+	int rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		store_fail(s, err, "%s", what);
+		sqlite3_reset(st);
+		return false;
+	}
+	sqlite3_reset(st);
+	return true;
+}
+
+void store_bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+	if (v)
+		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+void store_bind_ms(sqlite3_stmt *st, int i, int64_t v)
+{
+	if (v)
+		sqlite3_bind_int64(st, i, v);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+char *store_col_text(sqlite3_stmt *st, int i)
+{
+	const unsigned char *v = sqlite3_column_text(st, i);
+	return v ? xstrdup((const char *)v) : NULL;
+}
+
+int64_t store_col_i64(sqlite3_stmt *st, int i)
+{
+	return sqlite3_column_int64(st, i);
+}
+
+/* Runs constant SQL (pragmas, migrations): the only place sqlite3_exec is used. */
+static bool exec_sql(struct store *s, const char *sql, const char *what, char **err)
+{
+	if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return store_fail(s, err, "%s", what);
+	return true;
+}
+
+static bool read_user_version(struct store *s, int *out, char **err)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+		return store_fail(s, err, "read schema version");
+	bool ok = sqlite3_step(st) == SQLITE_ROW;
+	if (ok)
+		*out = sqlite3_column_int(st, 0);
+	else
+		store_fail(s, err, "read schema version");
+	sqlite3_finalize(st);
+	return ok;
+}
+
+/* Applies migration step `step` (to version step + 1) unless another process already did while
+ * we waited for the write lock. */
+static bool migrate_step(struct store *s, int step, char **err)
+{
+	int version;
+	if (!exec_sql(s, "BEGIN IMMEDIATE", "begin migration", err))
+		return false;
+	if (!read_user_version(s, &version, err))
+		goto error;
+	if (version <= step && !exec_sql(s, migrations[step], "migrate schema", err))
+		goto error;
+	if (!read_user_version(s, &version, err))
+		goto error;
+	if (version != step + 1) {
+		set_err(err, "store: migration %d left schema version %d", step + 1, version);
+		goto error;
+	}
+	if (!exec_sql(s, "COMMIT", "commit migration", err))
+		goto error;
+	return true;
+error:
+	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	return false;
+}
+
+static bool migrate(struct store *s, char **err)
+{
+	int version;
+	if (!read_user_version(s, &version, err))
+		return false;
+	if (version > SCHEMA_VERSION)
+		return set_err(err,
+			       "state database schema version %d is newer than this swarmflow (%d)",
+			       version, SCHEMA_VERSION);
+	for (int step = version < 0 ? 0 : version; step < SCHEMA_VERSION; step++) {
+		if (!migrate_step(s, step, err))
+			return false;
+	}
+	s->version = SCHEMA_VERSION;
+	return true;
+}
+
+static bool set_pragmas(struct store *s, const char *path, char **err)
+{
+	if (sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS) != SQLITE_OK)
+		return store_fail(s, err, "set busy timeout");
+	if (strcmp(path, ":memory:") != 0 && path[0] != '\0') {
+		sqlite3_stmt *st = NULL;
+		if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode = WAL", -1, &st, NULL) !=
+			SQLITE_OK ||
+		    sqlite3_step(st) != SQLITE_ROW) {
+			sqlite3_finalize(st);
+			return store_fail(s, err, "set WAL journal mode");
+		}
+		const char *mode = (const char *)sqlite3_column_text(st, 0);
+		if (!mode || strcmp(mode, "wal") != 0)
+			log_warnx("store: %s: journal mode is %s, not wal", path,
+				  mode ? mode : "?");
+		sqlite3_finalize(st);
+	}
+	return exec_sql(s, "PRAGMA synchronous = NORMAL", "set synchronous mode", err) &&
+	       exec_sql(s, "PRAGMA foreign_keys = ON", "enable foreign keys", err);
+}
+
+static bool prepare_all(struct store *s, char **err)
+{
+	for (size_t i = 0; i < ST_COUNT; i++) {
+		if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+				       &s->stmts[i], NULL) != SQLITE_OK)
+			return store_fail(s, err, "prepare statement %zu", i);
+	}
+	return true;
+}
+
+struct store *store_open(const char *path, char **err)
+{
+	struct store *s = xcalloc(1, sizeof(*s));
+	int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+	if (rc != SQLITE_OK) {
+		if (s->db)
+			store_fail(s, err, "open %s", path);
+		else
+			set_err(err, "store: open %s: %s", path, sqlite3_errstr(rc));
+		goto error;
+	}
+	sqlite3_extended_result_codes(s->db, 1);
+	if (!set_pragmas(s, path, err) || !migrate(s, err) || !prepare_all(s, err))
+		goto error;
+	return s;
+error:
+	store_close(s);
+	return NULL;
+}
+
+void store_close(struct store *s)
+{
+	if (!s)
+		return;
+	while (s->tx_depth > 0)
+		store_rollback(s);
+	for (size_t i = 0; i < ST_COUNT; i++)
+		sqlite3_finalize(s->stmts[i]);
+	sqlite3_close(s->db);
+	free(s);
+}
+
+int store_schema_version(struct store *s)
+{
+	return s->version;
+}
+
+bool store_begin(struct store *s, char **err)
+{
+	enum stmt_id id = s->tx_depth == 0 ? ST_BEGIN : ST_SAVEPOINT;
+	if (!store_step_done(s, store_stmt(s, id), "begin transaction", err))
+		return false;
+	s->tx_depth++;
+	return true;
+}
+
+bool store_commit(struct store *s, char **err)
+{
+	if (s->tx_depth == 0)
+		return set_err(err, "store: commit: no transaction is open");
+	if (sqlite3_get_autocommit(s->db)) {
+		/* SQLite rolled the whole transaction back itself after an error. */
+		s->tx_depth = 0;
+		return set_err(err, "store: commit: the transaction was rolled back");
+	}
+	enum stmt_id id = s->tx_depth == 1 ? ST_COMMIT : ST_RELEASE;
+	if (!store_step_done(s, store_stmt(s, id), "commit transaction", err)) {
+		store_rollback(s);
+		return false;
+	}
+	s->tx_depth--;
+	return true;
+}
+
+void store_rollback(struct store *s)
+{
+	if (s->tx_depth == 0)
+		return;
+	if (sqlite3_get_autocommit(s->db)) {
+		s->tx_depth = 0;
+		return;
+	}
+	if (s->tx_depth == 1) {
+		if (!store_step_done(s, store_stmt(s, ST_ROLLBACK), "rollback", NULL))
+			log_warnx("store: rollback: %s", sqlite3_errmsg(s->db));
+	} else {
+		/* Undo the savepoint's writes, then pop it: the outer transaction goes on. */
+		if (!store_step_done(s, store_stmt(s, ST_ROLLBACK_TO), "rollback", NULL) ||
+		    !store_step_done(s, store_stmt(s, ST_RELEASE), "rollback", NULL))
+			log_warnx("store: rollback to savepoint: %s", sqlite3_errmsg(s->db));
+	}
+	s->tx_depth--;
+	if (sqlite3_get_autocommit(s->db))
+		s->tx_depth = 0;
+}
+
+static const char *const ti_names[TI_STATE_COUNT] = {
+    [TI_NONE] = "none",
+    [TI_SCHEDULED] = "scheduled",
+    [TI_QUEUED] = "queued",
+    [TI_RUNNING] = "running",
+    [TI_SUCCESS] = "success",
+    [TI_FAILED] = "failed",
+    [TI_UP_FOR_RETRY] = "up_for_retry",
+    [TI_UPSTREAM_FAILED] = "upstream_failed",
+    [TI_SKIPPED] = "skipped",
+    [TI_REMOVED] = "removed",
+};
+
+static const char *const run_names[RUN_STATE_COUNT] = {
+    [RUN_QUEUED] = "queued",
+    [RUN_RUNNING] = "running",
+    [RUN_SUCCESS] = "success",
+    [RUN_FAILED] = "failed",
+};
+
+const char *ti_state_name(enum ti_state s)
+{
+	return (unsigned)s < TI_STATE_COUNT ? ti_names[s] : "unknown";
+}
+
+bool ti_state_parse(const char *s, enum ti_state *out)
+{
+	for (int i = 0; s && i < TI_STATE_COUNT; i++) {
+		if (strcmp(s, ti_names[i]) == 0) {
+			*out = (enum ti_state)i;
+			return true;
+		}
+	}
+	return false;
+}
+
+bool ti_state_finished(enum ti_state s)
+{
+	return s == TI_SUCCESS || s == TI_FAILED || s == TI_UPSTREAM_FAILED || s == TI_SKIPPED ||
+	       s == TI_REMOVED;
+}
+
+const char *run_state_name(enum run_state s)
+{
+	return (unsigned)s < RUN_STATE_COUNT ? run_names[s] : "unknown";
+}
+
+bool run_state_parse(const char *s, enum run_state *out)
+{
+	for (int i = 0; s && i < RUN_STATE_COUNT; i++) {
+		if (strcmp(s, run_names[i]) == 0) {
+			*out = (enum run_state)i;
+			return true;
+		}
+	}
+	return false;
+}

@@ -41,6 +41,9 @@ struct run {
 	int64_t logical_date, data_interval_start, data_interval_end; /* unix seconds */
 	int64_t queued_ms, start_ms, end_ms;
 	char *conf; /* JSON object text, "{}" when none */
+	/* NULL: the scheduler daemon drives the run. Else the process that does (e.g. "test" for
+	 * `dags test`, which runs it in the foreground): the daemon leaves such runs alone. */
+	char *runner;
 };
 
 /* A task instance: the current try of one task in one run. */
@@ -82,14 +85,19 @@ void store_close(struct store *s);
 int store_schema_version(struct store *s);
 
 /* Explicit transactions, for a transition that touches several rows (BEGIN IMMEDIATE). Every
- * other store_* call that writes is its own transaction when none is open. */
+ * other store_* call that writes is its own transaction when none is open. They nest: a
+ * store_begin inside an open transaction is a savepoint, which store_rollback undoes alone
+ * (the outer transaction goes on) and store_commit releases. store_commit without a
+ * transaction fails; store_rollback without one does nothing. */
 bool store_begin(struct store *s, char **err);
 bool store_commit(struct store *s, char **err);
 void store_rollback(struct store *s);
 
-/* Creates a run in state queued with one TI_NONE task instance per task id (max_tries[i] each).
- * A run id already used for this DAG fails with *err = "run 'X' already exists for DAG 'Y'".
- * On success *out (if not NULL) is filled (caller frees with run_finish). */
+/* Creates a run in state queued with one TI_NONE task instance per task id (max_tries[i] each;
+ * 1 each when max_tries is NULL), all in one transaction. r->state and r->id are ignored; a NULL
+ * run_type is "manual", a NULL conf "{}". A run id already used for this DAG fails with
+ * *err = "run 'X' already exists for DAG 'Y'". On success *out (if not NULL) is filled (caller
+ * frees with run_finish). */
 bool store_run_create(struct store *s, const struct run *r, const char *const *task_ids,
 		      const int *max_tries, size_t n_tasks, struct run *out, char **err);
 
@@ -98,20 +106,25 @@ bool store_run_get(struct store *s, const char *dag_id, const char *run_id, stru
 		   char **err);
 bool store_run_get_by_id(struct store *s, int64_t id, struct run *out, char **err);
 
-/* Sets a run's state; moving to running sets start_ms (once), to success/failed sets end_ms. */
+/* Sets a run's state; moving to running sets start_ms (once: a cleared run keeps its first
+ * start), to success/failed sets end_ms (kept when it was already finished), back to queued or
+ * running clears end_ms; moving to queued from another state sets queued_ms. */
 bool store_run_set_state(struct store *s, int64_t run_pk, enum run_state state, int64_t now_ms,
 			 char **err);
 
-/* Runs newest first, filtered by dag_id (NULL: any) and state (NULL: any), at most limit
- * (0: no limit). Free with run_list_finish(). */
+/* Runs newest first (logical_date, then creation), filtered by dag_id (NULL: any) and state
+ * (NULL: any), at most limit (0: no limit). Free with run_list_finish(). */
 bool store_runs_list(struct store *s, const char *dag_id, const enum run_state *state,
 		     size_t limit, struct run_list *out, char **err);
-/* Runs in state queued or running, oldest first. */
+/* Runs in state queued or running, oldest (first created) first. */
 bool store_runs_active(struct store *s, struct run_list *out, char **err);
 
+/* Finds one task instance by row id; false with *err when there is none. Caller frees *out
+ * with ti_finish(). */
+bool store_ti_get(struct store *s, int64_t id, struct ti *out, char **err);
 /* Task instances of a run, in creation order. */
 bool store_tis_for_run(struct store *s, int64_t run_pk, struct ti_list *out, char **err);
-/* Task instances in states queued or running (they own a service), any run. */
+/* Task instances in states queued or running (they own a service), any run, by row id. */
 bool store_tis_in_flight(struct store *s, struct ti_list *out, char **err);
 
 /* Writes every mutable field of ti (state, try_number, service_id, service_name, exit code,
@@ -121,7 +134,8 @@ bool store_ti_update(struct store *s, const struct ti *ti, char **err);
 /* Records a finished (or started) try in the history table, keyed by (ti id, try_number):
  * inserted or replaced. */
 bool store_try_record(struct store *s, const struct ti *ti, char **err);
-/* The tries of one task instance, oldest first (each as a struct ti snapshot). */
+/* The tries of one task instance, oldest first (each as a struct ti snapshot: id is the task
+ * instance's, queued_ms and next_try_ms are 0). Free with ti_list_finish(). */
 bool store_tries_list(struct store *s, int64_t ti_pk, struct ti_list *out, char **err);
 
 /* Pause flag of a DAG (false when never set). */

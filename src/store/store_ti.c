@@ -1,0 +1,165 @@
+/* store_ti.c - task instances and the history of their tries in the state database. */
+#include "store_priv.h"
+
+#include <stdlib.h>
+
+#include "swarmflow/common/util.h"
+
+/* Reads the TI_COLS of the current row into out (zeroed first). */
+static bool read_ti(sqlite3_stmt *st, struct ti *out, char **err)
+{
+	*out = (struct ti){0};
+	out->id = store_col_i64(st, 0);
+	const char *state = (const char *)sqlite3_column_text(st, 5);
+	if (!ti_state_parse(state, &out->state))
+		return set_err(err, "store: task instance %lld has an unknown state '%s'",
+			       (long long)out->id, state ? state : "NULL");
+	out->run_pk = store_col_i64(st, 1);
+	out->dag_id = store_col_text(st, 2);
+	out->run_id = store_col_text(st, 3);
+	out->task_id = store_col_text(st, 4);
+	out->try_number = sqlite3_column_int(st, 6);
+	out->max_tries = sqlite3_column_int(st, 7);
+	out->service_id = store_col_text(st, 8);
+	out->service_name = store_col_text(st, 9);
+	out->has_exit_code = sqlite3_column_type(st, 10) != SQLITE_NULL;
+	out->exit_code = sqlite3_column_int(st, 10);
+	out->error = store_col_text(st, 11);
+	out->log_path = store_col_text(st, 12);
+	out->queued_ms = store_col_i64(st, 13);
+	out->start_ms = store_col_i64(st, 14);
+	out->end_ms = store_col_i64(st, 15);
+	out->next_try_ms = store_col_i64(st, 16);
+	return true;
+}
+
+/* Steps a bound statement and collects every task instance it returns into out. */
+static bool get_list(struct store *s, sqlite3_stmt *st, const char *what, struct ti_list *out,
+		     char **err)
+{
+	size_t cap = 0;
+	bool ok = true;
+	int rc = SQLITE_DONE;
+	*out = (struct ti_list){0};
+	while (ok && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (out->len == cap) {
+			cap = cap ? cap * 2 : 16;
+			out->v = xrealloc(out->v, cap * sizeof(*out->v));
+		}
+		ok = read_ti(st, &out->v[out->len], err);
+		out->len += ok;
+	}
+	if (ok && rc != SQLITE_DONE)
+		ok = store_fail(s, err, "%s", what);
+	if (!ok)
+		ti_list_finish(out);
+	sqlite3_reset(st);
+	return ok;
+}
+
+bool store_ti_get(struct store *s, int64_t id, struct ti *out, char **err)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_TI_GET);
+	sqlite3_bind_int64(st, 1, id);
+	int rc = sqlite3_step(st);
+	bool ok = false;
+	if (rc == SQLITE_ROW)
+		ok = read_ti(st, out, err);
+	else if (rc == SQLITE_DONE)
+		set_err(err, "store: no task instance with id %lld", (long long)id);
+	else
+		store_fail(s, err, "read task instance");
+	sqlite3_reset(st);
+	return ok;
+}
+
+bool store_tis_for_run(struct store *s, int64_t run_pk, struct ti_list *out, char **err)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_TIS_FOR_RUN);
+	sqlite3_bind_int64(st, 1, run_pk);
+	return get_list(s, st, "list task instances of a run", out, err);
+}
+
+bool store_tis_in_flight(struct store *s, struct ti_list *out, char **err)
+{
+	return get_list(s, store_stmt(s, ST_TIS_IN_FLIGHT), "list task instances in flight", out,
+			err);
+}
+
+static void bind_exit_code(sqlite3_stmt *st, int i, const struct ti *ti)
+{
+	if (ti->has_exit_code)
+		sqlite3_bind_int(st, i, ti->exit_code);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+bool store_ti_update(struct store *s, const struct ti *ti, char **err)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_TI_UPDATE);
+	sqlite3_bind_int64(st, 1, ti->id);
+	sqlite3_bind_text(st, 2, ti_state_name(ti->state), -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, ti->try_number);
+	store_bind_text(st, 4, ti->service_id);
+	store_bind_text(st, 5, ti->service_name);
+	bind_exit_code(st, 6, ti);
+	store_bind_text(st, 7, ti->error);
+	store_bind_text(st, 8, ti->log_path);
+	store_bind_ms(st, 9, ti->queued_ms);
+	store_bind_ms(st, 10, ti->start_ms);
+	store_bind_ms(st, 11, ti->end_ms);
+	store_bind_ms(st, 12, ti->next_try_ms);
+	if (!store_step_done(s, st, "update task instance", err))
+		return false;
+	if (sqlite3_changes(s->db) == 0)
+		return set_err(err, "store: update task instance: no task instance with id %lld",
+			       (long long)ti->id);
+	return true;
+}
+
+bool store_try_record(struct store *s, const struct ti *ti, char **err)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_TRY_UPSERT);
+	sqlite3_bind_int64(st, 1, ti->id);
+	sqlite3_bind_int(st, 2, ti->try_number);
+	sqlite3_bind_text(st, 3, ti_state_name(ti->state), -1, SQLITE_STATIC);
+	store_bind_text(st, 4, ti->service_id);
+	store_bind_text(st, 5, ti->service_name);
+	bind_exit_code(st, 6, ti);
+	store_bind_text(st, 7, ti->error);
+	store_bind_text(st, 8, ti->log_path);
+	store_bind_ms(st, 9, ti->start_ms);
+	store_bind_ms(st, 10, ti->end_ms);
+	return store_step_done(s, st, "record task try", err);
+}
+
+bool store_tries_list(struct store *s, int64_t ti_pk, struct ti_list *out, char **err)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_TRIES_LIST);
+	sqlite3_bind_int64(st, 1, ti_pk);
+	return get_list(s, st, "list task tries", out, err);
+}
+
+void ti_finish(struct ti *ti)
+{
+	if (!ti)
+		return;
+	free(ti->dag_id);
+	free(ti->run_id);
+	free(ti->task_id);
+	free(ti->service_id);
+	free(ti->service_name);
+	free(ti->error);
+	free(ti->log_path);
+	*ti = (struct ti){0};
+}
+
+void ti_list_finish(struct ti_list *l)
+{
+	if (!l)
+		return;
+	for (size_t i = 0; i < l->len; i++)
+		ti_finish(&l->v[i]);
+	free(l->v);
+	*l = (struct ti_list){0};
+}
