@@ -28,6 +28,7 @@ struct config {
 	char *dags_folder;       /* default "./dags" */
 	char *state_dir;         /* default "./state" */
 	char *docker_host;       /* default $DOCKER_HOST or "unix:///var/run/docker.sock" */
+	bool docker_host_set;    /* docker_host came from a file, so $DOCKER_HOST does not apply */
 	char *docker_api_version; /* default "auto" */
 	char *instance;          /* default "swarmflow" */
 	char *service_prefix;    /* default "swarmflow" */
@@ -45,21 +46,32 @@ struct config {
 /* Fills cfg with the defaults. */
 void config_init(struct config *cfg);
 
-/* Parses the config text buf read from `path` on top of what cfg holds. On error returns false
- * and sets *err to "PATH:LINE: message" (naming the key). */
+/* Parses the config text buf read from `path` on top of what cfg holds (keys the text does not
+ * set keep their value; a pool of the same name is replaced) and sets cfg->file to path.
+ * Prints nothing. On error returns false, leaves cfg unchanged and sets *err to
+ * "PATH:LINE: message" naming the key, e.g. "PATH:4: parallelism: must be between 1 and 10000"
+ * (caller frees). Uses libconfuse, whose lexer is not reentrant (one parse at a time) and
+ * which substitutes ${VAR} in unquoted and double-quoted values from the process environment
+ * ('single-quoted' values are literal). */
 bool config_parse_buf(struct config *cfg, const char *buf, const char *path, char **err);
 
 /* Applies SWARMFLOW_<KEY> overrides found in envp (a NULL-terminated "K=V" array, like
  * `environ`), e.g. SWARMFLOW_PARALLELISM=8, SWARMFLOW_POLICY_MAX_CPUS=2,
- * SWARMFLOW_POLICY_BIND_MOUNT_PREFIXES="/srv,/data". On a bad value returns false and sets *err
- * naming the variable. Unknown SWARMFLOW_ variables are ignored (SWARMFLOW_CONFIG is the file). */
+ * SWARMFLOW_POLICY_BIND_MOUNT_PREFIXES="/srv,/data" (comma list), SWARMFLOW_POOL_<NAME>_SLOTS=4;
+ * also $DOCKER_HOST when no file set docker_host (SWARMFLOW_DOCKER_HOST still wins). On a bad
+ * value returns false and sets *err naming the variable, e.g.
+ * "SWARMFLOW_PARALLELISM: must be between 1 and 10000 (got 'abc')" (caller frees). Unknown
+ * SWARMFLOW_ variables are ignored (SWARMFLOW_CONFIG is the file). */
 bool config_apply_env(struct config *cfg, char *const *envp, char **err);
 
-/* Reads the config: --config path if given, else $SWARMFLOW_CONFIG, else ./swarmflow.conf,
- * else /etc/swarmflow/swarmflow.conf, else defaults; then the env overrides. An explicitly named
- * file that does not exist is an error. Returns false with *err set. (Does I/O.) */
+/* Reads the config into cfg (already set up by config_init): --config path if given, else
+ * $SWARMFLOW_CONFIG, else ./swarmflow.conf, else /etc/swarmflow/swarmflow.conf, else defaults;
+ * then the env overrides. An explicitly named file that does not exist is an error
+ * ("PATH: No such file or directory"); files over 1 MiB are refused. Returns false with *err
+ * set (caller frees). Either way the caller ends with config_finish. (Does I/O.) */
 bool config_load(struct config *cfg, const char *explicit_path, char *const *envp, char **err);
 
+/* Frees everything cfg owns and zeroes it; harmless on a zeroed config. */
 void config_finish(struct config *cfg);
 
 #endif
