@@ -11,11 +11,11 @@ static const struct {
 	const char *state;
 	enum task_phase phase;
 } phases[] = {
-	{"new", PHASE_PENDING},       {"allocated", PHASE_PENDING}, {"pending", PHASE_PENDING},
-	{"assigned", PHASE_PENDING},  {"accepted", PHASE_PENDING},  {"preparing", PHASE_PENDING},
-	{"ready", PHASE_PENDING},     {"starting", PHASE_PENDING},  {"running", PHASE_RUNNING},
-	{"complete", PHASE_COMPLETE}, {"failed", PHASE_FAILED},     {"rejected", PHASE_FAILED},
-	{"shutdown", PHASE_FAILED},   {"orphaned", PHASE_FAILED},   {"remove", PHASE_FAILED},
+    {"new", PHASE_PENDING},       {"allocated", PHASE_PENDING}, {"pending", PHASE_PENDING},
+    {"assigned", PHASE_PENDING},  {"accepted", PHASE_PENDING},  {"preparing", PHASE_PENDING},
+    {"ready", PHASE_PENDING},     {"starting", PHASE_PENDING},  {"running", PHASE_RUNNING},
+    {"complete", PHASE_COMPLETE}, {"failed", PHASE_FAILED},     {"rejected", PHASE_FAILED},
+    {"shutdown", PHASE_FAILED},   {"orphaned", PHASE_FAILED},   {"remove", PHASE_FAILED},
 };
 
 static void copy_str(char *dst, size_t size, const json_t *v)
@@ -54,7 +54,7 @@ bool task_status_decode(const json_t *task, struct task_status *out, char **err)
 	if (!phase_of(out->state, &out->phase))
 		return set_err(err, "task %s: unknown state '%s'", out->id, out->state);
 	const json_t *code =
-		json_object_get(json_object_get(status, "ContainerStatus"), "ExitCode");
+	    json_object_get(json_object_get(status, "ContainerStatus"), "ExitCode");
 	if (json_is_integer(code)) {
 		out->has_exit_code = true;
 		out->exit_code = (int)json_integer_value(code);

@@ -1,1 +1,80 @@
-/* logstream.c - placeholder until its module lands. */
+/* logstream.c - incremental demultiplexer of Docker's 8-byte-header log stream (pure). */
+#include "swarmflow/engine/logstream.h"
+
+#include <string.h>
+
+#define HEADER_LEN 8
+
+void logstream_init(struct logstream *ls, bool raw)
+{
+	*ls = (struct logstream){.raw = raw};
+}
+
+/* Appends as much of data as fits under out->max; false (too_big) when some was left out. */
+static bool append_capped(struct buf *out, const unsigned char *data, size_t len)
+{
+	size_t fit = len;
+	if (out->max) {
+		size_t room = out->max > out->len ? out->max - out->len : 0;
+		fit = len < room ? len : room;
+	}
+	if (fit && !buf_append(out, data, fit))
+		return false;
+	if (fit < len) {
+		out->too_big = true;
+		return false;
+	}
+	return true;
+}
+
+/* Checks a complete header: stream 0, 1 or 2, then three zero bytes, then the size. */
+static bool parse_header(struct logstream *ls)
+{
+	const unsigned char *h = ls->header;
+	if (h[0] > 2 || h[1] || h[2] || h[3]) {
+		ls->error = true;
+		return false;
+	}
+	ls->stream = h[0];
+	ls->remaining =
+	    (uint32_t)h[4] << 24 | (uint32_t)h[5] << 16 | (uint32_t)h[6] << 8 | (uint32_t)h[7];
+	if (ls->remaining == 0)
+		ls->header_len = 0; /* an empty frame: the next byte starts a header */
+	return true;
+}
+
+bool logstream_feed(struct logstream *ls, const void *data, size_t len, struct buf *out)
+{
+	const unsigned char *p = data;
+	if (ls->error)
+		return false;
+	if (ls->raw)
+		return append_capped(out, p, len);
+	while (len > 0) {
+		if (ls->header_len < HEADER_LEN) {
+			size_t n = HEADER_LEN - ls->header_len;
+			n = n < len ? n : len;
+			memcpy(ls->header + ls->header_len, p, n);
+			ls->header_len += n;
+			p += n;
+			len -= n;
+			if (ls->header_len == HEADER_LEN && !parse_header(ls))
+				return false;
+			continue;
+		}
+		size_t n = len < ls->remaining ? len : ls->remaining;
+		if (!append_capped(out, p, n))
+			return false;
+		ls->remaining -= (uint32_t)n;
+		p += n;
+		len -= n;
+		if (ls->remaining == 0)
+			ls->header_len = 0;
+	}
+	return true;
+}
+
+bool logstream_complete(const struct logstream *ls)
+{
+	return !ls->error && ls->header_len == 0 && ls->remaining == 0;
+}

@@ -1,1 +1,369 @@
-/* transport.c - placeholder until its module lands. */
+/* transport.c - HTTP to the Docker Engine over one reused libcurl handle (unix socket or TCP). */
+#include "swarmflow/engine/transport.h"
+
+#include <curl/curl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "swarmflow/common/log.h"
+#include "swarmflow/common/timeutil.h"
+
+#ifndef SWARMFLOW_VERSION
+#define SWARMFLOW_VERSION "dev"
+#endif
+
+#define DEFAULT_HOST "unix:///var/run/docker.sock"
+#define DEFAULT_CONNECT_TIMEOUT_MS 5000L
+#define DEFAULT_TIMEOUT_MS 30000L
+/* How much of a non-JSON error body goes into engine_err.message. */
+#define ERROR_BODY_EXCERPT 200
+
+struct transport {
+	CURL *curl;
+	char *base_url;    /* "http://localhost", "http://host:2375" or "https://host:2376" */
+	char *socket_path; /* the unix socket, or NULL for TCP */
+	char *host;        /* as configured, for messages */
+	char *ca, *cert, *key;
+	struct curl_slist *json_headers; /* Content-Type for POST bodies, no Expect: 100-continue */
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+/* What one transfer collects; the write callback's user data. */
+struct xfer {
+	struct transport *t;
+	long status;            /* known at the first body byte */
+	struct buf *resp;       /* buffered mode */
+	transport_sink_fn sink; /* streaming mode */
+	void *ctx;
+	bool aborted;       /* the sink stopped the transfer */
+	struct buf errbody; /* the body of a non-2xx answer, capped */
+};
+
+bool transport_err_set(struct engine_err *err, enum engine_err_kind kind, long status,
+		       const char *fmt, ...)
+{
+	if (!err)
+		return false;
+	err->kind = kind;
+	err->status = status;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err->message, sizeof(err->message), fmt, ap);
+	va_end(ap);
+	return false;
+}
+
+static bool parse_unix(struct transport *t, const char *host, const char *path, char **err)
+{
+	if (path[0] != '/')
+		return set_err(err, "docker host \"%s\": the socket path must be absolute", host);
+	if (strlen(path) >= sizeof(((struct sockaddr_un *)NULL)->sun_path))
+		return set_err(err, "docker host \"%s\": the socket path is too long", host);
+	t->socket_path = xstrdup(path);
+	t->base_url = xstrdup("http://localhost");
+	return true;
+}
+
+/* Checks "host", "host:port", "[v6]" or "[v6]:port"; *has_port says whether a port was given. */
+static bool check_authority(const char *a, size_t len, bool *has_port)
+{
+	const char *colon = NULL;
+	if (len == 0 || strcspn(a, "@ \t/?#") < len)
+		return false;
+	if (a[0] == '[') {
+		const char *end = memchr(a, ']', len);
+		if (!end || end == a + 1)
+			return false;
+		if (end + 1 < a + len && end[1] != ':')
+			return false;
+		colon = end + 1 < a + len ? end + 1 : NULL;
+	} else {
+		colon = memchr(a, ':', len);
+		if (colon && memchr(colon + 1, ':', len - (size_t)(colon + 1 - a)))
+			return false;
+		if (colon == a)
+			return false;
+	}
+	*has_port = colon != NULL;
+	if (!colon)
+		return true;
+	char *port = xstrndup(colon + 1, len - (size_t)(colon + 1 - a));
+	int64_t p = 0;
+	bool ok = port[0] >= '0' && port[0] <= '9' && parse_int64(port, 1, 65535, &p);
+	free(port);
+	return ok;
+}
+
+static bool parse_tcp(struct transport *t, const char *host, const char *rest, bool tls, char **err)
+{
+	size_t len = strcspn(rest, "/");
+	if (rest[len] && strcmp(rest + len, "/") != 0)
+		return set_err(err, "docker host \"%s\": a path is not allowed", host);
+	bool has_port = false;
+	if (!check_authority(rest, len, &has_port))
+		return set_err(err, "docker host \"%s\": expected tcp://host:port", host);
+	t->base_url = xasprintf("%s://%.*s%s", tls ? "https" : "http", (int)len, rest,
+				has_port ? "" : (tls ? ":2376" : ":2375"));
+	return true;
+}
+
+static bool tls_file(char **out, const char *dir, const char *name, char **err)
+{
+	*out = xasprintf("%s/%s", dir, name);
+	if (access(*out, R_OK) != 0)
+		return set_err(err, "TLS file %s is not readable", *out);
+	return true;
+}
+
+static bool parse_host(struct transport *t, const struct engine_opts *opts, char **err)
+{
+	const char *host = opts->host && opts->host[0] ? opts->host : DEFAULT_HOST;
+	t->host = xstrdup(host);
+	bool tls = opts->tls_verify || (opts->cert_path && opts->cert_path[0]);
+	if (str_has_prefix(host, "unix://"))
+		return parse_unix(t, host, host + strlen("unix://"), err);
+	if (!str_has_prefix(host, "tcp://"))
+		return set_err(
+		    err, "unsupported docker host \"%s\": use unix:///path or tcp://host:port",
+		    host);
+	if (!parse_tcp(t, host, host + strlen("tcp://"), tls, err))
+		return false;
+	if (!opts->cert_path || !opts->cert_path[0])
+		return true;
+	return tls_file(&t->ca, opts->cert_path, "ca.pem", err) &&
+	       tls_file(&t->cert, opts->cert_path, "cert.pem", err) &&
+	       tls_file(&t->key, opts->cert_path, "key.pem", err);
+}
+
+static size_t on_write(char *data, size_t size, size_t nmemb, void *userdata)
+{
+	struct xfer *x = userdata;
+	size_t len = size * nmemb;
+	if (!x->status)
+		curl_easy_getinfo(x->t->curl, CURLINFO_RESPONSE_CODE, &x->status);
+	if (x->status < 200 || x->status > 299) {
+		size_t room = TRANSPORT_MAX_ERROR_BODY - x->errbody.len;
+		buf_append(&x->errbody, data, len < room ? len : room);
+		return len;
+	}
+	if (x->sink) {
+		if (x->sink(x->ctx, data, len))
+			return len;
+		x->aborted = true;
+		return 0;
+	}
+	return buf_append(x->resp, data, len) ? len : 0;
+}
+
+static void set_fixed_options(struct transport *t, const struct engine_opts *opts)
+{
+	CURL *c = t->curl;
+	long connect_ms =
+	    opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS;
+	long total_ms = opts->timeout_ms > 0 ? opts->timeout_ms : DEFAULT_TIMEOUT_MS;
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, t->errbuf);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, total_ms);
+	curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "swarmflow/" SWARMFLOW_VERSION);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_write);
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+#endif
+	if (t->socket_path)
+		curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, t->socket_path);
+	if (str_has_prefix(t->base_url, "https://")) {
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	}
+	if (t->ca) {
+		curl_easy_setopt(c, CURLOPT_CAINFO, t->ca);
+		curl_easy_setopt(c, CURLOPT_SSLCERT, t->cert);
+		curl_easy_setopt(c, CURLOPT_SSLKEY, t->key);
+	}
+}
+
+struct transport *transport_create(const struct engine_opts *opts, char **err)
+{
+	static const struct engine_opts defaults = {0};
+	struct transport *t = xcalloc(1, sizeof(*t));
+	if (!opts)
+		opts = &defaults;
+	if (!parse_host(t, opts, err))
+		goto error;
+	t->curl = curl_easy_init();
+	if (!t->curl) {
+		set_err(err, "curl_easy_init failed (was curl_global_init called?)");
+		goto error;
+	}
+	t->json_headers = curl_slist_append(NULL, "Content-Type: application/json");
+	t->json_headers = curl_slist_append(t->json_headers, "Expect:");
+	if (!t->json_headers)
+		fatalx("out of memory (curl_slist_append)");
+	set_fixed_options(t, opts);
+	return t;
+error:
+	transport_destroy(t);
+	return NULL;
+}
+
+void transport_destroy(struct transport *t)
+{
+	if (!t)
+		return;
+	if (t->curl)
+		curl_easy_cleanup(t->curl);
+	curl_slist_free_all(t->json_headers);
+	free(t->base_url);
+	free(t->socket_path);
+	free(t->host);
+	free(t->ca);
+	free(t->cert);
+	free(t->key);
+	free(t);
+}
+
+char *transport_escape(struct transport *t, const char *s)
+{
+	char *e = curl_easy_escape(t->curl, s, (int)strlen(s));
+	if (!e)
+		fatalx("out of memory (curl_easy_escape)");
+	char *copy = xstrdup(e);
+	curl_free(e);
+	return copy;
+}
+
+static void set_method(struct transport *t, const char *method, const char *body)
+{
+	CURL *c = t->curl;
+	if (strcmp(method, "POST") == 0) {
+		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, NULL);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body ? body : "");
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+				 (curl_off_t)(body ? strlen(body) : 0));
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, t->json_headers);
+		return;
+	}
+	curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, strcmp(method, "GET") == 0 ? NULL : method);
+}
+
+static enum engine_err_kind curl_kind(CURLcode rc)
+{
+	switch (rc) {
+	case CURLE_OPERATION_TIMEDOUT:
+		return ENGINE_ERR_TIMEOUT;
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_CRL_BADFILE:
+		return ENGINE_ERR_CONNECT;
+	case CURLE_FILESIZE_EXCEEDED:
+		return ENGINE_ERR_TOO_BIG;
+	default: /* CURLE_PARTIAL_FILE, CURLE_GOT_NOTHING, CURLE_RECV_ERROR, ... */
+		return ENGINE_ERR_PROTOCOL;
+	}
+}
+
+/* The engine's JSON "message", else the start of the body with control bytes blanked. */
+static void http_message(const struct buf *body, long status, char *out, size_t n)
+{
+	json_t *j = body->len ? json_loadb(body->data, body->len, 0, NULL) : NULL;
+	const char *msg = json_string_value(json_object_get(j, "message"));
+	if (msg) {
+		snprintf(out, n, "%s", msg);
+	} else if (body->len) {
+		size_t len = body->len < ERROR_BODY_EXCERPT ? body->len : ERROR_BODY_EXCERPT;
+		while (len && (body->data[len - 1] == '\n' || body->data[len - 1] == '\r' ||
+			       body->data[len - 1] == ' '))
+			len--;
+		if (len >= n)
+			len = n - 1;
+		for (size_t i = 0; i < len; i++) {
+			unsigned char ch = (unsigned char)body->data[i];
+			out[i] = ch < 0x20 || ch == 0x7f ? ' ' : (char)ch;
+		}
+		out[len] = '\0';
+	} else {
+		snprintf(out, n, "HTTP %ld with an empty body", status);
+	}
+	json_decref(j);
+}
+
+static bool classify(struct transport *t, struct xfer *x, CURLcode rc, long status,
+		     struct engine_err *err)
+{
+	if (rc == CURLE_WRITE_ERROR && x->aborted)
+		return transport_err_set(err, ENGINE_ERR_PROTOCOL, 0, "aborted by receiver");
+	if ((rc == CURLE_WRITE_ERROR && x->resp && x->resp->too_big) ||
+	    rc == CURLE_FILESIZE_EXCEEDED)
+		return transport_err_set(err, ENGINE_ERR_TOO_BIG, 0, "response body over %u bytes",
+					 ENGINE_MAX_BODY);
+	const char *text = t->errbuf[0] ? t->errbuf : curl_easy_strerror(rc);
+	if (rc != CURLE_OK && curl_kind(rc) == ENGINE_ERR_CONNECT)
+		return transport_err_set(err, ENGINE_ERR_CONNECT, 0, "cannot connect to %s: %s",
+					 t->host, text);
+	if (rc != CURLE_OK)
+		return transport_err_set(err, curl_kind(rc), 0, "%s", text);
+	if (status < 200 || status > 299) {
+		if (err) {
+			transport_err_set(err, ENGINE_ERR_HTTP, status, "HTTP %ld", status);
+			http_message(&x->errbody, status, err->message, sizeof(err->message));
+		}
+		return false;
+	}
+	return true;
+}
+
+static bool perform(struct transport *t, struct xfer *x, const char *method, const char *path,
+		    struct engine_err *err)
+{
+	char *url = xasprintf("%s%s", t->base_url, path);
+	curl_easy_setopt(t->curl, CURLOPT_URL, url);
+	curl_easy_setopt(t->curl, CURLOPT_WRITEDATA, x);
+	curl_easy_setopt(t->curl, CURLOPT_MAXFILESIZE_LARGE,
+			 (curl_off_t)(x->sink ? 0 : ENGINE_MAX_BODY));
+	t->errbuf[0] = '\0';
+	int64_t start = time_mono_ms();
+	CURLcode rc = curl_easy_perform(t->curl);
+	long status = 0, connects = 0;
+	curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_getinfo(t->curl, CURLINFO_NUM_CONNECTS, &connects);
+	log_debug("engine %s %s: status %ld, curl %d, %lld ms, %s connection", method, path, status,
+		  (int)rc, (long long)(time_mono_ms() - start), connects ? "new" : "reused");
+	bool ok = classify(t, x, rc, status, err);
+	buf_finish(&x->errbody);
+	free(url);
+	return ok;
+}
+
+bool transport_request(struct transport *t, const char *method, const char *path,
+		       const char *json_body, struct buf *resp, struct engine_err *err)
+{
+	struct xfer x = {.t = t, .resp = resp};
+	buf_reset(resp);
+	resp->max = ENGINE_MAX_BODY;
+	set_method(t, method, json_body);
+	return perform(t, &x, method, path, err);
+}
+
+bool transport_stream(struct transport *t, const char *path, transport_sink_fn sink, void *ctx,
+		      struct engine_err *err)
+{
+	struct xfer x = {.t = t, .sink = sink, .ctx = ctx};
+	set_method(t, "GET", NULL);
+	return perform(t, &x, "GET", path, err);
+}

@@ -43,8 +43,12 @@ struct engine_opts {
 
 struct engine;
 
-/* Creates a client (no request is made yet). Returns NULL with *err set on a bad host string.
- * Free with engine_destroy() (accepts NULL). */
+/* Creates a client (no request is made yet). Returns NULL with *err set on a bad host string
+ * (only unix:///path and tcp://host[:port] are accepted) or a bad api_version.
+ * libcurl must be initialised first: main() calls curl_global_init(CURL_GLOBAL_DEFAULT) once,
+ * before any thread starts, and curl_global_cleanup() after the last engine_destroy().
+ * With api_version "auto", the first request negotiates if engine_negotiate() was not called.
+ * Every request has a timeout (opts). Free with engine_destroy() (accepts NULL). */
 struct engine *engine_create(const struct engine_opts *opts, char **err);
 void engine_destroy(struct engine *e);
 
@@ -78,12 +82,16 @@ bool engine_services_list(struct engine *e, const char *const *labels, size_t n_
 			  json_t **out, struct engine_err *err);
 
 /* GET /tasks?filters={"service":[ids...]}: every task of these services in ONE request.
- * *out is the JSON array (caller decrefs). n_ids == 0 returns an empty array without a request. */
+ * *out is the JSON array (caller decrefs). n_ids == 0 returns an empty array without a request.
+ * The engine answers 404 for the whole request when one service no longer exists: that id is
+ * dropped and the request repeated, so a vanished service simply has no tasks in *out. */
 bool engine_tasks_list(struct engine *e, const char *const *service_ids, size_t n_ids,
 		       json_t **out, struct engine_err *err);
 
 /* GET /services/{id}/logs?stdout=1&stderr=1&follow=0&timestamps=0: the service's logs,
- * demultiplexed (or raw when tty). Appended to *out (capped at ENGINE_MAX_LOG). */
+ * demultiplexed (or raw when tty), streamed. Appended to *out (capped at ENGINE_MAX_LOG: the head
+ * is kept and "\n[swarmflow: log truncated at N bytes]\n" appended). On failure (including a
+ * malformed stream or one that ends inside a frame) *out is left unchanged. */
 bool engine_service_logs(struct engine *e, const char *id, bool tty, struct buf *out,
 			 struct engine_err *err);
 

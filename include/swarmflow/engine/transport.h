@@ -1,0 +1,47 @@
+/* transport.h - one reusable HTTP connection to the Docker Engine (libcurl); private to engine. */
+#ifndef SWARMFLOW_ENGINE_TRANSPORT_H
+#define SWARMFLOW_ENGINE_TRANSPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "swarmflow/common/util.h"
+#include "swarmflow/engine/engine.h"
+
+/* Error bodies (non-2xx answers) are kept up to this size; the rest is read and dropped. */
+#define TRANSPORT_MAX_ERROR_BODY (64u * 1024)
+
+struct transport;
+
+/* Parses opts->host (NULL or "" means unix:///var/run/docker.sock; otherwise unix:///path or
+ * tcp://host[:port], port 2375 or 2376 with TLS) and makes one curl easy handle that every
+ * request reuses. TLS (https) is used when opts->tls_verify is set or opts->cert_path is given;
+ * the peer is always verified. Returns NULL with *err set on a bad host string.
+ * Requires curl_global_init() (see engine_create()). Free with transport_destroy(). */
+struct transport *transport_create(const struct engine_opts *opts, char **err);
+void transport_destroy(struct transport *t);
+
+/* Returns s percent-encoded for a URL query; the caller frees it with free(). */
+char *transport_escape(struct transport *t, const char *s);
+
+/* One request. method is "GET", "POST" or "DELETE"; path starts with '/' and includes the
+ * query; json_body (POST only, may be NULL) is sent as application/json. A 2xx body goes to
+ * resp (reset first, capped at ENGINE_MAX_BODY). True only for CURLE_OK and a 2xx status;
+ * otherwise *err (may be NULL) says why, with the engine's JSON message when it sent one. */
+bool transport_request(struct transport *t, const char *method, const char *path,
+		       const char *json_body, struct buf *resp, struct engine_err *err);
+
+/* Receives a 2xx body piece by piece; returns false to stop the transfer. */
+typedef bool (*transport_sink_fn)(void *ctx, const char *data, size_t len);
+
+/* A GET whose 2xx body is streamed into sink instead of kept in memory. When sink stops the
+ * transfer, returns false with kind ENGINE_ERR_PROTOCOL and the message "aborted by receiver";
+ * the caller knows from its ctx whether that was a success (for example a cap reached). */
+bool transport_stream(struct transport *t, const char *path, transport_sink_fn sink, void *ctx,
+		      struct engine_err *err);
+
+/* Fills *err (when not NULL) with kind, status and a formatted message. Returns false. */
+bool transport_err_set(struct engine_err *err, enum engine_err_kind kind, long status,
+		       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+#endif
