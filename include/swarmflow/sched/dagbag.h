@@ -28,6 +28,10 @@ struct dagbag {
 	size_t n_files;
 	struct dag_errors errors;  /* folder-level problems (unreadable dirs, symlink loops,
 				      duplicate DAG ids across files) of the last refresh */
+	/* Every DAG in use, in file order then file position, without the duplicates across
+	 * files; rebuilt by each refresh. The pointers belong to files[]. */
+	const struct dag **active;
+	size_t n_active;
 };
 
 /* Sets up an empty bag for folder (nothing is read yet). */
