@@ -1,5 +1,167 @@
-/* main.c - placeholder until the CLI lands. */
-int main(void)
+/* main.c - swarmflow's command line: global options, the command table, dispatch. */
+#include <curl/curl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "swarmflow/common/log.h"
+
+extern char **environ;
+
+static const struct command commands[] = {
+	{"scheduler", "", "run the scheduler in the foreground until SIGTERM", cmd_scheduler},
+	{"dags list", "[--json]", "DAGs found, paused or not, and every file's errors",
+	 cmd_dags_list},
+	{"dags validate", "[PATH...]", "parse and check; errors as FILE:LINE: message",
+	 cmd_dags_validate},
+	{"dags show", "DAG [--spec TASK]", "tasks and upstreams; --spec prints the ServiceSpec",
+	 cmd_dags_show},
+	{"dags trigger", "DAG [--conf JSON] [--run-id ID] [--wait]",
+	 "queue a run for the scheduler; --wait: exit 0 success, 1 failed", cmd_dags_trigger},
+	{"dags test", "DAG [--conf JSON] [--run-id ID]",
+	 "run one DAG run now in the foreground; exit 0 success, 1 failed", cmd_dags_test},
+	{"dags pause", "DAG", "create no new runs of DAG", cmd_dags_pause},
+	{"dags unpause", "DAG", "let DAG run again", cmd_dags_unpause},
+	{"runs list", "[DAG] [--state S] [--json]", "DAG runs, newest first", cmd_runs_list},
+	{"tasks list", "DAG RUN_ID [--json]", "one row per task of a run", cmd_tasks_list},
+	{"tasks logs", "DAG RUN_ID TASK [--try N]", "the stored log of a task's try",
+	 cmd_tasks_logs},
+	{"version", "", "print the version", cmd_version},
+};
+
+const struct command *cli_command(const char *name)
 {
-	return 0;
+	for (size_t i = 0; i < ARRAY_LEN(commands); i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+int cli_usage(const struct command *cmd)
+{
+	fprintf(stderr, "usage: swarmflow [--config FILE] %s %s\n", cmd->name, cmd->args);
+	return EXIT_USAGE;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: swarmflow [--config FILE] COMMAND [ARGS]\n\ncommands:\n");
+	for (size_t i = 0; i < ARRAY_LEN(commands); i++) {
+		char left[96];
+		snprintf(left, sizeof(left), "%s %s", commands[i].name, commands[i].args);
+		fprintf(out, "  %-46s %s\n", left, commands[i].summary);
+	}
+	fprintf(out, "\nEvery command takes --help. Exit codes: 0 ok, 1 failed, 2 usage or "
+		     "config error.\n");
+}
+
+/* Finds the command named by the first one or two words of argv; *used is how many. */
+static const struct command *find_command(int argc, char **argv, int *used)
+{
+	if (argc >= 2) {
+		char two[128];
+		snprintf(two, sizeof(two), "%s %s", argv[0], argv[1]);
+		const struct command *cmd = cli_command(two);
+		if (cmd) {
+			*used = 2;
+			return cmd;
+		}
+	}
+	*used = 1;
+	return argc >= 1 ? cli_command(argv[0]) : NULL;
+}
+
+static bool wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			return false;
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return true;
+	}
+	return false;
+}
+
+static int run_command(struct cli *cli, const struct command *cmd, int argc, char **argv)
+{
+	if (wants_help(argc, argv)) {
+		printf("usage: swarmflow [--config FILE] %s %s\n\n%s\n", cmd->name, cmd->args,
+		       cmd->summary);
+		return EXIT_OK;
+	}
+	if (strcmp(cmd->name, "version") == 0)
+		return cmd->run(cli, argc, argv);
+	char *err = NULL;
+	if (!config_load(&cli->cfg, cli->config_path, cli->envp, &err)) {
+		fprintf(stderr, "swarmflow: %s\n", err);
+		free(err);
+		return EXIT_USAGE;
+	}
+	enum log_level level = LOG_INFO;
+	log_level_parse(cli->cfg.log_level, &level);
+	log_init(level);
+	optind = 0; /* each command parses its own options from argv[0] */
+	return cmd->run(cli, argc, argv);
+}
+
+static void cli_finish(struct cli *cli)
+{
+	if (cli->bag_loaded)
+		dagbag_finish(&cli->bag);
+	engine_destroy(cli->engine);
+	store_close(cli->store);
+	config_finish(&cli->cfg);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{0},
+	};
+	const char *config_path = NULL;
+	int c;
+	while ((c = getopt_long(argc, argv, "+c:hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		case 'V':
+			printf("swarmflow %s\n", SWARMFLOW_VERSION);
+			return EXIT_OK;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	int used = 0;
+	const struct command *cmd = find_command(argc - optind, argv + optind, &used);
+	if (!cmd) {
+		if (optind < argc)
+			fprintf(stderr, "swarmflow: unknown command '%s'\n\n", argv[optind]);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	struct cli cli = {.envp = environ, .config_path = config_path};
+	config_init(&cli.cfg);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	int sub_argc = argc - optind - used + 1;
+	char **sub_argv = argv + optind + used - 1;
+	int rc = run_command(&cli, cmd, sub_argc, sub_argv);
+	cli_finish(&cli);
+	curl_global_cleanup();
+	return rc;
+}
+
+int cmd_version(struct cli *cli, int argc, char **argv)
+{
+	printf("swarmflow %s\n", SWARMFLOW_VERSION);
+	return EXIT_OK;
 }

@@ -1,1 +1,383 @@
-/* sched.c - placeholder until its module lands. */
+/* sched.c - the scheduler loop: activate runs, decide ready tasks, finish runs. */
+#include "swarmflow/sched/sched.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "internal.h"
+#include "swarmflow/common/log.h"
+#include "swarmflow/common/timeutil.h"
+#include "swarmflow/core/rules.h"
+
+/* Shortest and longest sleep between two ticks (adaptive polling), in milliseconds. */
+#define TICK_MIN_MS 50
+
+struct inflight *inflight_add(struct scheduler *s)
+{
+	if (s->n_inflight == s->cap_inflight) {
+		s->cap_inflight = s->cap_inflight ? s->cap_inflight * 2 : 16;
+		s->inflight = xrealloc(s->inflight, s->cap_inflight * sizeof(*s->inflight));
+	}
+	struct inflight *f = &s->inflight[s->n_inflight++];
+	*f = (struct inflight){0};
+	return f;
+}
+
+static void inflight_free(struct inflight *f)
+{
+	free(f->dag_id);
+	free(f->run_id);
+	free(f->task_id);
+	free(f->service_id);
+	free(f->service_name);
+}
+
+void inflight_remove(struct scheduler *s, size_t idx)
+{
+	inflight_free(&s->inflight[idx]);
+	s->inflight[idx] = s->inflight[--s->n_inflight];
+}
+
+size_t inflight_count_dag(const struct scheduler *s, const char *dag_id)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < s->n_inflight; i++)
+		n += strcmp(s->inflight[i].dag_id, dag_id) == 0;
+	return n;
+}
+
+int64_t retry_delay_for(const struct task *task, int next_try)
+{
+	int64_t delay = task->retry_delay_s;
+	if (task->retry_exponential_backoff) {
+		for (int i = 2; i < next_try && delay < INT64_MAX / 4; i++)
+			delay *= 2;
+	}
+	if (task->max_retry_delay_s > 0 && delay > task->max_retry_delay_s)
+		delay = task->max_retry_delay_s;
+	return delay;
+}
+
+/* Adopts a try the store says owns a service: it is polled like one we just created. */
+static void adopt(struct scheduler *s, const struct ti *ti, int64_t now_ms)
+{
+	const struct dag *dag = dagbag_find(s->bag, ti->dag_id);
+	const struct task *task = dag ? dag_task_find(dag, ti->task_id) : NULL;
+	struct inflight *f = inflight_add(s);
+	f->ti_pk = ti->id;
+	f->run_pk = ti->run_pk;
+	f->dag_id = xstrdup(ti->dag_id);
+	f->run_id = xstrdup(ti->run_id);
+	f->task_id = xstrdup(ti->task_id);
+	f->try_number = ti->try_number;
+	f->service_id = xstrdup(ti->service_id);
+	f->service_name = xstrdup(ti->service_name);
+	f->created_ms = ti->queued_ms ? ti->queued_ms : now_ms;
+	f->started_ms = ti->state == TI_RUNNING ? ti->start_ms : 0;
+	f->pending_timeout_s = task ? task->pending_timeout_s : TASK_DEFAULT_PENDING_TIMEOUT_S;
+	f->timeout_s = task ? task->timeout_s : 0;
+	f->tty = task && task->tty;
+	log_info("adopted try dag=%s run=%s task=%s try=%d service=%s", ti->dag_id, ti->run_id,
+		 ti->task_id, ti->try_number, ti->service_name ? ti->service_name : "-");
+}
+
+bool sched_init(struct scheduler *s, const struct config *cfg, struct store *store,
+		struct engine *engine, struct dagbag *bag, int64_t only_run_pk, char **err)
+{
+	*s = (struct scheduler){.cfg = cfg,
+				.store = store,
+				.engine = engine,
+				.bag = bag,
+				.only_run_pk = only_run_pk};
+	s->logs_dir = xasprintf("%s/logs", cfg->state_dir);
+	struct ti_list tis = {0};
+	if (!store_tis_in_flight(store, &tis, err))
+		return false;
+	int64_t now = time_now_ms();
+	for (size_t i = 0; i < tis.len; i++) {
+		bool mine = !only_run_pk || tis.v[i].run_pk == only_run_pk;
+		if (tis.v[i].service_id && mine)
+			adopt(s, &tis.v[i], now);
+	}
+	ti_list_finish(&tis);
+	return true;
+}
+
+void sched_finish(struct scheduler *s)
+{
+	for (size_t i = 0; i < s->n_inflight; i++)
+		inflight_free(&s->inflight[i]);
+	free(s->inflight);
+	free(s->logs_dir);
+	*s = (struct scheduler){0};
+}
+
+static bool set_ti_state(struct scheduler *s, struct ti *ti, enum ti_state state, int64_t now_ms)
+{
+	char *err = NULL;
+	ti->state = state;
+	if (ti_state_finished(state) && !ti->end_ms)
+		ti->end_ms = now_ms;
+	if (!store_ti_update(s->store, ti, &err)) {
+		log_error("store: %s", err);
+		free(err);
+		return false;
+	}
+	log_info("task %s dag=%s run=%s task=%s", ti_state_name(state), ti->dag_id, ti->run_id,
+		 ti->task_id);
+	return true;
+}
+
+/* Decides what a task still waiting on its upstream becomes. by_task maps the DAG's task
+ * indices to the run's task instances (NULL where the run has none). */
+static enum rule_verdict verdict_for(const struct task *task, struct ti *const *by_task)
+{
+	struct upstream_counts c = {0};
+	for (size_t i = 0; i < task->n_up; i++) {
+		const struct ti *up = by_task[task->up_idx[i]];
+		upstream_counts_add(&c, up ? up->state : TI_REMOVED);
+	}
+	return trigger_rule_evaluate(task->trigger_rule, &c);
+}
+
+static bool can_dispatch(const struct scheduler *s, const struct dag *dag)
+{
+	if (s->n_inflight >= (size_t)s->cfg->parallelism)
+		return false;
+	return inflight_count_dag(s, dag->dag_id) < (size_t)dag->max_active_tasks;
+}
+
+/* Moves one task instance forward if it can; dispatches it when it is ready. */
+static bool advance_ti(struct scheduler *s, const struct run *run, const struct dag *dag,
+		       size_t task_idx, struct ti *const *by_task, int64_t now_ms)
+{
+	const struct task *task = &dag->tasks[task_idx];
+	struct ti *ti = by_task[task_idx];
+	if (!ti)
+		return true;
+	if (ti->state == TI_NONE) {
+		switch (verdict_for(task, by_task)) {
+		case RULE_WAIT:
+			return true;
+		case RULE_SKIP:
+			return set_ti_state(s, ti, TI_SKIPPED, now_ms);
+		case RULE_UPSTREAM_FAILED:
+			return set_ti_state(s, ti, TI_UPSTREAM_FAILED, now_ms);
+		case RULE_RUN:
+			if (!set_ti_state(s, ti, TI_SCHEDULED, now_ms))
+				return false;
+			break;
+		}
+	}
+	if (ti->state == TI_UP_FOR_RETRY && now_ms >= ti->next_try_ms) {
+		if (!set_ti_state(s, ti, TI_SCHEDULED, now_ms))
+			return false;
+	}
+	if (ti->state == TI_SCHEDULED && can_dispatch(s, dag))
+		return dispatch_ti(s, run, dag, task, ti, now_ms);
+	return true;
+}
+
+/* Finishes the run when every task instance has finished: its state comes from the leaves. */
+static bool maybe_finish_run(struct scheduler *s, const struct run *run, const struct dag *dag,
+			     struct ti_list *tis, struct ti *const *by_task, int64_t now_ms)
+{
+	for (size_t i = 0; i < tis->len; i++)
+		if (!ti_state_finished(tis->v[i].state))
+			return true;
+	enum ti_state *leaves = xcalloc(dag->n_tasks + 1, sizeof(*leaves));
+	size_t n = 0;
+	for (size_t i = 0; i < dag->n_tasks; i++)
+		if (dag->tasks[i].n_down == 0 && by_task[i])
+			leaves[n++] = by_task[i]->state;
+	enum run_state state = run_outcome(leaves, n);
+	free(leaves);
+	char *err = NULL;
+	if (!store_run_set_state(s->store, run->id, state, now_ms, &err)) {
+		log_error("store: %s", err);
+		free(err);
+		return false;
+	}
+	log_info("run %s dag=%s run=%s", run_state_name(state), run->dag_id, run->run_id);
+	s->dispatched_or_finished = true;
+	return true;
+}
+
+/* Marks the instances of tasks that are no longer in the DAG as removed. */
+static bool remove_stale(struct scheduler *s, const struct dag *dag, struct ti_list *tis,
+			 int64_t now_ms)
+{
+	for (size_t i = 0; i < tis->len; i++) {
+		struct ti *ti = &tis->v[i];
+		if (dag_task_index(dag, ti->task_id) >= 0 || ti_state_finished(ti->state))
+			continue;
+		if (ti->state == TI_QUEUED || ti->state == TI_RUNNING)
+			continue; /* its service is polled to the end */
+		if (!set_ti_state(s, ti, TI_REMOVED, now_ms))
+			return false;
+	}
+	return true;
+}
+
+static bool process_run(struct scheduler *s, const struct run *run, int64_t now_ms)
+{
+	const struct dag *dag = dagbag_find(s->bag, run->dag_id);
+	if (!dag)
+		return true; /* its file is gone or broken: its services are still polled */
+	struct ti_list tis = {0};
+	char *err = NULL;
+	if (!store_tis_for_run(s->store, run->id, &tis, &err)) {
+		log_error("store: %s", err);
+		free(err);
+		return false;
+	}
+	struct ti **by_task = xcalloc(dag->n_tasks + 1, sizeof(*by_task));
+	for (size_t i = 0; i < tis.len; i++) {
+		long idx = dag_task_index(dag, tis.v[i].task_id);
+		if (idx >= 0)
+			by_task[idx] = &tis.v[i];
+	}
+	bool ok = remove_stale(s, dag, &tis, now_ms);
+	for (size_t i = 0; ok && i < dag->n_tasks; i++)
+		ok = advance_ti(s, run, dag, dag->topo[i], by_task, now_ms);
+	if (ok)
+		ok = maybe_finish_run(s, run, dag, &tis, by_task, now_ms);
+	free(by_task);
+	ti_list_finish(&tis);
+	return ok;
+}
+
+/* A queued run starts when its DAG is not paused and is under max_active_runs. */
+static bool activate(struct scheduler *s, struct run *run, size_t *running_of_dag,
+		     int64_t now_ms)
+{
+	const struct dag *dag = dagbag_find(s->bag, run->dag_id);
+	if (!dag)
+		return true;
+	bool paused = false;
+	char *err = NULL;
+	if (!store_dag_is_paused(s->store, run->dag_id, &paused, &err))
+		goto error;
+	if ((paused && !s->only_run_pk) || *running_of_dag >= (size_t)dag->max_active_runs)
+		return true;
+	if (!store_run_set_state(s->store, run->id, RUN_RUNNING, now_ms, &err))
+		goto error;
+	run->state = RUN_RUNNING;
+	(*running_of_dag)++;
+	log_info("run running dag=%s run=%s", run->dag_id, run->run_id);
+	return true;
+error:
+	log_error("store: %s", err);
+	free(err);
+	return false;
+}
+
+static size_t running_runs_of(const struct run_list *runs, const char *dag_id)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < runs->len; i++)
+		n += runs->v[i].state == RUN_RUNNING && strcmp(runs->v[i].dag_id, dag_id) == 0;
+	return n;
+}
+
+static bool process_runs(struct scheduler *s, int64_t now_ms)
+{
+	struct run_list runs = {0};
+	char *err = NULL;
+	if (!store_runs_active(s->store, &runs, &err)) {
+		log_error("store: %s", err);
+		free(err);
+		return false;
+	}
+	bool ok = true;
+	for (size_t i = 0; ok && i < runs.len; i++) {
+		struct run *run = &runs.v[i];
+		/* The daemon drives runs nobody else owns; `dags test` only its own. */
+		if (s->only_run_pk ? run->id != s->only_run_pk : run->runner != NULL)
+			continue;
+		if (run->state == RUN_QUEUED) {
+			size_t running = running_runs_of(&runs, run->dag_id);
+			ok = activate(s, run, &running, now_ms);
+		}
+		if (ok && run->state == RUN_RUNNING)
+			ok = process_run(s, run, now_ms);
+	}
+	run_list_finish(&runs);
+	return ok;
+}
+
+static void reload_dags(struct scheduler *s, int64_t now_ms)
+{
+	if (now_ms < s->next_reload_ms)
+		return;
+	long n = dagbag_refresh(s->bag);
+	if (n > 0)
+		log_info("dags reloaded files=%ld errors=%zu", n, dagbag_error_count(s->bag));
+	s->next_reload_ms = now_ms + (int64_t)(s->cfg->dag_reload_interval * 1000);
+}
+
+bool sched_tick(struct scheduler *s, int64_t now_ms)
+{
+	s->dispatched_or_finished = false;
+	reload_dags(s, now_ms);
+	long finished = poll_inflight(s, now_ms);
+	if (finished < 0)
+		return false;
+	if (finished > 0)
+		s->dispatched_or_finished = true;
+	return process_runs(s, now_ms);
+}
+
+static bool watched_run_done(struct scheduler *s, enum run_state *state)
+{
+	struct run run = {0};
+	char *err = NULL;
+	if (!store_run_get_by_id(s->store, s->only_run_pk, &run, &err)) {
+		log_error("store: %s", err);
+		free(err);
+		*state = RUN_FAILED;
+		return true;
+	}
+	*state = run.state;
+	run_finish(&run);
+	return *state == RUN_SUCCESS || *state == RUN_FAILED;
+}
+
+/* Sleeps ms, or less when one of the watched signals arrives (then acts on it). */
+static void wait_ms(struct scheduler *s, int64_t ms)
+{
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000};
+	if (!s->signals) {
+		nanosleep(&ts, NULL);
+		return;
+	}
+	siginfo_t info;
+	int sig = sigtimedwait(s->signals, &info, &ts);
+	if (sig == SIGTERM || sig == SIGINT) {
+		log_info("signal %s: stopping; running tasks are left for the next start",
+			 sig == SIGTERM ? "SIGTERM" : "SIGINT");
+		s->stop = true;
+	} else if (sig > 0) {
+		log_info("signal %d ignored", sig);
+	}
+}
+
+int sched_loop(struct scheduler *s)
+{
+	int64_t interval = (int64_t)(s->cfg->poll_interval * 1000);
+	if (interval < TICK_MIN_MS)
+		interval = TICK_MIN_MS;
+	while (!s->stop) {
+		int64_t start = time_mono_ms();
+		if (!sched_tick(s, time_now_ms()))
+			return 70;
+		enum run_state state;
+		if (s->only_run_pk && watched_run_done(s, &state))
+			return state == RUN_SUCCESS ? 0 : 1;
+		int64_t spent = time_mono_ms() - start;
+		wait_ms(s, spent < interval ? interval - spent : 0);
+	}
+	return s->only_run_pk ? 1 : 0;
+}

@@ -1,0 +1,71 @@
+/* sched.h - the scheduler: activate runs, decide ready tasks, dispatch services, poll, finish. */
+#ifndef SWARMFLOW_SCHED_SCHED_H
+#define SWARMFLOW_SCHED_SCHED_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "swarmflow/core/config.h"
+#include "swarmflow/engine/decode.h"
+#include "swarmflow/engine/engine.h"
+#include "swarmflow/sched/dagbag.h"
+#include "swarmflow/store/store.h"
+
+/* A try that owns a service (queued or running), as the poller tracks it. */
+struct inflight {
+	int64_t ti_pk;
+	int64_t run_pk;
+	char *dag_id, *run_id, *task_id;
+	int try_number;
+	char *service_id;
+	char *service_name;
+	int64_t created_ms; /* when the service was created (or adopted) */
+	int64_t started_ms; /* first seen running; 0 until then */
+	int64_t pending_timeout_s;
+	int64_t timeout_s;
+	bool tty;
+	bool keep_on_failure;
+	char last_reason[512]; /* what the engine last said while the task waited */
+};
+
+struct scheduler {
+	const struct config *cfg;
+	struct store *store;
+	struct engine *engine;
+	struct dagbag *bag;
+	/* Signals the caller blocked; the loop waits for them between ticks (sigtimedwait), so
+	 * no handler and no global flag are needed. NULL: sleep without watching signals. */
+	const sigset_t *signals;
+	bool stop;           /* set when SIGTERM or SIGINT arrived: the loop ends */
+	int64_t only_run_pk; /* 0: every run; else only this one (dags test) */
+	struct inflight *inflight;
+	size_t n_inflight, cap_inflight;
+	int64_t next_reload_ms;
+	char *logs_dir;
+	bool dispatched_or_finished; /* the last tick changed something (adaptive polling) */
+};
+
+/* Sets up a scheduler over objects the caller owns and keeps alive. only_run_pk: 0 for the
+ * daemon, else the one run a `dags test` drives. Loads the tries that own a service from the
+ * store, to be polled again (a restarted scheduler adopts them). */
+bool sched_init(struct scheduler *s, const struct config *cfg, struct store *store,
+		struct engine *engine, struct dagbag *bag, int64_t only_run_pk, char **err);
+void sched_finish(struct scheduler *s);
+
+/* One pass: reload DAGs when due, poll every in-flight service in one request, finish what
+ * ended, activate queued runs, decide ready tasks and dispatch them (downstream tasks of a try
+ * that just finished are dispatched in the same pass), and finish runs. False only when the
+ * store fails (engine trouble is logged and retried next pass). */
+bool sched_tick(struct scheduler *s, int64_t now_ms);
+
+/* Runs ticks until SIGTERM/SIGINT (see signals) or, with only_run_pk, until that run has
+ * finished. Returns 0 on a clean stop or a successful watched run, 1 when the watched run failed
+ * or was interrupted, 70 on a store failure. */
+int sched_loop(struct scheduler *s);
+
+/* The engine's reason for a try that ended (exposed for tests). */
+char *sched_failure_reason(const struct task_status *st);
+
+#endif

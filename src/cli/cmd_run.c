@@ -1,0 +1,252 @@
+/* cmd_run.c - `scheduler`, `dags trigger` and `dags test`: making runs and running them. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "swarmflow/common/log.h"
+#include "swarmflow/common/timeutil.h"
+#include "swarmflow/sched/sched.h"
+
+/* How often `dags trigger --wait` looks at the run. */
+#define WAIT_POLL_MS 200
+
+/* A run id: printable ASCII without '/', at most 250 characters. */
+static bool run_id_valid(const char *id)
+{
+	size_t n = strlen(id);
+	if (n == 0 || n > 250)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (id[i] <= ' ' || id[i] > '~' || id[i] == '/')
+			return false;
+	return true;
+}
+
+static json_t *parse_conf(const char *conf, int *exit_code)
+{
+	json_error_t jerr;
+	json_t *v = json_loads(conf ? conf : "{}", JSON_REJECT_DUPLICATES, &jerr);
+	if (!v) {
+		fprintf(stderr, "swarmflow: --conf: invalid JSON at column %d: %s\n", jerr.column,
+			jerr.text);
+	} else if (!json_is_object(v)) {
+		fprintf(stderr, "swarmflow: --conf: expected a JSON object like "
+				"'{\"key\": \"value\"}'\n");
+		json_decref(v);
+		v = NULL;
+	}
+	*exit_code = EXIT_USAGE;
+	return v;
+}
+
+bool cli_create_run(struct cli *cli, const struct dag *dag, const char *conf,
+		    const char *run_id, const char *runner, struct run *out, int *exit_code)
+{
+	json_t *conf_json = parse_conf(conf, exit_code);
+	if (!conf_json)
+		return false;
+	int64_t now_ms = time_now_ms();
+	char iso[32], made_id[64];
+	time_format_iso(now_ms / 1000, iso);
+	snprintf(made_id, sizeof(made_id), "manual__%s", iso);
+	if (run_id && !run_id_valid(run_id)) {
+		fprintf(stderr, "swarmflow: --run-id: '%s' must be 1-250 printable characters "
+				"without spaces or '/'\n",
+			run_id);
+		json_decref(conf_json);
+		return false;
+	}
+	char *conf_text = json_dumps(conf_json, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(conf_json);
+	struct run r = {
+		.dag_id = dag->dag_id,
+		.run_id = (char *)(run_id ? run_id : made_id),
+		.run_type = "manual",
+		.runner = (char *)runner,
+		.state = RUN_QUEUED,
+		.logical_date = now_ms / 1000,
+		.data_interval_start = now_ms / 1000,
+		.data_interval_end = now_ms / 1000,
+		.queued_ms = now_ms,
+		.conf = conf_text,
+	};
+	const char **ids = xcalloc(dag->n_tasks + 1, sizeof(*ids));
+	int *tries = xcalloc(dag->n_tasks + 1, sizeof(*tries));
+	for (size_t i = 0; i < dag->n_tasks; i++) {
+		ids[i] = dag->tasks[i].task_id;
+		tries[i] = dag->tasks[i].retries + 1;
+	}
+	struct store *st = cli_store(cli);
+	char *err = NULL;
+	bool ok = st && store_run_create(st, &r, ids, tries, dag->n_tasks, out, &err);
+	if (!ok && err)
+		fprintf(stderr, "swarmflow: %s\n", err);
+	*exit_code = st ? EXIT_FAILED : EXIT_INTERNAL;
+	free(err);
+	free(ids);
+	free(tries);
+	free(conf_text);
+	return ok;
+}
+
+struct run_opts {
+	const char *conf;
+	const char *run_id;
+	bool wait;
+	const char *dag_id;
+};
+
+static int parse_run_opts(const char *name, bool allow_wait, int argc, char **argv,
+			  struct run_opts *o)
+{
+	static const struct option opts[] = {
+		{"conf", required_argument, NULL, 'c'},
+		{"run-id", required_argument, NULL, 'r'},
+		{"wait", no_argument, NULL, 'w'},
+		{0},
+	};
+	int c;
+	while ((c = getopt_long(argc, argv, "c:r:w", opts, NULL)) != -1) {
+		if (c == 'c')
+			o->conf = optarg;
+		else if (c == 'r')
+			o->run_id = optarg;
+		else if (c == 'w' && allow_wait)
+			o->wait = true;
+		else
+			return cli_usage(cli_command(name));
+	}
+	if (optind + 1 != argc)
+		return cli_usage(cli_command(name));
+	o->dag_id = argv[optind];
+	return -1;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+/* Waits for a run queued for the daemon to finish. */
+static int wait_run(struct cli *cli, int64_t run_pk)
+{
+	for (;;) {
+		struct run r = {0};
+		char *err = NULL;
+		if (!store_run_get_by_id(cli->store, run_pk, &r, &err)) {
+			fprintf(stderr, "swarmflow: %s\n", err);
+			free(err);
+			return EXIT_INTERNAL;
+		}
+		enum run_state state = r.state;
+		if (state == RUN_SUCCESS || state == RUN_FAILED) {
+			printf("run %s %s\n", r.run_id, run_state_name(state));
+			cli_print_tasks(cli, &r);
+			run_finish(&r);
+			return state == RUN_SUCCESS ? EXIT_OK : EXIT_FAILED;
+		}
+		run_finish(&r);
+		sleep_ms(WAIT_POLL_MS);
+	}
+}
+
+int cmd_dags_trigger(struct cli *cli, int argc, char **argv)
+{
+	struct run_opts o = {0};
+	int rc = parse_run_opts("dags trigger", true, argc, argv, &o);
+	if (rc >= 0)
+		return rc;
+	const struct dag *dag = cli_dag(cli, o.dag_id);
+	if (!dag)
+		return EXIT_FAILED;
+	struct run run = {0};
+	if (!cli_create_run(cli, dag, o.conf, o.run_id, NULL, &run, &rc))
+		return rc;
+	printf("run_id: %s\nqueued run %s of DAG %s\n", run.run_id, run.run_id, dag->dag_id);
+	fflush(stdout);
+	rc = o.wait ? wait_run(cli, run.id) : EXIT_OK;
+	run_finish(&run);
+	return rc;
+}
+
+/* Blocks the signals the loop waits for (see struct scheduler.signals). */
+static void block_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGHUP);
+	sigprocmask(SIG_BLOCK, set, NULL);
+}
+
+static int run_scheduler(struct cli *cli, int64_t only_run_pk)
+{
+	struct store *st = cli_store(cli);
+	if (!st)
+		return EXIT_INTERNAL;
+	struct engine *e = cli_engine(cli);
+	if (!e)
+		return EXIT_FAILED;
+	struct dagbag *bag = cli_dags(cli);
+	sigset_t set;
+	block_signals(&set);
+	struct scheduler s;
+	char *err = NULL;
+	if (!sched_init(&s, &cli->cfg, st, e, bag, only_run_pk, &err)) {
+		fprintf(stderr, "swarmflow: %s\n", err);
+		free(err);
+		return EXIT_INTERNAL;
+	}
+	s.signals = &set;
+	s.next_reload_ms = time_now_ms() + (int64_t)(cli->cfg.dag_reload_interval * 1000);
+	int rc = sched_loop(&s);
+	sched_finish(&s);
+	return rc;
+}
+
+int cmd_dags_test(struct cli *cli, int argc, char **argv)
+{
+	struct run_opts o = {0};
+	int rc = parse_run_opts("dags test", false, argc, argv, &o);
+	if (rc >= 0)
+		return rc;
+	const struct dag *dag = cli_dag(cli, o.dag_id);
+	if (!dag)
+		return EXIT_FAILED;
+	if (!cli_engine(cli))
+		return EXIT_FAILED;
+	struct run run = {0};
+	if (!cli_create_run(cli, dag, o.conf, o.run_id, "test", &run, &rc))
+		return rc;
+	printf("run_id: %s\n", run.run_id);
+	fflush(stdout);
+	rc = run_scheduler(cli, run.id);
+	struct run done = {0};
+	char *err = NULL;
+	if (store_run_get_by_id(cli->store, run.id, &done, &err)) {
+		printf("run %s %s\n", done.run_id, run_state_name(done.state));
+		cli_print_tasks(cli, &done);
+		run_finish(&done);
+	} else {
+		free(err);
+	}
+	run_finish(&run);
+	return rc;
+}
+
+int cmd_scheduler(struct cli *cli, int argc, char **argv)
+{
+	if (argc != 1)
+		return cli_usage(cli_command("scheduler"));
+	log_info("scheduler starting instance=%s dags_folder=%s state_dir=%s docker_host=%s",
+		 cli->cfg.instance, cli->cfg.dags_folder, cli->cfg.state_dir,
+		 cli->cfg.docker_host);
+	int rc = run_scheduler(cli, 0);
+	log_info("scheduler stopped");
+	return rc;
+}

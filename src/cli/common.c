@@ -1,0 +1,225 @@
+/* common.c - what every command uses: opening the store, the engine and the DAGs; output. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "swarmflow/common/timeutil.h"
+
+static const char *env_get(char *const *envp, const char *name)
+{
+	size_t n = strlen(name);
+	for (size_t i = 0; envp && envp[i]; i++)
+		if (strncmp(envp[i], name, n) == 0 && envp[i][n] == '=')
+			return envp[i] + n + 1;
+	return NULL;
+}
+
+static bool mkdir_p(const char *path)
+{
+	char *p = xstrdup(path);
+	bool ok = true;
+	for (char *q = p + 1; ok && *q; q++) {
+		if (*q != '/')
+			continue;
+		*q = '\0';
+		ok = mkdir(p, 0755) == 0 || errno == EEXIST;
+		*q = '/';
+	}
+	ok = ok && (mkdir(p, 0755) == 0 || errno == EEXIST);
+	free(p);
+	return ok;
+}
+
+struct store *cli_store(struct cli *cli)
+{
+	if (cli->store)
+		return cli->store;
+	if (!mkdir_p(cli->cfg.state_dir)) {
+		fprintf(stderr, "swarmflow: state_dir %s: %s\n", cli->cfg.state_dir,
+			strerror(errno));
+		return NULL;
+	}
+	char *path = xasprintf("%s/swarmflow.db", cli->cfg.state_dir);
+	char *err = NULL;
+	cli->store = store_open(path, &err);
+	if (!cli->store) {
+		fprintf(stderr, "swarmflow: %s: %s\n", path, err);
+		free(err);
+	}
+	free(path);
+	return cli->store;
+}
+
+/* Checks that the engine is a swarm manager; prints why not. */
+static bool check_manager(struct engine *e, const char *host)
+{
+	struct engine_info info = {0};
+	struct engine_err eerr = {0};
+	if (!engine_info(e, &info, &eerr)) {
+		fprintf(stderr, "swarmflow: docker engine at %s: %s\n", host, eerr.message);
+		return false;
+	}
+	if (strcmp(info.swarm_state, "active") != 0) {
+		fprintf(stderr,
+			"swarmflow: the docker engine at %s is not part of a swarm (state '%s'); "
+			"run `docker swarm init` first\n",
+			host, info.swarm_state);
+		return false;
+	}
+	if (!info.is_manager) {
+		fprintf(stderr,
+			"swarmflow: the docker engine at %s is a swarm worker; swarmflow needs a "
+			"manager's API (run it on a manager or set docker_host to one)\n",
+			host);
+		return false;
+	}
+	return true;
+}
+
+struct engine *cli_engine(struct cli *cli)
+{
+	if (cli->engine)
+		return cli->engine;
+	const char *verify = env_get(cli->envp, "DOCKER_TLS_VERIFY");
+	struct engine_opts opts = {
+		.host = cli->cfg.docker_host,
+		.api_version = cli->cfg.docker_api_version,
+		.tls_verify = verify && *verify && strcmp(verify, "0") != 0,
+		.cert_path = env_get(cli->envp, "DOCKER_CERT_PATH"),
+	};
+	char *err = NULL;
+	struct engine *e = engine_create(&opts, &err);
+	if (!e) {
+		fprintf(stderr, "swarmflow: docker_host: %s\n", err);
+		free(err);
+		return NULL;
+	}
+	struct engine_err eerr = {0};
+	if (!engine_negotiate(e, &eerr)) {
+		fprintf(stderr, "swarmflow: cannot use the docker engine at %s: %s\n",
+			cli->cfg.docker_host, eerr.message);
+		engine_destroy(e);
+		return NULL;
+	}
+	if (!check_manager(e, cli->cfg.docker_host)) {
+		engine_destroy(e);
+		return NULL;
+	}
+	cli->engine = e;
+	return e;
+}
+
+struct dagbag *cli_dags(struct cli *cli)
+{
+	if (!cli->bag_loaded) {
+		dagbag_init(&cli->bag, cli->cfg.dags_folder);
+		dagbag_refresh(&cli->bag);
+		cli->bag_loaded = true;
+	}
+	return &cli->bag;
+}
+
+const struct dag *cli_dag(struct cli *cli, const char *dag_id)
+{
+	struct dagbag *bag = cli_dags(cli);
+	const struct dag *dag = dagbag_find(bag, dag_id);
+	if (dag)
+		return dag;
+	fprintf(stderr, "swarmflow: unknown DAG '%s' in %s\n", dag_id, bag->folder);
+	size_t n = dagbag_error_count(bag);
+	if (n)
+		fprintf(stderr, "(%zu file error%s; see `swarmflow dags list`)\n", n,
+			n == 1 ? "" : "s");
+	return NULL;
+}
+
+void cli_print_json(json_t *v)
+{
+	char *s = json_dumps(v, JSON_INDENT(2) | JSON_ENCODE_ANY);
+	if (s)
+		printf("%s\n", s);
+	free(s);
+	json_decref(v);
+}
+
+void cli_format_ms(int64_t ms, char out[static 32])
+{
+	if (ms)
+		time_format_iso_ms(ms, out);
+	else
+		snprintf(out, 32, "-");
+}
+
+static json_t *time_json(int64_t ms)
+{
+	char buf[32];
+	if (!ms)
+		return json_null();
+	time_format_iso_ms(ms, buf);
+	return json_string(buf);
+}
+
+static json_t *str_json(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+json_t *cli_run_json(const struct run *r)
+{
+	char logical[32];
+	time_format_iso(r->logical_date, logical);
+	json_error_t jerr;
+	json_t *conf = json_loads(r->conf ? r->conf : "{}", 0, &jerr);
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o}", "dag_id", r->dag_id,
+			 "run_id", r->run_id, "state", run_state_name(r->state), "run_type",
+			 r->run_type, "logical_date", logical, "queued_at", time_json(r->queued_ms),
+			 "start_date", time_json(r->start_ms), "end_date", time_json(r->end_ms),
+			 "conf", conf ? conf : json_object());
+}
+
+json_t *cli_ti_json(const struct ti *ti)
+{
+	return json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+			 "dag_id", ti->dag_id, "run_id", ti->run_id, "task_id", ti->task_id,
+			 "state", ti_state_name(ti->state), "try_number", ti->try_number,
+			 "max_tries", ti->max_tries, "service_id", str_json(ti->service_id),
+			 "service_name", str_json(ti->service_name), "exit_code",
+			 ti->has_exit_code ? json_integer(ti->exit_code) : json_null(), "error",
+			 str_json(ti->error), "start_date", time_json(ti->start_ms), "end_date",
+			 time_json(ti->end_ms), "log_path", str_json(ti->log_path));
+}
+
+void table_init(struct table *t, size_t ncols, const char *const *headers)
+{
+	*t = (struct table){.ncols = ncols};
+	for (size_t i = 0; i < ncols; i++)
+		strv_push(&t->cells, headers[i]);
+}
+
+void table_add(struct table *t, const char *cell)
+{
+	strv_push(&t->cells, cell && *cell ? cell : "-");
+}
+
+void table_print(struct table *t)
+{
+	size_t *width = xcalloc(t->ncols, sizeof(*width));
+	for (size_t i = 0; i < t->cells.len; i++) {
+		size_t n = strlen(t->cells.v[i]);
+		if (n > width[i % t->ncols])
+			width[i % t->ncols] = n;
+	}
+	for (size_t i = 0; i < t->cells.len; i++) {
+		size_t col = i % t->ncols;
+		bool last = col == t->ncols - 1;
+		if (last)
+			printf("%s\n", t->cells.v[i]);
+		else
+			printf("%-*s  ", (int)width[col], t->cells.v[i]);
+	}
+	free(width);
+	strv_finish(&t->cells);
+}

@@ -1,0 +1,197 @@
+/* finish.c - ends a try: keeps its logs, records its outcome, removes its service. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "swarmflow/common/log.h"
+
+/* A path component from an id: no '/', no leading '.', never empty. */
+static char *component(const char *id)
+{
+	char *c = xstrdup(id && *id ? id : "_");
+	for (char *p = c; *p; p++)
+		if (*p == '/')
+			*p = '_';
+	if (c[0] == '.')
+		c[0] = '_';
+	return c;
+}
+
+static bool mkdirs(const char *path)
+{
+	char *p = xstrdup(path);
+	bool ok = true;
+	for (char *q = p + 1; ok && *q; q++) {
+		if (*q != '/')
+			continue;
+		*q = '\0';
+		ok = mkdir(p, 0755) == 0 || errno == EEXIST;
+		*q = '/';
+	}
+	ok = ok && (mkdir(p, 0755) == 0 || errno == EEXIST);
+	free(p);
+	return ok;
+}
+
+/* Writes data to path atomically (temporary file, then rename). */
+static bool write_file(const char *path, const char *data, size_t len)
+{
+	char *tmp = xasprintf("%s.tmp", path);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	bool ok = fd >= 0;
+	for (size_t off = 0; ok && off < len;) {
+		ssize_t n = write(fd, data + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		ok = n > 0;
+		off += ok ? (size_t)n : 0;
+	}
+	if (fd >= 0 && close(fd) != 0)
+		ok = false;
+	ok = ok && rename(tmp, path) == 0;
+	if (!ok) {
+		log_warn("cannot write %s", path);
+		unlink(tmp);
+	}
+	free(tmp);
+	return ok;
+}
+
+/* Saves what the try printed (and, when it never printed, why) to its log file. Returns the
+ * path (caller frees) or NULL when it could not be written. */
+static char *save_log(struct scheduler *s, const char *dag_id, const char *run_id,
+		      const char *task_id, int try_number, const struct buf *text)
+{
+	char *d = component(dag_id), *r = component(run_id), *t = component(task_id);
+	char *dir = xasprintf("%s/%s/%s/%s", s->logs_dir, d, r, t);
+	char *path = xasprintf("%s/%d.log", dir, try_number);
+	free(d);
+	free(r);
+	free(t);
+	bool ok = mkdirs(dir) && write_file(path, text->data ? text->data : "", text->len);
+	free(dir);
+	if (!ok) {
+		free(path);
+		return NULL;
+	}
+	return path;
+}
+
+static void fetch_logs(struct scheduler *s, const struct inflight *f, struct buf *out)
+{
+	struct engine_err eerr = {0};
+	if (!engine_service_logs(s->engine, f->service_id, f->tty, out, &eerr)) {
+		log_warnx("engine: logs of service %s: %s", f->service_name, eerr.message);
+		buf_printf(out, "\n[swarmflow] could not fetch the logs: %s\n", eerr.message);
+	}
+}
+
+/* Sets the outcome of a try on ti: success, or failed / up_for_retry per the task's retries. */
+static void set_outcome(struct ti *ti, const struct task *task, bool success, const char *error,
+			int64_t now_ms)
+{
+	ti->end_ms = now_ms;
+	free(ti->error);
+	ti->error = error ? xstrdup(error) : NULL;
+	if (success) {
+		ti->state = TI_SUCCESS;
+	} else if (task && ti->try_number < ti->max_tries) {
+		ti->state = TI_UP_FOR_RETRY;
+		ti->next_try_ms = now_ms + retry_delay_for(task, ti->try_number + 1) * 1000;
+	} else {
+		ti->state = TI_FAILED;
+	}
+}
+
+/* Writes ti and its try record in one transaction. */
+static bool record(struct scheduler *s, struct ti *ti)
+{
+	char *err = NULL;
+	if (!store_begin(s->store, &err))
+		goto error;
+	if (!store_ti_update(s->store, ti, &err) || !store_try_record(s->store, ti, &err)) {
+		store_rollback(s->store);
+		goto error;
+	}
+	if (!store_commit(s->store, &err))
+		goto error;
+	return true;
+error:
+	log_error("store: %s", err);
+	free(err);
+	return false;
+}
+
+static void log_outcome(const struct ti *ti)
+{
+	log_info("task %s dag=%s run=%s task=%s try=%d exit_code=%s%d error=\"%s\"",
+		 ti_state_name(ti->state), ti->dag_id, ti->run_id, ti->task_id, ti->try_number,
+		 ti->has_exit_code ? "" : "none/", ti->has_exit_code ? ti->exit_code : 0,
+		 ti->error ? ti->error : "");
+}
+
+static const struct task *task_of(struct scheduler *s, const char *dag_id, const char *task_id)
+{
+	const struct dag *dag = dagbag_find(s->bag, dag_id);
+	return dag ? dag_task_find(dag, task_id) : NULL;
+}
+
+bool finish_try(struct scheduler *s, size_t idx, bool success, const struct task_status *st,
+		const char *error, int64_t now_ms)
+{
+	struct inflight *f = &s->inflight[idx];
+	struct ti ti = {0};
+	char *err = NULL;
+	if (!store_ti_get(s->store, f->ti_pk, &ti, &err)) {
+		log_error("store: %s", err);
+		free(err);
+		return false;
+	}
+	struct buf logs;
+	buf_init(&logs, 0);
+	fetch_logs(s, f, &logs);
+	free(ti.log_path);
+	ti.log_path = save_log(s, f->dag_id, f->run_id, f->task_id, f->try_number, &logs);
+	buf_finish(&logs);
+	ti.has_exit_code = st && st->has_exit_code;
+	ti.exit_code = ti.has_exit_code ? st->exit_code : 0;
+	if (!ti.start_ms)
+		ti.start_ms = f->started_ms;
+	set_outcome(&ti, task_of(s, f->dag_id, f->task_id), success, error, now_ms);
+	bool ok = record(s, &ti);
+	if (ok && !(f->keep_on_failure && !success)) {
+		struct engine_err eerr = {0};
+		if (!engine_service_remove(s->engine, f->service_id, &eerr))
+			log_warnx("engine: remove service %s: %s", f->service_name, eerr.message);
+	}
+	if (ok) {
+		log_outcome(&ti);
+		inflight_remove(s, idx);
+	}
+	ti_finish(&ti);
+	return ok;
+}
+
+bool finish_without_service(struct scheduler *s, struct ti *ti, const struct task *task,
+			    const char *error, int64_t now_ms)
+{
+	struct buf text;
+	buf_init(&text, 0);
+	buf_printf(&text, "[swarmflow] try %d was not started: %s\n", ti->try_number, error);
+	free(ti->log_path);
+	ti->log_path = save_log(s, ti->dag_id, ti->run_id, ti->task_id, ti->try_number, &text);
+	buf_finish(&text);
+	ti->has_exit_code = false;
+	if (!ti->start_ms)
+		ti->start_ms = now_ms;
+	set_outcome(ti, task, false, error, now_ms);
+	bool ok = record(s, ti);
+	if (ok)
+		log_outcome(ti);
+	return ok;
+}

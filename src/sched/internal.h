@@ -1,0 +1,31 @@
+/* internal.h - what the scheduler's files share with each other (not a public interface). */
+#ifndef SWARMFLOW_SCHED_INTERNAL_H
+#define SWARMFLOW_SCHED_INTERNAL_H
+
+#include "swarmflow/sched/sched.h"
+
+/* dispatch.c: creates the service of ti's next try. Returns false only on a store failure. */
+bool dispatch_ti(struct scheduler *s, const struct run *run, const struct dag *dag,
+		 const struct task *task, struct ti *ti, int64_t now_ms);
+
+/* poll.c: one GET /tasks for every in-flight service; finishes the tries that ended. Returns the
+ * number of tries finished, or -1 on a store failure. */
+long poll_inflight(struct scheduler *s, int64_t now_ms);
+
+/* finish.c: records the end of a try (state, exit code, error, logs), removes its service and
+ * drops it from the in-flight list. */
+bool finish_try(struct scheduler *s, size_t idx, bool success, const struct task_status *st,
+		const char *error, int64_t now_ms);
+/* Marks a try that never got a service as failed (or up_for_retry) with error. */
+bool finish_without_service(struct scheduler *s, struct ti *ti, const struct task *task,
+			    const char *error, int64_t now_ms);
+
+/* inflight list helpers (sched.c). */
+struct inflight *inflight_add(struct scheduler *s);
+void inflight_remove(struct scheduler *s, size_t idx);
+size_t inflight_count_dag(const struct scheduler *s, const char *dag_id);
+
+/* The delay before try number `next_try` (>= 2) of a task, in seconds. */
+int64_t retry_delay_for(const struct task *task, int next_try);
+
+#endif

@@ -1,0 +1,134 @@
+/* poll.c - asks the engine about every in-flight service in one request and acts on the answer. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "swarmflow/common/log.h"
+#include "swarmflow/core/units.h"
+
+char *sched_failure_reason(const struct task_status *st)
+{
+	if (st->err[0])
+		return xasprintf("%s: %s", st->state, st->err);
+	if (st->message[0])
+		return xasprintf("%s: %s", st->state, st->message);
+	if (st->has_exit_code)
+		return xasprintf("%s: exit code %d", st->state, st->exit_code);
+	return xasprintf("%s", st->state);
+}
+
+static bool mark_running(struct scheduler *s, struct inflight *f, int64_t now_ms)
+{
+	struct ti ti = {0};
+	char *err = NULL;
+	f->started_ms = now_ms;
+	if (!store_ti_get(s->store, f->ti_pk, &ti, &err))
+		goto error;
+	ti.state = TI_RUNNING;
+	ti.start_ms = now_ms;
+	if (!store_ti_update(s->store, &ti, &err))
+		goto error;
+	ti_finish(&ti);
+	log_info("task running dag=%s run=%s task=%s try=%d service=%s", f->dag_id, f->run_id,
+		 f->task_id, f->try_number, f->service_name);
+	return true;
+error:
+	log_error("store: %s", err);
+	free(err);
+	ti_finish(&ti);
+	return false;
+}
+
+/* A task that has not started yet: fails once it has waited longer than pending_timeout. */
+static int check_pending(struct scheduler *s, size_t idx, const struct task_status *st,
+			 int64_t now_ms)
+{
+	struct inflight *f = &s->inflight[idx];
+	if (st) {
+		const char *why = st->err[0] ? st->err : st->message;
+		snprintf(f->last_reason, sizeof(f->last_reason), "%s", why);
+	}
+	if (now_ms - f->created_ms <= f->pending_timeout_s * 1000)
+		return 0;
+	char limit[32];
+	duration_format(f->pending_timeout_s, limit);
+	char *error = xasprintf("not started after %s (pending_timeout): %s", limit,
+				f->last_reason[0] ? f->last_reason : "no task was created");
+	bool ok = finish_try(s, idx, false, st, error, now_ms);
+	free(error);
+	return ok ? 1 : -1;
+}
+
+/* A running task: fails once it has run longer than its timeout. */
+static int check_running(struct scheduler *s, size_t idx, const struct task_status *st,
+			 int64_t now_ms)
+{
+	struct inflight *f = &s->inflight[idx];
+	if (!f->started_ms && !mark_running(s, f, now_ms))
+		return -1;
+	if (!f->timeout_s || now_ms - f->started_ms <= f->timeout_s * 1000)
+		return 0;
+	char limit[32];
+	duration_format(f->timeout_s, limit);
+	char *error = xasprintf("timed out after %s", limit);
+	bool ok = finish_try(s, idx, false, st, error, now_ms);
+	free(error);
+	return ok ? 1 : -1;
+}
+
+/* Acts on what the engine says of one in-flight try. Returns 1 when it finished, 0 when it goes
+ * on, -1 on a store failure. */
+static int handle(struct scheduler *s, size_t idx, const struct task_status *st, int64_t now_ms)
+{
+	if (!st)
+		return check_pending(s, idx, NULL, now_ms);
+	switch (st->phase) {
+	case PHASE_PENDING:
+		return check_pending(s, idx, st, now_ms);
+	case PHASE_RUNNING:
+		return check_running(s, idx, st, now_ms);
+	case PHASE_COMPLETE:
+		if (!st->has_exit_code || st->exit_code == 0)
+			return finish_try(s, idx, true, st, NULL, now_ms) ? 1 : -1;
+		break;
+	case PHASE_FAILED:
+		break;
+	}
+	char *error = sched_failure_reason(st);
+	bool ok = finish_try(s, idx, false, st, error, now_ms);
+	free(error);
+	return ok ? 1 : -1;
+}
+
+long poll_inflight(struct scheduler *s, int64_t now_ms)
+{
+	if (s->n_inflight == 0)
+		return 0;
+	const char **ids = xcalloc(s->n_inflight, sizeof(*ids));
+	for (size_t i = 0; i < s->n_inflight; i++)
+		ids[i] = s->inflight[i].service_id;
+	json_t *tasks = NULL;
+	struct engine_err eerr = {0};
+	bool ok = engine_tasks_list(s->engine, ids, s->n_inflight, &tasks, &eerr);
+	free(ids);
+	if (!ok) {
+		log_warnx("engine: list tasks failed (%s): %s", engine_err_kind_name(eerr.kind),
+			  eerr.message);
+		return 0;
+	}
+	long finished = 0;
+	/* Backwards: finishing a try moves the last entry into its place. */
+	for (size_t i = s->n_inflight; i-- > 0;) {
+		struct task_status st;
+		bool found = task_status_pick(tasks, s->inflight[i].service_id, &st);
+		int r = handle(s, i, found ? &st : NULL, now_ms);
+		if (r < 0) {
+			finished = -1;
+			break;
+		}
+		finished += r;
+	}
+	json_decref(tasks);
+	return finished;
+}
