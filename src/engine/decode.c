@@ -53,9 +53,12 @@ bool task_status_decode(const json_t *task, struct task_status *out, char **err)
 	copy_str(out->message, sizeof(out->message), json_object_get(status, "Message"));
 	if (!phase_of(out->state, &out->phase))
 		return set_err(err, "task %s: unknown state '%s'", out->id, out->state);
-	const json_t *code =
-	    json_object_get(json_object_get(status, "ContainerStatus"), "ExitCode");
-	if (json_is_integer(code)) {
+	/* The engine reports ExitCode 0 for tasks whose container never existed (rejected):
+	 * an exit code counts only when there was a container. */
+	const json_t *cstatus = json_object_get(status, "ContainerStatus");
+	const json_t *code = json_object_get(cstatus, "ExitCode");
+	const json_t *container = json_object_get(cstatus, "ContainerID");
+	if (json_is_integer(code) && json_is_string(container) && json_string_length(container)) {
 		out->has_exit_code = true;
 		out->exit_code = (int)json_integer_value(code);
 	}

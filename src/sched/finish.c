@@ -155,6 +155,10 @@ bool finish_try(struct scheduler *s, size_t idx, bool success, const struct task
 	struct buf logs;
 	buf_init(&logs, 0);
 	fetch_logs(s, f, &logs);
+	if (!success)
+		buf_printf(&logs, "%s[swarmflow] try %d failed: %s\n",
+			   logs.len && logs.data[logs.len - 1] != '\n' ? "\n" : "", f->try_number,
+			   error ? error : "unknown reason");
 	free(ti.log_path);
 	ti.log_path = save_log(s, f->dag_id, f->run_id, f->task_id, f->try_number, &logs);
 	buf_finish(&logs);

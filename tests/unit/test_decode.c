@@ -26,7 +26,7 @@ static void test_failed_task(void **state)
 	json_t *t = load("{\"ID\":\"t1\",\"ServiceID\":\"s1\",\"NodeID\":\"n1\","
 			 "\"Version\":{\"Index\":42},\"Status\":{\"State\":\"failed\","
 			 "\"Message\":\"started\",\"Err\":\"task: non-zero exit (3)\","
-			 "\"ContainerStatus\":{\"ExitCode\":3}}}");
+			 "\"ContainerStatus\":{\"ContainerID\":\"c1\",\"ExitCode\":3}}}");
 	struct task_status st;
 	char *err = NULL;
 	assert_true(task_status_decode(t, &st, &err));
@@ -68,6 +68,25 @@ static void test_phases(void **state)
 		assert_false(st.has_exit_code);
 		json_decref(t);
 	}
+}
+
+/* A rejected task never had a container: the engine's ExitCode 0 means nothing. */
+static void test_no_container_no_exit_code(void **state)
+{
+	(void)state;
+	json_t *t = load("{\"ServiceID\":\"s\",\"Status\":{\"State\":\"rejected\","
+			 "\"Err\":\"No such image: x\",\"ContainerStatus\":{\"ExitCode\":0}}}");
+	struct task_status st;
+	char *err = NULL;
+	assert_true(task_status_decode(t, &st, &err));
+	assert_false(st.has_exit_code);
+	json_decref(t);
+	t = load("{\"ServiceID\":\"s\",\"Status\":{\"State\":\"complete\","
+		 "\"ContainerStatus\":{\"ContainerID\":\"abc\",\"ExitCode\":0}}}");
+	assert_true(task_status_decode(t, &st, &err));
+	assert_true(st.has_exit_code);
+	assert_int_equal(st.exit_code, 0);
+	json_decref(t);
 }
 
 static void test_bad_tasks(void **state)
@@ -129,6 +148,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_failed_task), cmocka_unit_test(test_phases),
+		cmocka_unit_test(test_no_container_no_exit_code),
 		cmocka_unit_test(test_bad_tasks),   cmocka_unit_test(test_pick),
 		cmocka_unit_test(test_reason_fallbacks),
 	};

@@ -23,8 +23,8 @@ struct task_status {
 	char err[512];     /* Status.Err ("" when none) */
 	char message[256]; /* Status.Message */
 	enum task_phase phase;
-	bool has_exit_code;
-	int exit_code; /* Status.ContainerStatus.ExitCode */
+	bool has_exit_code; /* only when a container existed (ContainerStatus.ContainerID) */
+	int exit_code;      /* Status.ContainerStatus.ExitCode */
 	int64_t version;    /* Version.Index */
 };
 
