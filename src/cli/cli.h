@@ -85,8 +85,8 @@ int cmd_tasks_logs(struct cli *cli, int argc, char **argv);
 
 /* Shared by trigger and test: creates a run of dag with conf text (NULL: {}) and run id (NULL:
  * manual__<now>). Returns false after printing why; *exit_code says how to exit. */
-bool cli_create_run(struct cli *cli, const struct dag *dag, const char *conf,
-		    const char *run_id, const char *runner, struct run *out, int *exit_code);
+bool cli_create_run(struct cli *cli, const struct dag *dag, const char *conf, const char *run_id,
+		    const char *runner, struct run *out, int *exit_code);
 /* Prints the task table of a run. */
 void cli_print_tasks(struct cli *cli, const struct run *run);
 

@@ -27,9 +27,9 @@ static json_t *errors_json(const struct dag_errors *errs)
 {
 	json_t *a = json_array();
 	for (size_t i = 0; i < errs->len; i++)
-		json_array_append_new(a, json_pack("{s:s, s:i, s:s}", "file", errs->v[i].file,
-						   "line", errs->v[i].line, "message",
-						   errs->v[i].message));
+		json_array_append_new(a,
+				      json_pack("{s:s, s:i, s:s}", "file", errs->v[i].file, "line",
+						errs->v[i].line, "message", errs->v[i].message));
 	return a;
 }
 
@@ -71,17 +71,17 @@ static void list_json(struct cli *cli, const struct dagbag *bag)
 	for (size_t f = 0; f < bag->n_files; f++) {
 		const struct dagbag_file *file = &bag->files[f];
 		for (size_t i = 0; i < file->n_dags; i++)
-			json_array_append_new(
-				out, dag_json(cli, file->dags[i], &file->parsed.errors));
+			json_array_append_new(out,
+					      dag_json(cli, file->dags[i], &file->parsed.errors));
 		if (file->n_dags == 0 && file->parsed.errors.len)
 			json_array_append_new(out, json_pack("{s:n, s:s, s:o}", "dag_id", "file",
 							     file->path, "errors",
 							     errors_json(&file->parsed.errors)));
 	}
 	if (bag->errors.len)
-		json_array_append_new(out, json_pack("{s:n, s:s, s:o}", "dag_id", "file",
-						     bag->folder, "errors",
-						     errors_json(&bag->errors)));
+		json_array_append_new(out,
+				      json_pack("{s:n, s:s, s:o}", "dag_id", "file", bag->folder,
+						"errors", errors_json(&bag->errors)));
 	cli_print_json(out);
 }
 
@@ -202,21 +202,21 @@ static int show_spec(struct cli *cli, const struct dag *dag, const char *task_id
 	time_format_iso(now, iso);
 	snprintf(run_id, sizeof(run_id), "manual__%s", iso);
 	struct template_ctx tctx = {
-		.logical_date = now,
-		.data_interval_start = now,
-		.data_interval_end = now,
-		.run_id = run_id,
-		.dag_id = dag->dag_id,
-		.task_id = task->task_id,
-		.try_number = 1,
+	    .logical_date = now,
+	    .data_interval_start = now,
+	    .data_interval_end = now,
+	    .run_id = run_id,
+	    .dag_id = dag->dag_id,
+	    .task_id = task->task_id,
+	    .try_number = 1,
 	};
 	struct spec_input in = {
-		.dag = dag,
-		.task = task,
-		.tctx = &tctx,
-		.instance = cli->cfg.instance,
-		.service_prefix = cli->cfg.service_prefix,
-		.job_mode = true,
+	    .dag = dag,
+	    .task = task,
+	    .tctx = &tctx,
+	    .instance = cli->cfg.instance,
+	    .service_prefix = cli->cfg.service_prefix,
+	    .job_mode = true,
 	};
 	char *err = NULL;
 	json_t *spec = spec_build(&in, &err);

@@ -43,8 +43,8 @@ static json_t *parse_conf(const char *conf, int *exit_code)
 	return v;
 }
 
-bool cli_create_run(struct cli *cli, const struct dag *dag, const char *conf,
-		    const char *run_id, const char *runner, struct run *out, int *exit_code)
+bool cli_create_run(struct cli *cli, const struct dag *dag, const char *conf, const char *run_id,
+		    const char *runner, struct run *out, int *exit_code)
 {
 	json_t *conf_json = parse_conf(conf, exit_code);
 	if (!conf_json)
@@ -54,8 +54,9 @@ bool cli_create_run(struct cli *cli, const struct dag *dag, const char *conf,
 	time_format_iso(now_ms / 1000, iso);
 	snprintf(made_id, sizeof(made_id), "manual__%s", iso);
 	if (run_id && !run_id_valid(run_id)) {
-		fprintf(stderr, "swarmflow: --run-id: '%s' must be 1-250 printable characters "
-				"without spaces or '/'\n",
+		fprintf(stderr,
+			"swarmflow: --run-id: '%s' must be 1-250 printable characters "
+			"without spaces or '/'\n",
 			run_id);
 		json_decref(conf_json);
 		return false;
@@ -63,16 +64,16 @@ bool cli_create_run(struct cli *cli, const struct dag *dag, const char *conf,
 	char *conf_text = json_dumps(conf_json, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(conf_json);
 	struct run r = {
-		.dag_id = dag->dag_id,
-		.run_id = (char *)(run_id ? run_id : made_id),
-		.run_type = "manual",
-		.runner = (char *)runner,
-		.state = RUN_QUEUED,
-		.logical_date = now_ms / 1000,
-		.data_interval_start = now_ms / 1000,
-		.data_interval_end = now_ms / 1000,
-		.queued_ms = now_ms,
-		.conf = conf_text,
+	    .dag_id = dag->dag_id,
+	    .run_id = (char *)(run_id ? run_id : made_id),
+	    .run_type = "manual",
+	    .runner = (char *)runner,
+	    .state = RUN_QUEUED,
+	    .logical_date = now_ms / 1000,
+	    .data_interval_start = now_ms / 1000,
+	    .data_interval_end = now_ms / 1000,
+	    .queued_ms = now_ms,
+	    .conf = conf_text,
 	};
 	const char **ids = xcalloc(dag->n_tasks + 1, sizeof(*ids));
 	int *tries = xcalloc(dag->n_tasks + 1, sizeof(*tries));
@@ -104,10 +105,10 @@ static int parse_run_opts(const char *name, bool allow_wait, int argc, char **ar
 			  struct run_opts *o)
 {
 	static const struct option opts[] = {
-		{"conf", required_argument, NULL, 'c'},
-		{"run-id", required_argument, NULL, 'r'},
-		{"wait", no_argument, NULL, 'w'},
-		{0},
+	    {"conf", required_argument, NULL, 'c'},
+	    {"run-id", required_argument, NULL, 'r'},
+	    {"wait", no_argument, NULL, 'w'},
+	    {0},
 	};
 	int c;
 	while ((c = getopt_long(argc, argv, "c:r:w", opts, NULL)) != -1) {
@@ -244,8 +245,7 @@ int cmd_scheduler(struct cli *cli, int argc, char **argv)
 	if (argc != 1)
 		return cli_usage(cli_command("scheduler"));
 	log_info("scheduler starting instance=%s dags_folder=%s state_dir=%s docker_host=%s",
-		 cli->cfg.instance, cli->cfg.dags_folder, cli->cfg.state_dir,
-		 cli->cfg.docker_host);
+		 cli->cfg.instance, cli->cfg.dags_folder, cli->cfg.state_dir, cli->cfg.docker_host);
 	int rc = run_scheduler(cli, 0);
 	log_info("scheduler stopped");
 	return rc;

@@ -17,8 +17,7 @@ static int store_failed(char *err)
 
 static void runs_table(const struct run_list *runs)
 {
-	static const char *const headers[] = {"DAG",   "RUN_ID", "STATE", "TYPE",
-					      "START", "END"};
+	static const char *const headers[] = {"DAG", "RUN_ID", "STATE", "TYPE", "START", "END"};
 	struct table t;
 	table_init(&t, ARRAY_LEN(headers), headers);
 	for (size_t i = 0; i < runs->len; i++) {
@@ -39,7 +38,7 @@ static void runs_table(const struct run_list *runs)
 int cmd_runs_list(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"state", required_argument, NULL, 's'}, {"json", no_argument, NULL, 'j'}, {0}};
+	    {"state", required_argument, NULL, 's'}, {"json", no_argument, NULL, 'j'}, {0}};
 	bool json = false, has_state = false;
 	enum run_state state = RUN_QUEUED;
 	int c;
@@ -50,8 +49,9 @@ int cmd_runs_list(struct cli *cli, int argc, char **argv)
 			has_state = true;
 		} else {
 			if (c == 's')
-				fprintf(stderr, "swarmflow: --state: unknown run state '%s' "
-						"(queued, running, success, failed)\n",
+				fprintf(stderr,
+					"swarmflow: --state: unknown run state '%s' "
+					"(queued, running, success, failed)\n",
 					optarg);
 			return cli_usage(cli_command("runs list"));
 		}
@@ -80,8 +80,7 @@ int cmd_runs_list(struct cli *cli, int argc, char **argv)
 
 static void tasks_table(const struct ti_list *tis)
 {
-	static const char *const headers[] = {"TASK", "STATE", "TRY", "EXIT",
-					      "SERVICE", "ERROR"};
+	static const char *const headers[] = {"TASK", "STATE", "TRY", "EXIT", "SERVICE", "ERROR"};
 	struct table t;
 	table_init(&t, ARRAY_LEN(headers), headers);
 	for (size_t i = 0; i < tis->len; i++) {
@@ -211,8 +210,9 @@ int cmd_tasks_logs(struct cli *cli, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "t:", opts, NULL)) != -1) {
 		if (c != 't' || !parse_int64(optarg, 1, 1000000, &want)) {
 			if (c == 't')
-				fprintf(stderr, "swarmflow: --try: expected a try number >= 1, "
-						"got '%s'\n",
+				fprintf(stderr,
+					"swarmflow: --try: expected a try number >= 1, "
+					"got '%s'\n",
 					optarg);
 			return cli_usage(cli_command("tasks logs"));
 		}

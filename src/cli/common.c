@@ -3,41 +3,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli.h"
+#include "swarmflow/common/fsutil.h"
 #include "swarmflow/common/timeutil.h"
-
-static const char *env_get(char *const *envp, const char *name)
-{
-	size_t n = strlen(name);
-	for (size_t i = 0; envp && envp[i]; i++)
-		if (strncmp(envp[i], name, n) == 0 && envp[i][n] == '=')
-			return envp[i] + n + 1;
-	return NULL;
-}
-
-static bool mkdir_p(const char *path)
-{
-	char *p = xstrdup(path);
-	bool ok = true;
-	for (char *q = p + 1; ok && *q; q++) {
-		if (*q != '/')
-			continue;
-		*q = '\0';
-		ok = mkdir(p, 0755) == 0 || errno == EEXIST;
-		*q = '/';
-	}
-	ok = ok && (mkdir(p, 0755) == 0 || errno == EEXIST);
-	free(p);
-	return ok;
-}
 
 struct store *cli_store(struct cli *cli)
 {
 	if (cli->store)
 		return cli->store;
-	if (!mkdir_p(cli->cfg.state_dir)) {
+	if (!fs_mkdir_p(cli->cfg.state_dir)) {
 		fprintf(stderr, "swarmflow: state_dir %s: %s\n", cli->cfg.state_dir,
 			strerror(errno));
 		return NULL;
@@ -83,12 +58,12 @@ struct engine *cli_engine(struct cli *cli)
 {
 	if (cli->engine)
 		return cli->engine;
-	const char *verify = env_get(cli->envp, "DOCKER_TLS_VERIFY");
+	const char *verify = env_lookup(cli->envp, "DOCKER_TLS_VERIFY");
 	struct engine_opts opts = {
-		.host = cli->cfg.docker_host,
-		.api_version = cli->cfg.docker_api_version,
-		.tls_verify = verify && *verify && strcmp(verify, "0") != 0,
-		.cert_path = env_get(cli->envp, "DOCKER_CERT_PATH"),
+	    .host = cli->cfg.docker_host,
+	    .api_version = cli->cfg.docker_api_version,
+	    .tls_verify = verify && *verify && strcmp(verify, "0") != 0,
+	    .cert_path = env_lookup(cli->envp, "DOCKER_CERT_PATH"),
 	};
 	char *err = NULL;
 	struct engine *e = engine_create(&opts, &err);

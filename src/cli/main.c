@@ -11,24 +11,22 @@
 extern char **environ;
 
 static const struct command commands[] = {
-	{"scheduler", "", "run the scheduler in the foreground until SIGTERM", cmd_scheduler},
-	{"dags list", "[--json]", "DAGs found, paused or not, and every file's errors",
-	 cmd_dags_list},
-	{"dags validate", "[PATH...]", "parse and check; errors as FILE:LINE: message",
-	 cmd_dags_validate},
-	{"dags show", "DAG [--spec TASK]", "tasks and upstreams; --spec prints the ServiceSpec",
-	 cmd_dags_show},
-	{"dags trigger", "DAG [--conf JSON] [--run-id ID] [--wait]",
-	 "queue a run for the scheduler; --wait: exit 0 success, 1 failed", cmd_dags_trigger},
-	{"dags test", "DAG [--conf JSON] [--run-id ID]",
-	 "run one DAG run now in the foreground; exit 0 success, 1 failed", cmd_dags_test},
-	{"dags pause", "DAG", "create no new runs of DAG", cmd_dags_pause},
-	{"dags unpause", "DAG", "let DAG run again", cmd_dags_unpause},
-	{"runs list", "[DAG] [--state S] [--json]", "DAG runs, newest first", cmd_runs_list},
-	{"tasks list", "DAG RUN_ID [--json]", "one row per task of a run", cmd_tasks_list},
-	{"tasks logs", "DAG RUN_ID TASK [--try N]", "the stored log of a task's try",
-	 cmd_tasks_logs},
-	{"version", "", "print the version", cmd_version},
+    {"scheduler", "", "run the scheduler in the foreground until SIGTERM", cmd_scheduler},
+    {"dags list", "[--json]", "DAGs found, paused or not, and every file's errors", cmd_dags_list},
+    {"dags validate", "[PATH...]", "parse and check; errors as FILE:LINE: message",
+     cmd_dags_validate},
+    {"dags show", "DAG [--spec TASK]", "tasks and upstreams; --spec prints the ServiceSpec",
+     cmd_dags_show},
+    {"dags trigger", "DAG [--conf JSON] [--run-id ID] [--wait]",
+     "queue a run for the scheduler; --wait: exit 0 success, 1 failed", cmd_dags_trigger},
+    {"dags test", "DAG [--conf JSON] [--run-id ID]",
+     "run one DAG run now in the foreground; exit 0 success, 1 failed", cmd_dags_test},
+    {"dags pause", "DAG", "create no new runs of DAG", cmd_dags_pause},
+    {"dags unpause", "DAG", "let DAG run again", cmd_dags_unpause},
+    {"runs list", "[DAG] [--state S] [--json]", "DAG runs, newest first", cmd_runs_list},
+    {"tasks list", "DAG RUN_ID [--json]", "one row per task of a run", cmd_tasks_list},
+    {"tasks logs", "DAG RUN_ID TASK [--try N]", "the stored log of a task's try", cmd_tasks_logs},
+    {"version", "", "print the version", cmd_version},
 };
 
 const struct command *cli_command(const char *name)
@@ -118,10 +116,10 @@ static void cli_finish(struct cli *cli)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{0},
+	    {"config", required_argument, NULL, 'c'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {0},
 	};
 	const char *config_path = NULL;
 	int c;

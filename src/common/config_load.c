@@ -14,16 +14,6 @@ static const char *const implicit_paths[] = {
     "/etc/swarmflow/swarmflow.conf",
 };
 
-/* Returns the value of name in envp, or NULL. */
-static const char *env_get(char *const *envp, const char *name)
-{
-	size_t n = strlen(name);
-	for (; envp && *envp; envp++)
-		if (strncmp(*envp, name, n) == 0 && (*envp)[n] == '=')
-			return *envp + n + 1;
-	return NULL;
-}
-
 /* Reads all of fp (at most CONFIG_MAX_BYTES) into *data, NUL-terminated. */
 static bool read_all(FILE *fp, const char *path, char **data, char **err)
 {
@@ -72,7 +62,7 @@ static int find_file(const char *explicit_path, char *const *envp, const char **
 		     char **err)
 {
 	const char *named = explicit_path && *explicit_path ? explicit_path : NULL;
-	const char *env = env_get(envp, "SWARMFLOW_CONFIG");
+	const char *env = env_lookup(envp, "SWARMFLOW_CONFIG");
 	if (!named && env && *env)
 		named = env;
 	if (named) {

@@ -45,27 +45,27 @@ static json_t *build_spec(struct scheduler *s, const struct run *run, const stru
 	json_error_t jerr;
 	json_t *conf = json_loads(run->conf ? run->conf : "{}", 0, &jerr);
 	struct template_ctx tctx = {
-		.logical_date = run->logical_date,
-		.data_interval_start = run->data_interval_start,
-		.data_interval_end = run->data_interval_end,
-		.run_id = run->run_id,
-		.dag_id = dag->dag_id,
-		.task_id = task->task_id,
-		.try_number = try_number,
-		.conf = conf,
+	    .logical_date = run->logical_date,
+	    .data_interval_start = run->data_interval_start,
+	    .data_interval_end = run->data_interval_end,
+	    .run_id = run->run_id,
+	    .dag_id = dag->dag_id,
+	    .task_id = task->task_id,
+	    .try_number = try_number,
+	    .conf = conf,
 	};
 	char **secret_ids = NULL, **config_ids = NULL;
 	json_t *spec = NULL;
 	if (lookup_ids(s, task, &secret_ids, &config_ids, error)) {
 		struct spec_input in = {
-			.dag = dag,
-			.task = task,
-			.tctx = &tctx,
-			.instance = s->cfg->instance,
-			.service_prefix = s->cfg->service_prefix,
-			.job_mode = engine_api_at_least(s->engine, 1, 41),
-			.secret_ids = (const char *const *)secret_ids,
-			.config_ids = (const char *const *)config_ids,
+		    .dag = dag,
+		    .task = task,
+		    .tctx = &tctx,
+		    .instance = s->cfg->instance,
+		    .service_prefix = s->cfg->service_prefix,
+		    .job_mode = engine_api_at_least(s->engine, 1, 41),
+		    .secret_ids = (const char *const *)secret_ids,
+		    .config_ids = (const char *const *)config_ids,
 		};
 		spec = spec_build(&in, error);
 	}
@@ -98,25 +98,6 @@ static char *find_existing(struct scheduler *s, const struct run *run, const str
 	return id;
 }
 
-static void track(struct scheduler *s, const struct ti *ti, const struct task *task,
-		  int64_t now_ms)
-{
-	struct inflight *f = inflight_add(s);
-	f->ti_pk = ti->id;
-	f->run_pk = ti->run_pk;
-	f->dag_id = xstrdup(ti->dag_id);
-	f->run_id = xstrdup(ti->run_id);
-	f->task_id = xstrdup(ti->task_id);
-	f->try_number = ti->try_number;
-	f->service_id = xstrdup(ti->service_id);
-	f->service_name = xstrdup(ti->service_name);
-	f->created_ms = now_ms;
-	f->pending_timeout_s = task->pending_timeout_s;
-	f->timeout_s = task->timeout_s;
-	f->tty = task->tty;
-	f->keep_on_failure = s->cfg->keep_failed_services;
-}
-
 static bool store_ti(struct scheduler *s, struct ti *ti)
 {
 	char *err = NULL;
@@ -130,8 +111,8 @@ static bool store_ti(struct scheduler *s, struct ti *ti)
 /* Puts a try whose create failed for a passing reason back to scheduled, untouched. */
 static bool undo_dispatch(struct scheduler *s, struct ti *ti, const struct engine_err *eerr)
 {
-	log_warnx("engine: create service failed, will retry dag=%s run=%s task=%s: %s",
-		  ti->dag_id, ti->run_id, ti->task_id, eerr->message);
+	log_warnx("engine: create service failed, will retry dag=%s run=%s task=%s: %s", ti->dag_id,
+		  ti->run_id, ti->task_id, eerr->message);
 	ti->state = TI_SCHEDULED;
 	ti->try_number--;
 	free(ti->service_name);
@@ -184,7 +165,7 @@ bool dispatch_ti(struct scheduler *s, const struct run *run, const struct dag *d
 	ti->service_id = id;
 	if (!store_ti(s, ti))
 		return false;
-	track(s, ti, task, now_ms);
+	inflight_track(s, ti, task, now_ms);
 	s->dispatched_or_finished = true;
 	log_info("task queued dag=%s run=%s task=%s try=%d service=%s", ti->dag_id, ti->run_id,
 		 ti->task_id, ti->try_number, name);

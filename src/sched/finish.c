@@ -1,13 +1,10 @@
 /* finish.c - ends a try: keeps its logs, records its outcome, removes its service. */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "internal.h"
+#include "swarmflow/common/fsutil.h"
 #include "swarmflow/common/log.h"
 
 /* A path component from an id: no '/', no leading '.', never empty. */
@@ -22,46 +19,6 @@ static char *component(const char *id)
 	return c;
 }
 
-static bool mkdirs(const char *path)
-{
-	char *p = xstrdup(path);
-	bool ok = true;
-	for (char *q = p + 1; ok && *q; q++) {
-		if (*q != '/')
-			continue;
-		*q = '\0';
-		ok = mkdir(p, 0755) == 0 || errno == EEXIST;
-		*q = '/';
-	}
-	ok = ok && (mkdir(p, 0755) == 0 || errno == EEXIST);
-	free(p);
-	return ok;
-}
-
-/* Writes data to path atomically (temporary file, then rename). */
-static bool write_file(const char *path, const char *data, size_t len)
-{
-	char *tmp = xasprintf("%s.tmp", path);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	bool ok = fd >= 0;
-	for (size_t off = 0; ok && off < len;) {
-		ssize_t n = write(fd, data + off, len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		ok = n > 0;
-		off += ok ? (size_t)n : 0;
-	}
-	if (fd >= 0 && close(fd) != 0)
-		ok = false;
-	ok = ok && rename(tmp, path) == 0;
-	if (!ok) {
-		log_warn("cannot write %s", path);
-		unlink(tmp);
-	}
-	free(tmp);
-	return ok;
-}
-
 /* Saves what the try printed (and, when it never printed, why) to its log file. Returns the
  * path (caller frees) or NULL when it could not be written. */
 static char *save_log(struct scheduler *s, const char *dag_id, const char *run_id,
@@ -73,7 +30,9 @@ static char *save_log(struct scheduler *s, const char *dag_id, const char *run_i
 	free(d);
 	free(r);
 	free(t);
-	bool ok = mkdirs(dir) && write_file(path, text->data ? text->data : "", text->len);
+	bool ok = fs_mkdir_p(dir) && fs_write_atomic(path, text->data ? text->data : "", text->len);
+	if (!ok)
+		log_warn("cannot write the log %s", path);
 	free(dir);
 	if (!ok) {
 		free(path);

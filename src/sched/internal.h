@@ -20,8 +20,11 @@ bool finish_try(struct scheduler *s, size_t idx, bool success, const struct task
 bool finish_without_service(struct scheduler *s, struct ti *ti, const struct task *task,
 			    const char *error, int64_t now_ms);
 
-/* inflight list helpers (sched.c). */
+/* inflight list helpers (sched.c). inflight_track adds the try ti (which owns a service) with
+ * the timeouts of task (NULL: defaults) and returns the new entry. */
 struct inflight *inflight_add(struct scheduler *s);
+struct inflight *inflight_track(struct scheduler *s, const struct ti *ti,
+				const struct task *task, int64_t created_ms);
 void inflight_remove(struct scheduler *s, size_t idx);
 size_t inflight_count_dag(const struct scheduler *s, const char *dag_id);
 

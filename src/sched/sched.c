@@ -60,11 +60,9 @@ int64_t retry_delay_for(const struct task *task, int next_try)
 	return delay;
 }
 
-/* Adopts a try the store says owns a service: it is polled like one we just created. */
-static void adopt(struct scheduler *s, const struct ti *ti, int64_t now_ms)
+struct inflight *inflight_track(struct scheduler *s, const struct ti *ti, const struct task *task,
+				int64_t created_ms)
 {
-	const struct dag *dag = dagbag_find(s->bag, ti->dag_id);
-	const struct task *task = dag ? dag_task_find(dag, ti->task_id) : NULL;
 	struct inflight *f = inflight_add(s);
 	f->ti_pk = ti->id;
 	f->run_pk = ti->run_pk;
@@ -74,11 +72,21 @@ static void adopt(struct scheduler *s, const struct ti *ti, int64_t now_ms)
 	f->try_number = ti->try_number;
 	f->service_id = xstrdup(ti->service_id);
 	f->service_name = xstrdup(ti->service_name);
-	f->created_ms = ti->queued_ms ? ti->queued_ms : now_ms;
-	f->started_ms = ti->state == TI_RUNNING ? ti->start_ms : 0;
+	f->created_ms = created_ms;
 	f->pending_timeout_s = task ? task->pending_timeout_s : TASK_DEFAULT_PENDING_TIMEOUT_S;
 	f->timeout_s = task ? task->timeout_s : 0;
 	f->tty = task && task->tty;
+	f->keep_on_failure = s->cfg->keep_failed_services;
+	return f;
+}
+
+/* Adopts a try the store says owns a service: it is polled like one we just created. */
+static void adopt(struct scheduler *s, const struct ti *ti, int64_t now_ms)
+{
+	const struct dag *dag = dagbag_find(s->bag, ti->dag_id);
+	const struct task *task = dag ? dag_task_find(dag, ti->task_id) : NULL;
+	struct inflight *f = inflight_track(s, ti, task, ti->queued_ms ? ti->queued_ms : now_ms);
+	f->started_ms = ti->state == TI_RUNNING ? ti->start_ms : 0;
 	log_info("adopted try dag=%s run=%s task=%s try=%d service=%s", ti->dag_id, ti->run_id,
 		 ti->task_id, ti->try_number, ti->service_name ? ti->service_name : "-");
 }
@@ -86,11 +94,8 @@ static void adopt(struct scheduler *s, const struct ti *ti, int64_t now_ms)
 bool sched_init(struct scheduler *s, const struct config *cfg, struct store *store,
 		struct engine *engine, struct dagbag *bag, int64_t only_run_pk, char **err)
 {
-	*s = (struct scheduler){.cfg = cfg,
-				.store = store,
-				.engine = engine,
-				.bag = bag,
-				.only_run_pk = only_run_pk};
+	*s = (struct scheduler){
+	    .cfg = cfg, .store = store, .engine = engine, .bag = bag, .only_run_pk = only_run_pk};
 	s->logs_dir = xasprintf("%s/logs", cfg->state_dir);
 	struct ti_list tis = {0};
 	if (!store_tis_in_flight(store, &tis, err))
@@ -250,8 +255,7 @@ static bool process_run(struct scheduler *s, const struct run *run, int64_t now_
 }
 
 /* A queued run starts when its DAG is not paused and is under max_active_runs. */
-static bool activate(struct scheduler *s, struct run *run, size_t *running_of_dag,
-		     int64_t now_ms)
+static bool activate(struct scheduler *s, struct run *run, size_t *running_of_dag, int64_t now_ms)
 {
 	const struct dag *dag = dagbag_find(s->bag, run->dag_id);
 	if (!dag)

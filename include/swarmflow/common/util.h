@@ -64,6 +64,9 @@ void buf_finish(struct buf *b);
 /* Parses a whole decimal integer in [min, max]; false on anything else (no atoi). */
 bool parse_int64(const char *s, int64_t min, int64_t max, int64_t *out);
 
+/* The value of variable name in envp (a NULL-terminated "K=V" array like environ), or NULL. */
+const char *env_lookup(char *const *envp, const char *name);
+
 /* True when s starts with prefix / ends with suffix. */
 bool str_has_prefix(const char *s, const char *prefix);
 bool str_has_suffix(const char *s, const char *suffix);
