@@ -48,6 +48,8 @@ char *xstrndup(const char *s, size_t n)
 
 char *xvasprintf(const char *fmt, va_list ap)
 {
+	if (!fmt) /* never true; tells gcc -fsanitize=undefined that vsnprintf gets a format */
+		fatalx("xvasprintf: no format");
 	va_list ap2;
 	va_copy(ap2, ap);
 	int n = vsnprintf(NULL, 0, fmt, ap2);
