@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "swarmflow/common/log.h"
+#include "swarmflow/core/conftext.h"
 #include "swarmflow/core/units.h"
 
 #define DEFAULT_DOCKER_HOST "unix:///var/run/docker.sock"
@@ -515,81 +516,22 @@ static bool apply_file(cfg_t *root, struct config *cfg, char **msg)
 	return true;
 }
 
-/* True when p (inside text) may start a token: `//` there begins a comment. */
-static bool at_token_start(const char *text, const char *p)
-{
-	return p == text || strchr(" \t\r\n={}(),+\"'", p[-1]);
-}
-
-/* Returns where the comment starting at p ends (`#` and `//`: at the newline), or p when no
- * comment starts there. */
-static char *comment_end(const char *text, char *p)
-{
-	if (*p == '#' || (p[0] == '/' && p[1] == '/' && at_token_start(text, p)))
-		return p + strcspn(p, "\n");
-	if (p[0] == '/' && p[1] == '*') {
-		char *end = strstr(p + 2, "*/");
-		return end ? end + 2 : p + strlen(p);
-	}
-	return p;
-}
-
-/* Returns a copy of buf with comments (`#`, `//`, C-style) blanked out and every newline kept.
- * libconfuse 3.3 counts a one-line comment as three lines and rejects comments inside lists;
- * without comments its lexer counts lines right. Quoted strings are left alone. *depth gets
- * the number of `{` left open at the end, which libconfuse 3.3 would silently accept. */
-static char *blank_comments(const char *buf, int *depth)
-{
-	char *text = xstrdup(buf);
-	char quote = 0;
-	char *p = text;
-	*depth = 0;
-	while (*p) {
-		if (quote) {
-			if (*p == '\\' && p[1] && (quote == '"' || p[1] == '\\' || p[1] == '\''))
-				p++;
-			else if (*p == quote)
-				quote = 0;
-			p++;
-			continue;
-		}
-		if (*p == '"' || *p == '\'') {
-			quote = *p++;
-			continue;
-		}
-		char *end = comment_end(text, p);
-		if (end == p) {
-			*depth += *p == '{' ? 1 : *p == '}' ? -1 : 0;
-			p++;
-		}
-		for (; p < end; p++)
-			if (*p != '\n')
-				*p = ' ';
-	}
-	return text;
-}
-
-/* The line libconfuse reports at the end of text. */
-static int count_lines(const char *text)
-{
-	int n = 1;
-	for (const char *p = strchr(text, '\n'); p; p = strchr(p + 1, '\n'))
-		n++;
-	return n;
-}
-
-/* Runs libconfuse over buf (comments blanked). On error sets *err to "PATH:LINE: message". */
+/* Runs libconfuse over buf once conf_text_prepare() found it safe (comments blanked, no ${VAR}).
+ * On error sets *err to "PATH:LINE: message", the first problem in the file. */
 static bool parse_text(cfg_t *c, const char *buf, struct parse_ctx *ctx, char **err)
 {
-	int depth;
-	char *text = blank_comments(buf, &depth);
-	bool ok = cfg_parse_buf(c, text) == CFG_SUCCESS;
-	if (!ok)
-		set_err(err, "%s", ctx->err ? ctx->err : "syntax error");
-	else if (depth > 0)
+	struct conf_text t;
+	bool ok = conf_text_prepare(buf, strlen(buf), &t) && t.n_errors == 0;
+	if (t.n_errors > 0)
+		set_err(err, "%s:%d: %s", ctx->path, t.errors[0].line, t.errors[0].message);
+	else if (cfg_parse_buf(c, t.text) != CFG_SUCCESS)
+		ok = set_err(err, "%s", ctx->err ? ctx->err : "syntax error");
+	else if (t.comment_line)
+		ok = set_err(err, "%s:%d: comment '/*' is never closed", ctx->path, t.comment_line);
+	else if (t.open_line)
 		ok = set_err(err, "%s:%d: premature end of file: missing '}'", ctx->path,
-			     count_lines(text));
-	free(text);
+			     t.end_line);
+	conf_text_finish(&t);
 	return ok;
 }
 

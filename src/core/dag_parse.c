@@ -11,6 +11,7 @@
 
 #include "swarmflow/common/log.h"
 #include "swarmflow/common/timeutil.h"
+#include "swarmflow/core/conftext.h"
 #include "swarmflow/core/cron.h"
 #include "swarmflow/core/spec.h"
 #include "swarmflow/core/template.h"
@@ -668,7 +669,7 @@ static void errors_sort(struct dag_errors *errs)
 /* ---- the parser ---- */
 
 /* What libconfuse accepts silently: reported only when it found nothing else. */
-static void report_unclosed(const struct dag_text *t, const char *path, struct dag_errors *errs)
+static void report_unclosed(const struct conf_text *t, const char *path, struct dag_errors *errs)
 {
 	if (t->comment_line)
 		dag_errors_add(errs, path, t->comment_line, "comment '/*' is never closed");
@@ -677,7 +678,7 @@ static void report_unclosed(const struct dag_text *t, const char *path, struct d
 			       "'{' is never closed (missing '}' at the end of the file)");
 }
 
-static void parse_text(const struct dag_text *t, struct dag_file *out)
+static void parse_text(const struct conf_text *t, struct dag_file *out)
 {
 	cfg_t *cfg = tree_create();
 	int rc = cfg_parse_buf(cfg, t->text);
@@ -698,11 +699,14 @@ static void parse_text(const struct dag_text *t, struct dag_file *out)
 
 bool dag_file_parse(const char *buf, size_t len, const char *path, struct dag_file *out)
 {
-	struct dag_text t;
+	struct conf_text t;
 	out->path = xstrdup(path);
-	if (dag_text_prepare(buf, len, path, &t, &out->errors))
+	bool parsable = conf_text_prepare(buf, len, &t);
+	for (size_t i = 0; i < t.n_errors; i++)
+		dag_errors_add(&out->errors, path, t.errors[i].line, "%s", t.errors[i].message);
+	if (parsable)
 		parse_text(&t, out);
-	free(t.text);
+	conf_text_finish(&t);
 	errors_sort(&out->errors);
 	if (out->errors.len == 0)
 		return true;

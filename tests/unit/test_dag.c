@@ -510,40 +510,6 @@ static void test_parser_reusable(void **state)
 	dag_file_finish(&f);
 }
 
-/* Comments become spaces with their newlines kept; what libconfuse would accept is noted. */
-static void test_text_prepare(void **state)
-{
-	(void)state;
-	static const char in[] = "\xEF\xBB\xBF"
-				 "a = x//y # c\n"
-				 "/* b\n*/ c = \"#\" // d\n"
-				 "e { f = '/*' {\n";
-	struct dag_text t;
-	struct dag_errors errs = {0};
-	assert_true(dag_text_prepare(in, sizeof(in) - 1, "t.dag", &t, &errs));
-	assert_string_equal(t.text, "a = x//y    \n"
-				    "    \n"
-				    "   c = \"#\"     \n"
-				    "e { f = '/*' {\n");
-	assert_int_equal(t.len, strlen(t.text));
-	assert_int_equal(t.open_line, 4);
-	assert_int_equal(t.comment_line, 0);
-	assert_int_equal(errs.len, 0);
-	free(t.text);
-
-	assert_true(dag_text_prepare("a = b\n/* open", 13, "t.dag", &t, &errs));
-	assert_int_equal(t.comment_line, 2);
-	free(t.text);
-
-	assert_false(dag_text_prepare("a\n\n\xc3\x28", 5, "t.dag", &t, &errs));
-	assert_null(t.text);
-	assert_int_equal(errs.len, 1);
-	assert_int_equal(errs.v[0].line, 3);
-	assert_string_equal(errs.v[0].message,
-			    "invalid UTF-8 (byte 0xc3; a .dag file is UTF-8 text)");
-	dag_errors_finish(&errs);
-}
-
 static void test_graph_validate_direct(void **state)
 {
 	(void)state;
@@ -632,7 +598,7 @@ int main(void)
 	    cmocka_unit_test(test_topo_order),        cmocka_unit_test(test_broken_inputs),
 	    cmocka_unit_test(test_all_errors_listed), cmocka_unit_test(test_line_numbers),
 	    cmocka_unit_test(test_env_not_expanded),  cmocka_unit_test(test_parser_reusable),
-	    cmocka_unit_test(test_text_prepare),      cmocka_unit_test(test_graph_validate_direct),
+	    cmocka_unit_test(test_graph_validate_direct),
 	    cmocka_unit_test(test_trigger_rules),     cmocka_unit_test(test_id_valid),
 	    cmocka_unit_test(test_task_lookup),
 	};

@@ -50,9 +50,12 @@ void config_init(struct config *cfg);
  * set keep their value; a pool of the same name is replaced) and sets cfg->file to path.
  * Prints nothing. On error returns false, leaves cfg unchanged and sets *err to
  * "PATH:LINE: message" naming the key, e.g. "PATH:4: parallelism: must be between 1 and 10000"
- * (caller frees). Uses libconfuse, whose lexer is not reentrant (one parse at a time) and
- * which substitutes ${VAR} in unquoted and double-quoted values from the process environment
- * ('single-quoted' values are literal). */
+ * (caller frees). buf is a C string (config_load() refuses a file with a NUL byte) checked by
+ * conf_text_prepare() first: invalid UTF-8, a string, block comment or '{' never closed, and
+ * ${VAR} outside 'single quotes' are errors (libconfuse would substitute it from the process
+ * environment; write "\${VAR}" or '${VAR}' for the literal text). Comments may stand
+ * anywhere, inside lists too. Uses libconfuse, whose lexer is not reentrant (one parse at a
+ * time). */
 bool config_parse_buf(struct config *cfg, const char *buf, const char *path, char **err);
 
 /* Applies SWARMFLOW_<KEY> overrides found in envp (a NULL-terminated "K=V" array, like

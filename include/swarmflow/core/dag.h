@@ -110,31 +110,15 @@ struct dag_file {
 	struct dag_errors errors;
 };
 
-/* The text of a `.dag` file made ready for libconfuse 3.3 by dag_text_prepare(). */
-struct dag_text {
-	char *text;       /* NUL-terminated copy, without a UTF-8 BOM, comments blanked out */
-	size_t len;
-	int open_line;    /* line of a '{' still open at the end of the text, or 0 */
-	int comment_line; /* line of a comment never closed, or 0 */
-};
-
-/* Checks the raw bytes of a `.dag` file (len bytes, from `path`) for what libconfuse 3.3 gets
- * wrong or lets pass, adding to errs: NUL bytes and invalid UTF-8 (then returns false and
- * out->text is NULL: the text must not be parsed), "${NAME}" outside single quotes (which
- * libconfuse would replace from the process environment) and strings never closed. Comments are
- * replaced by spaces (newlines kept) because libconfuse 3.3 miscounts lines inside them. Sets
- * open_line/comment_line for the parser to report when libconfuse found no error. The caller
- * frees out->text. Used by dag_file_parse(). */
-bool dag_text_prepare(const char *buf, size_t len, const char *path, struct dag_text *out,
-		      struct dag_errors *errs);
-
 /* Parses and validates the `.dag` text buf (len bytes, need not be NUL-terminated) read from the
  * file named `path`. Never does I/O. Fills *out (zero it first); returns true when the file has no
  * error. On any error out->dags is empty and out->errors says why, each with its line: syntax
  * errors, unknown keys, type errors, missing image, command with shell, unknown upstream, cycles
  * (naming the cycle), duplicate task names, bad durations/sizes/cron/dates/trigger rules/mounts,
- * unknown template variables, invalid DAG or task ids. Free with dag_file_finish(). Not
- * thread-safe: libconfuse's lexer keeps global state, so parse from one thread at a time. */
+ * unknown template variables, invalid DAG or task ids, and what conf_text_prepare() finds (NUL
+ * bytes, invalid UTF-8, ${NAME}, strings, comments or '{' never closed). Free with
+ * dag_file_finish(). Not thread-safe: libconfuse's lexer keeps global state, so parse from one
+ * thread at a time. */
 bool dag_file_parse(const char *buf, size_t len, const char *path, struct dag_file *out);
 void dag_file_finish(struct dag_file *f);
 
