@@ -561,16 +561,6 @@ bool config_parse_buf(struct config *cfg, const char *buf, const char *path, cha
 
 /* ---- the environment ---- */
 
-/* Returns the value of name in envp, or NULL. */
-static const char *env_get(char *const *envp, const char *name)
-{
-	size_t n = strlen(name);
-	for (; envp && *envp; envp++)
-		if (strncmp(*envp, name, n) == 0 && (*envp)[n] == '=')
-			return *envp + n + 1;
-	return NULL;
-}
-
 /* "SWARMFLOW_PARALLELISM", "SWARMFLOW_POLICY_MAX_CPUS". */
 static char *env_name(const struct key *k)
 {
@@ -647,7 +637,7 @@ static bool env_pool(struct config *cfg, const char *entry, char **err)
 
 bool config_apply_env(struct config *cfg, char *const *envp, char **err)
 {
-	const char *host = env_get(envp, "DOCKER_HOST");
+	const char *host = env_lookup(envp, "DOCKER_HOST");
 	if (host && *host && !cfg->docker_host_set &&
 	    !env_set(key_find(SEC_ROOT, "docker_host"), cfg, "DOCKER_HOST", host, err))
 		return false;
@@ -656,7 +646,7 @@ bool config_apply_env(struct config *cfg, char *const *envp, char **err)
 		if (k->section == SEC_POOL)
 			continue;
 		char *var = env_name(k);
-		const char *s = env_get(envp, var);
+		const char *s = env_lookup(envp, var);
 		void *base = k->section == SEC_POLICY ? (void *)&cfg->policy : (void *)cfg;
 		bool ok = !s || env_set(k, base, var, s, err);
 		free(var);
