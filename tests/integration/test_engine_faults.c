@@ -6,153 +6,31 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
-#include <sys/wait.h>
-#include <fcntl.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 #include <curl/curl.h>
 
+#include "fake_engine.h"
 #include "swarmflow/common/timeutil.h"
+#include "swarmflow/engine/decode.h"
 #include "swarmflow/engine/engine.h"
 
-/* One scripted answer; the first route whose `match` occurs in the request line is used. */
-struct route {
-	const char *match;
-	const char *status; /* "200 OK": status + JSON body with its Content-Length */
-	const char *body;
-	const char *raw;     /* instead of status and body: written as is */
-	void (*gen)(int fd); /* after raw: writes the rest of the answer */
-	size_t raw_len;      /* when raw holds NUL bytes; 0: strlen(raw) */
-};
-
-/* A fake engine in a child process; every request is appended to `log`. A request that matches
- * no route gets no answer at all (the client times out). */
+/* The fake engine of the current test (scripted routes only: no simulated swarm). */
 struct fake {
-	pid_t pid;
-	char dir[64];
-	char sock[96];
-	char log[96];
+	struct fake_engine *fe;
 };
 
-static void write_all(int fd, const void *data, size_t len)
+static void fake_start(struct fake *f, const struct fake_route *routes)
 {
-	const char *p = data;
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n <= 0)
-			_exit(0); /* the client went away */
-		p += n;
-		len -= (size_t)n;
-	}
-}
-
-/* Reads one request (headers and a Content-Length body) into b; false at EOF. */
-static bool read_request(int fd, struct buf *b)
-{
-	char chunk[4096];
-	size_t need = SIZE_MAX;
-	while (b->len < need) {
-		ssize_t n = read(fd, chunk, sizeof(chunk));
-		if (n <= 0)
-			return false;
-		buf_append(b, chunk, (size_t)n);
-		char *end = strstr(b->data, "\r\n\r\n");
-		if (end && need == SIZE_MAX) {
-			const char *cl = strstr(b->data, "Content-Length: ");
-			int64_t len = 0;
-			if (cl && cl < end) {
-				char *num = xstrndup(cl + 16, strcspn(cl + 16, "\r"));
-				parse_int64(num, 0, INT32_MAX, &len);
-				free(num);
-			}
-			need = (size_t)(end - b->data) + 4 + (size_t)len;
-		}
-	}
-	return true;
-}
-
-static void answer(int c, const struct route *r)
-{
-	if (r->raw) {
-		write_all(c, r->raw, r->raw_len ? r->raw_len : strlen(r->raw));
-		if (r->gen)
-			r->gen(c);
-		return;
-	}
-	char *head = xasprintf("HTTP/1.1 %s\r\nContent-Type: application/json\r\n"
-			       "Connection: close\r\nContent-Length: %zu\r\n\r\n",
-			       r->status, strlen(r->body));
-	write_all(c, head, strlen(head));
-	write_all(c, r->body, strlen(r->body));
-	free(head);
-}
-
-static void serve(int lfd, const struct route *routes, const char *log_path)
-{
-	for (;;) {
-		int c = accept(lfd, NULL, NULL);
-		if (c < 0)
-			_exit(1);
-		struct buf req;
-		buf_init(&req, 0);
-		if (read_request(c, &req)) {
-			int lf = open(log_path, O_WRONLY | O_APPEND | O_CREAT, 0600);
-			write_all(lf, req.data, req.len);
-			write_all(lf, "\n====\n", 6);
-			close(lf);
-			const struct route *r = routes;
-			req.data[strcspn(req.data, "\r")] = '\0'; /* the request line */
-			while (r->match && !strstr(req.data, r->match))
-				r++;
-			if (!r->match)
-				pause();
-			answer(c, r);
-		}
-		close(c);
-		buf_finish(&req);
-	}
-}
-
-static void fake_start(struct fake *f, const struct route *routes)
-{
-	snprintf(f->dir, sizeof(f->dir), "/tmp/sf-fake-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->sock, sizeof(f->sock), "%s/engine.sock", f->dir);
-	snprintf(f->log, sizeof(f->log), "%s/requests.log", f->dir);
-	int lfd = socket(AF_UNIX, SOCK_STREAM, 0);
-	assert_true(lfd >= 0);
-	struct sockaddr_un addr = {.sun_family = AF_UNIX};
-	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", f->sock);
-	assert_int_equal(bind(lfd, (struct sockaddr *)&addr, sizeof(addr)), 0);
-	assert_int_equal(listen(lfd, 16), 0);
-	f->pid = fork();
-	assert_true(f->pid >= 0);
-	if (f->pid == 0) {
-		signal(SIGPIPE, SIG_IGN);
-		serve(lfd, routes, f->log);
-	}
-	close(lfd);
+	struct fake_engine_opts opts = {.routes = routes};
+	f->fe = fake_engine_create(&opts);
+	assert_non_null(f->fe);
 }
 
 /* The requests the fake engine got, each followed by "\n====\n" (caller frees). */
 static char *fake_requests(const struct fake *f)
 {
-	struct buf b;
-	buf_init(&b, 0);
-	buf_append(&b, "", 0);
-	FILE *fp = fopen(f->log, "r");
-	char chunk[4096];
-	size_t n;
-	while (fp && (n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
-		buf_append(&b, chunk, n);
-	if (fp)
-		fclose(fp);
-	return buf_steal(&b);
+	return fake_engine_raw_requests(f->fe);
 }
 
 static size_t count(const char *hay, const char *needle)
@@ -173,20 +51,14 @@ static int fake_setup(void **state)
 static int fake_teardown(void **state)
 {
 	struct fake *f = *state;
-	if (f->pid > 0) {
-		kill(f->pid, SIGKILL);
-		waitpid(f->pid, NULL, 0);
-		unlink(f->sock);
-		unlink(f->log);
-		rmdir(f->dir);
-	}
+	fake_engine_destroy(f->fe);
 	free(f);
 	return 0;
 }
 
-static struct engine *fake_engine(const struct fake *f, const char *api, long timeout_ms)
+static struct engine *engine_for(const struct fake *f, const char *api, long timeout_ms)
 {
-	char *host = xasprintf("unix://%s", f->sock);
+	char *host = xasprintf("unix://%s", fake_engine_socket(f->fe));
 	struct engine_opts opts = {.host = host, .api_version = api, .timeout_ms = timeout_ms};
 	char *err = NULL;
 	struct engine *e = engine_create(&opts, &err);
@@ -207,12 +79,12 @@ static struct engine *fake_engine(const struct fake *f, const char *api, long ti
 
 static void test_negotiate_newer(void **state)
 {
-	static const struct route routes[] = {
+	static const struct fake_route routes[] = {
 	    {"GET /version ", "200 OK", "{\"ApiVersion\":\"1.44\"}", NULL, NULL, 0}, END_ROUTES};
 	struct fake *f = *state;
 	struct engine_err err = {0};
 	fake_start(f, routes);
-	struct engine *e = fake_engine(f, "auto", 2000);
+	struct engine *e = engine_for(f, "auto", 2000);
 	assert_true(engine_negotiate(e, &err));
 	assert_string_equal(engine_api_version(e), "1.43");
 	assert_true(engine_api_at_least(e, 1, 43));
@@ -227,12 +99,12 @@ static void test_negotiate_newer(void **state)
 
 static void test_negotiate_old(void **state)
 {
-	static const struct route routes[] = {
+	static const struct fake_route routes[] = {
 	    {"GET /version ", "200 OK", "{\"ApiVersion\":\"1.29\"}", NULL, NULL, 0}, END_ROUTES};
 	struct fake *f = *state;
 	struct engine_err err = {0};
 	fake_start(f, routes);
-	struct engine *e = fake_engine(f, "auto", 2000);
+	struct engine *e = engine_for(f, "auto", 2000);
 	assert_false(engine_negotiate(e, &err));
 	assert_int_equal(err.kind, ENGINE_ERR_PROTOCOL);
 	assert_string_equal(err.message,
@@ -241,7 +113,7 @@ static void test_negotiate_old(void **state)
 	assert_false(engine_api_at_least(e, 1, 0));
 	engine_destroy(e);
 	/* A fixed version newer than the engine's is refused too. */
-	e = fake_engine(f, "1.43", 2000);
+	e = engine_for(f, "1.43", 2000);
 	assert_string_equal(engine_api_version(e), "1.43");
 	assert_false(engine_negotiate(e, &err));
 	assert_string_equal(err.message,
@@ -251,7 +123,7 @@ static void test_negotiate_old(void **state)
 
 static void test_lazy_negotiation_and_info(void **state)
 {
-	static const struct route routes[] = {
+	static const struct fake_route routes[] = {
 	    VERSION_141,
 	    {"GET /v1.41/info ", "200 OK",
 	     "{\"ServerVersion\":\"20.10.24\",\"Swarm\":{\"NodeID\":\"node1\","
@@ -262,7 +134,7 @@ static void test_lazy_negotiation_and_info(void **state)
 	struct engine_err err = {0};
 	struct engine_info info;
 	fake_start(f, routes);
-	struct engine *e = fake_engine(f, NULL, 2000);
+	struct engine *e = engine_for(f, NULL, 2000);
 	assert_true(engine_info(e, &info, &err));
 	assert_string_equal(info.node_id, "node1");
 	assert_string_equal(info.swarm_state, "active");
@@ -278,7 +150,7 @@ static void test_lazy_negotiation_and_info(void **state)
 
 static void test_create(void **state)
 {
-	static const struct route routes[] = {
+	static const struct fake_route routes[] = {
 	    VERSION_141,
 	    {"POST /v1.41/services/create ", "201 Created",
 	     "{\"ID\":\"svc1\",\"Warnings\":[\"unable to pin image\"]}", NULL, NULL, 0},
@@ -286,7 +158,7 @@ static void test_create(void **state)
 	struct fake *f = *state;
 	struct engine_err err = {0};
 	fake_start(f, routes);
-	struct engine *e = fake_engine(f, "1.41", 2000);
+	struct engine *e = engine_for(f, "1.41", 2000);
 	json_t *spec = json_pack("{s:s, s:{s:s}}", "Name", "x", "Labels", "k", "v\xc3\xa9");
 	char *id = NULL;
 	assert_true(engine_service_create(e, spec, &id, &err));
@@ -313,7 +185,7 @@ static void test_create(void **state)
 
 static void test_http_errors(void **state)
 {
-	static const struct route routes[] = {
+	static const struct fake_route routes[] = {
 	    VERSION_141,
 	    {"POST /v1.41/services/create ", "409 Conflict",
 	     "{\"message\":\"rpc error: code = AlreadyExists desc = name conflicts\"}\n", NULL,
@@ -327,7 +199,7 @@ static void test_http_errors(void **state)
 	struct fake *f = *state;
 	struct engine_err err = {0};
 	fake_start(f, routes);
-	struct engine *e = fake_engine(f, "1.41", 2000);
+	struct engine *e = engine_for(f, "1.41", 2000);
 	json_t *spec = json_object();
 	char *id = NULL;
 	assert_false(engine_service_create(e, spec, &id, &err));
@@ -355,7 +227,7 @@ static void test_http_errors(void **state)
 
 static void test_bad_bodies(void **state)
 {
-	static const struct route routes[] = {
+	static const struct fake_route routes[] = {
 	    VERSION_141,
 	    {"GET /v1.41/info ", "200 OK", "{\"ServerVersion\": ", NULL, NULL, 0},
 	    {"GET /v1.41/services ", "200 OK", "{}", NULL, NULL, 0},
@@ -367,7 +239,7 @@ static void test_bad_bodies(void **state)
 	struct engine_err err = {0};
 	struct engine_info info;
 	fake_start(f, routes);
-	struct engine *e = fake_engine(f, "1.41", 2000);
+	struct engine *e = engine_for(f, "1.41", 2000);
 	assert_false(engine_info(e, &info, &err));
 	assert_int_equal(err.kind, ENGINE_ERR_PROTOCOL);
 	assert_true(str_has_prefix(err.message, "GET /info: invalid JSON: "));
@@ -395,18 +267,18 @@ static void gen_huge_chunked(int fd)
 {
 	char *chunk = xmalloc(1024 * 1024);
 	memset(chunk, ' ', 1024 * 1024);
-	for (int i = 0; i < 65; i++) {
-		write_all(fd, "100000\r\n", 8);
-		write_all(fd, chunk, 1024 * 1024);
-		write_all(fd, "\r\n", 2);
-	}
-	write_all(fd, "0\r\n\r\n", 5);
+	bool ok = true;
+	for (int i = 0; ok && i < 65; i++)
+		ok = fake_write(fd, "100000\r\n", 8) && fake_write(fd, chunk, 1024 * 1024) &&
+		     fake_write(fd, "\r\n", 2);
+	if (ok)
+		fake_write(fd, "0\r\n\r\n", 5);
 	free(chunk);
 }
 
 static void test_too_big(void **state)
 {
-	static const struct route routes[] = {
+	static const struct fake_route routes[] = {
 	    {"GET /v1.41/info ", NULL, NULL, "HTTP/1.1 200 OK\r\nContent-Length: 67108865\r\n\r\n{",
 	     NULL, 0},
 	    {"GET /v1.41/services", NULL, NULL,
@@ -416,7 +288,7 @@ static void test_too_big(void **state)
 	struct engine_err err = {0};
 	struct engine_info info;
 	fake_start(f, routes);
-	struct engine *e = fake_engine(f, "1.41", 10000);
+	struct engine *e = engine_for(f, "1.41", 10000);
 	assert_false(engine_info(e, &info, &err));
 	assert_int_equal(err.kind, ENGINE_ERR_TOO_BIG);
 	assert_string_equal(err.message, "response body over 67108864 bytes");
@@ -430,12 +302,12 @@ static void test_too_big(void **state)
 
 static void test_timeout(void **state)
 {
-	static const struct route routes[] = {VERSION_141, END_ROUTES};
+	static const struct fake_route routes[] = {VERSION_141, END_ROUTES};
 	struct fake *f = *state;
 	struct engine_err err = {0};
 	struct engine_info info;
 	fake_start(f, routes);
-	struct engine *e = fake_engine(f, "1.41", 300);
+	struct engine *e = engine_for(f, "1.41", 300);
 	int64_t t0 = time_mono_ms();
 	assert_false(engine_info(e, &info, &err));
 	int64_t ms = time_mono_ms() - t0;
@@ -458,18 +330,18 @@ static void gen_huge_logs(int fd)
 {
 	const size_t frame = 64 * 1024;
 	char *payload = xmalloc(frame);
-	for (size_t i = 0; i * frame < ENGINE_MAX_LOG + 3 * frame; i++) {
+	bool ok = true;
+	for (size_t i = 0; ok && i * frame < ENGINE_MAX_LOG + 3 * frame; i++) {
 		unsigned char h[8] = {(unsigned char)(1 + i % 2), 0, 0, 0, 0, 1, 0, 0};
 		memset(payload, 'a' + (int)(i % 26), frame);
-		write_all(fd, h, 8);
-		write_all(fd, payload, frame);
+		ok = fake_write(fd, h, 8) && fake_write(fd, payload, frame);
 	}
 	free(payload);
 }
 
 static void test_logs(void **state)
 {
-	static const struct route routes[] = {
+	static const struct fake_route routes[] = {
 	    VERSION_141,
 	    {"/services/ok/logs", NULL, NULL, LOGS_OK, NULL, sizeof(LOGS_OK) - 1},
 	    {"/services/tty/logs", NULL, NULL, LOGS_HEAD "\3raw\n", NULL, 0},
@@ -485,7 +357,7 @@ static void test_logs(void **state)
 	buf_init(&out, 0);
 	buf_append(&out, "pre|", 4);
 	fake_start(f, routes);
-	struct engine *e = fake_engine(f, "1.41", 10000);
+	struct engine *e = engine_for(f, "1.41", 10000);
 	assert_true(engine_service_logs(e, "ok", false, &out, &err));
 	assert_string_equal(out.data, "pre|out\nerr\n");
 	assert_true(engine_service_logs(e, "tty", true, &out, &err));
@@ -520,7 +392,7 @@ static void test_logs(void **state)
 
 static void test_tasks_drop_gone(void **state)
 {
-	static const struct route routes[] = {
+	static const struct fake_route routes[] = {
 	    VERSION_141,
 	    {"gone", "404 Not Found", "{\"message\":\"service gone1 not found\"}", NULL, NULL, 0},
 	    {"GET /v1.41/tasks?filters=%7B%22service%22%3A%5B%22live1%22%5D%7D ", "200 OK",
@@ -530,7 +402,7 @@ static void test_tasks_drop_gone(void **state)
 	struct fake *f = *state;
 	struct engine_err err = {0};
 	fake_start(f, routes);
-	struct engine *e = fake_engine(f, "1.41", 2000);
+	struct engine *e = engine_for(f, "1.41", 2000);
 	json_t *out = NULL;
 	const char *ids[] = {"gone1", "live1"};
 	assert_true(engine_tasks_list(e, ids, 2, &out, &err));
@@ -563,7 +435,7 @@ static void test_tasks_drop_gone(void **state)
 
 static void test_services_filter(void **state)
 {
-	static const struct route routes[] = {
+	static const struct fake_route routes[] = {
 	    {"GET /v1.41/services?filters=%7B%22label%22%3A%5B%22swarmflow.managed%3Dtrue%22%2C"
 	     "%22swarmflow.instance%3Dprod%20a%22%5D%7D ",
 	     "200 OK", "[{\"ID\":\"s1\"}]", NULL, NULL, 0},
@@ -571,7 +443,7 @@ static void test_services_filter(void **state)
 	struct fake *f = *state;
 	struct engine_err err = {0};
 	fake_start(f, routes);
-	struct engine *e = fake_engine(f, "1.41", 2000);
+	struct engine *e = engine_for(f, "1.41", 2000);
 	json_t *out = NULL;
 	const char *labels[] = {"swarmflow.managed=true", "swarmflow.instance=prod a"};
 	assert_true(engine_services_list(e, labels, 2, &out, &err));
@@ -586,7 +458,7 @@ static void test_services_filter(void **state)
 
 static void test_secret_config_lookup(void **state)
 {
-	static const struct route routes[] = {
+	static const struct fake_route routes[] = {
 	    {"GET /v1.41/secrets?filters=%7B%22name%22%3A%5B%22db%22%5D%7D ", "200 OK",
 	     "[{\"ID\":\"id-long\",\"Spec\":{\"Name\":\"db_old\"}},"
 	     "{\"ID\":\"id-db\",\"Spec\":{\"Name\":\"db\"}}]",
@@ -599,7 +471,7 @@ static void test_secret_config_lookup(void **state)
 	struct fake *f = *state;
 	struct engine_err err = {0};
 	fake_start(f, routes);
-	struct engine *e = fake_engine(f, "1.41", 2000);
+	struct engine *e = engine_for(f, "1.41", 2000);
 	char *id = NULL;
 	assert_true(engine_secret_id(e, "db", &id, &err));
 	assert_string_equal(id, "id-db");
@@ -613,6 +485,109 @@ static void test_secret_config_lookup(void **state)
 	assert_false(engine_config_id(e, "conf", &id, &err));
 	assert_int_equal(err.status, 503);
 	assert_string_equal(err.message, "This node is not a swarm manager.");
+	engine_destroy(e);
+}
+
+/* The fake's simulated swarm through the real client: the scheduler tests rely on it. */
+static void test_simulated_swarm(void **state)
+{
+	static const struct fake_step steps[] = {FAKE_PENDING, FAKE_RUNNING,
+						 FAKE_EXIT(3, "task: non-zero exit (3)")};
+	static const struct fake_script boom = {"exit 3", steps, ARRAY_LEN(steps), "one\ntwo\n"};
+	struct fake *f = *state;
+	struct fake_engine_opts opts = {.swarm = true};
+	f->fe = fake_engine_create(&opts);
+	assert_non_null(f->fe);
+	fake_engine_script(f->fe, &boom);
+	struct engine *e = engine_for(f, "auto", 2000);
+	struct engine_err err = {0};
+	struct engine_info info;
+	assert_true(engine_info(e, &info, &err));
+	assert_string_equal(engine_api_version(e), "1.41");
+	assert_string_equal(info.swarm_state, "active");
+	assert_true(info.is_manager);
+	json_t *spec =
+	    json_pack("{s:s, s:{s:s, s:s}, s:{s:{s:s, s:[sss]}}}", "Name", "sf_boom", "Labels",
+		      "swarmflow.task_id", "boom", "swarmflow.instance", "x", "TaskTemplate",
+		      "ContainerSpec", "Image", "busybox", "Args", "/bin/sh", "-c", "exit 3");
+	char *id = NULL, *id2 = NULL;
+	assert_true(engine_service_create(e, spec, &id, &err));
+	assert_false(engine_service_create(e, spec, &id2, &err));
+	assert_int_equal(err.status, 409);
+	assert_non_null(strstr(err.message, "name conflicts with an existing object"));
+	json_object_set_new(spec, "Name", json_string("sf_other"));
+	json_object_set_new(json_object_get(spec, "Labels"), "swarmflow.task_id",
+			    json_string("other"));
+	json_array_set_new(
+	    json_object_get(json_object_get(json_object_get(spec, "TaskTemplate"), "ContainerSpec"),
+			    "Args"),
+	    2, json_string("true"));
+	assert_true(engine_service_create(e, spec, &id2, &err));
+	/* One step per GET /tasks, the last one repeating; the default script ends complete. */
+	const char *ids[] = {id, id2};
+	const char *expect[] = {"pending", "running", "failed", "failed"};
+	const char *expect2[] = {"pending", "running", "complete", "complete"};
+	struct task_status st;
+	for (size_t i = 0; i < ARRAY_LEN(expect); i++) {
+		json_t *tasks = NULL;
+		assert_true(engine_tasks_list(e, ids, 2, &tasks, &err));
+		assert_int_equal(json_array_size(tasks), 2);
+		assert_true(task_status_pick(tasks, id2, &st));
+		assert_string_equal(st.state, expect2[i]);
+		assert_true(task_status_pick(tasks, id, &st));
+		assert_string_equal(st.state, expect[i]);
+		json_decref(tasks);
+	}
+	assert_true(st.has_exit_code);
+	assert_int_equal(st.exit_code, 3);
+	assert_string_equal(st.err, "task: non-zero exit (3)");
+	json_t *list = NULL;
+	const char *labels[] = {"swarmflow.task_id=boom", "swarmflow.instance"};
+	assert_true(engine_services_list(e, labels, 2, &list, &err));
+	assert_int_equal(json_array_size(list), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0), "ID")), id);
+	json_decref(list);
+	struct buf out;
+	buf_init(&out, 0);
+	assert_true(engine_service_logs(e, id, false, &out, &err));
+	assert_string_equal(out.data, "one\ntwo\n");
+	/* Removed: the engine's 404 for the whole GET /tasks, then the survivor alone. */
+	assert_true(engine_service_remove(e, id, &err));
+	json_t *tasks = NULL;
+	assert_true(engine_tasks_list(e, ids, 2, &tasks, &err));
+	assert_int_equal(json_array_size(tasks), 1);
+	json_decref(tasks);
+	assert_false(engine_service_logs(e, id, false, &out, &err));
+	assert_int_equal(err.status, 404);
+	char *sid = fake_engine_named_add(f->fe, "secrets", "db"), *got = NULL;
+	assert_true(engine_secret_id(e, "db", &got, &err));
+	assert_string_equal(got, sid);
+	/* What was recorded. */
+	assert_int_equal(fake_engine_count(f->fe, 0, "GET", "/tasks"), 6);
+	assert_int_equal(fake_engine_count(f->fe, 0, "POST", "/v1.41/services/create"), 3);
+	assert_int_equal(fake_engine_count(f->fe, 0, "DELETE", NULL), 1);
+	struct fake_request req;
+	assert_true(fake_engine_request_get(f->fe, 5, &req));
+	assert_string_equal(req.method, "GET");
+	assert_string_equal(req.path, "/v1.41/tasks");
+	char *q = xasprintf("filters={\"service\":[\"%s\",\"%s\"]}", id, id2);
+	assert_string_equal(req.query, q);
+	fake_request_finish(&req);
+	struct fake_service svcs[4];
+	assert_int_equal(fake_engine_services(f->fe, svcs, 4), 2);
+	assert_true(svcs[0].removed);
+	assert_string_equal(svcs[0].task_id, "boom");
+	assert_int_equal(svcs[0].polls, 4);
+	assert_int_equal(svcs[1].polls, 5);
+	assert_int_equal(fake_engine_live(f->fe), 1);
+	assert_int_equal(fake_engine_max_live(f->fe), 2);
+	free(q);
+	free(sid);
+	free(got);
+	buf_finish(&out);
+	free(id);
+	free(id2);
+	json_decref(spec);
 	engine_destroy(e);
 }
 
@@ -715,6 +690,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_tasks_drop_gone, fake_setup, fake_teardown),
 	    cmocka_unit_test_setup_teardown(test_services_filter, fake_setup, fake_teardown),
 	    cmocka_unit_test_setup_teardown(test_secret_config_lookup, fake_setup, fake_teardown),
+	    cmocka_unit_test_setup_teardown(test_simulated_swarm, fake_setup, fake_teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_opts, fake_setup, fake_teardown),
 	    cmocka_unit_test_setup_teardown(test_connect_refused, fake_setup, fake_teardown),
 	};
