@@ -81,8 +81,14 @@ static int check_running(struct scheduler *s, size_t idx, const struct task_stat
  * on, -1 on a store failure. */
 static int handle(struct scheduler *s, size_t idx, const struct task_status *st, int64_t now_ms)
 {
+	if (!st && s->inflight[idx].seen_task) {
+		bool ok = finish_try(s, idx, false, NULL,
+				     "the service or its task was removed outside swarmflow", now_ms);
+		return ok ? 1 : -1;
+	}
 	if (!st)
 		return check_pending(s, idx, NULL, now_ms);
+	s->inflight[idx].seen_task = true;
 	switch (st->phase) {
 	case PHASE_PENDING:
 		return check_pending(s, idx, st, now_ms);

@@ -23,6 +23,7 @@ struct inflight {
 	char *service_name;
 	int64_t created_ms; /* when the service was created (or adopted) */
 	int64_t started_ms; /* first seen running; 0 until then */
+	bool seen_task;     /* the engine has shown a task for the service at least once */
 	int64_t pending_timeout_s;
 	int64_t timeout_s;
 	bool tty;
