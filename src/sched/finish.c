@@ -123,8 +123,10 @@ bool finish_try(struct scheduler *s, size_t idx, bool success, const struct task
 	buf_finish(&logs);
 	ti.has_exit_code = st && st->has_exit_code;
 	ti.exit_code = ti.has_exit_code ? st->exit_code : 0;
+	/* A try that ended between two polls was never seen running: its start is then the
+	 * creation of its service, the closest time we know. */
 	if (!ti.start_ms)
-		ti.start_ms = f->started_ms;
+		ti.start_ms = f->started_ms ? f->started_ms : f->created_ms;
 	set_outcome(&ti, task_of(s, f->dag_id, f->task_id), success, error, now_ms);
 	bool ok = record(s, &ti);
 	if (ok && !(f->keep_on_failure && !success)) {

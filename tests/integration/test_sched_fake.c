@@ -611,6 +611,25 @@ static void test_task_vanished(void **state)
 	assert_int_equal(run_state_of(env), RUN_FAILED);
 }
 
+/* j. A try that ends between two polls (never seen running) still gets a start time: the
+ * creation of its service. */
+static void test_start_without_running(void **state)
+{
+	static const struct fake_step steps[] = {FAKE_COMPLETE};
+	static const struct fake_script quick = {"quick", steps, ARRAY_LEN(steps), NULL};
+	struct env *env = *state;
+	fake_engine_script(env->fe, &quick);
+	start(env, "  task quick {\n    shell = \"true\"\n  }\n");
+	int64_t created = env->now;
+	run_to_end(env, 5, 300);
+	struct ti ti;
+	get_ti(env, "quick", &ti);
+	assert_int_equal(ti.state, TI_SUCCESS);
+	assert_int_equal(ti.start_ms, created);
+	assert_true(ti.end_ms > ti.start_ms);
+	ti_finish(&ti);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -624,6 +643,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_keep_failed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_keep_failed_adopted, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_task_vanished, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_start_without_running, setup, teardown),
 	};
 	log_init(LOG_WARN);
 	assert_int_equal(curl_global_init(CURL_GLOBAL_DEFAULT), CURLE_OK);
