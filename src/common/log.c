@@ -23,8 +23,8 @@ bool log_level_parse(const char *s, enum log_level *out)
 		const char *name;
 		enum log_level level;
 	} names[] = {
-		{"debug", LOG_DEBUG}, {"info", LOG_INFO},   {"warn", LOG_WARN},
-		{"warning", LOG_WARN}, {"error", LOG_ERROR},
+	    {"debug", LOG_DEBUG},  {"info", LOG_INFO},   {"warn", LOG_WARN},
+	    {"warning", LOG_WARN}, {"error", LOG_ERROR},
 	};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		if (strcmp(s, names[i].name) == 0) {

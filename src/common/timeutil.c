@@ -78,15 +78,14 @@ bool time_parse_iso(const char *s, int64_t *out)
 	}
 	if (*p != '\0')
 		return false;
-	if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 ||
-	    sec > 59)
+	if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 59)
 		return false;
 	*out = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
 	return true;
 }
 
-static void split(int64_t unix_s, int64_t *y, unsigned *mo, unsigned *d, unsigned *h,
-		  unsigned *mi, unsigned *s)
+static void split(int64_t unix_s, int64_t *y, unsigned *mo, unsigned *d, unsigned *h, unsigned *mi,
+		  unsigned *s)
 {
 	int64_t days = unix_s >= 0 ? unix_s / 86400 : -((-unix_s + 86399) / 86400);
 	int64_t rem = unix_s - days * 86400;

@@ -23,8 +23,8 @@ bool finish_without_service(struct scheduler *s, struct ti *ti, const struct tas
 /* inflight list helpers (sched.c). inflight_track adds the try ti (which owns a service) with
  * the timeouts of task (NULL: defaults) and returns the new entry. */
 struct inflight *inflight_add(struct scheduler *s);
-struct inflight *inflight_track(struct scheduler *s, const struct ti *ti,
-				const struct task *task, int64_t created_ms);
+struct inflight *inflight_track(struct scheduler *s, const struct ti *ti, const struct task *task,
+				int64_t created_ms);
 void inflight_remove(struct scheduler *s, size_t idx);
 size_t inflight_count_dag(const struct scheduler *s, const char *dag_id);
 

@@ -82,8 +82,9 @@ static int check_running(struct scheduler *s, size_t idx, const struct task_stat
 static int handle(struct scheduler *s, size_t idx, const struct task_status *st, int64_t now_ms)
 {
 	if (!st && s->inflight[idx].seen_task) {
-		bool ok = finish_try(s, idx, false, NULL,
-				     "the service or its task was removed outside swarmflow", now_ms);
+		bool ok =
+		    finish_try(s, idx, false, NULL,
+			       "the service or its task was removed outside swarmflow", now_ms);
 		return ok ? 1 : -1;
 	}
 	if (!st)

@@ -592,14 +592,21 @@ static void test_task_lookup(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_every_key_dag),     cmocka_unit_test(test_every_key_task),
-	    cmocka_unit_test(test_defaults_merged),   cmocka_unit_test(test_builtin_defaults),
-	    cmocka_unit_test(test_several_dags),      cmocka_unit_test(test_empty_file),
-	    cmocka_unit_test(test_topo_order),        cmocka_unit_test(test_broken_inputs),
-	    cmocka_unit_test(test_all_errors_listed), cmocka_unit_test(test_line_numbers),
-	    cmocka_unit_test(test_env_not_expanded),  cmocka_unit_test(test_parser_reusable),
+	    cmocka_unit_test(test_every_key_dag),
+	    cmocka_unit_test(test_every_key_task),
+	    cmocka_unit_test(test_defaults_merged),
+	    cmocka_unit_test(test_builtin_defaults),
+	    cmocka_unit_test(test_several_dags),
+	    cmocka_unit_test(test_empty_file),
+	    cmocka_unit_test(test_topo_order),
+	    cmocka_unit_test(test_broken_inputs),
+	    cmocka_unit_test(test_all_errors_listed),
+	    cmocka_unit_test(test_line_numbers),
+	    cmocka_unit_test(test_env_not_expanded),
+	    cmocka_unit_test(test_parser_reusable),
 	    cmocka_unit_test(test_graph_validate_direct),
-	    cmocka_unit_test(test_trigger_rules),     cmocka_unit_test(test_id_valid),
+	    cmocka_unit_test(test_trigger_rules),
+	    cmocka_unit_test(test_id_valid),
 	    cmocka_unit_test(test_task_lookup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

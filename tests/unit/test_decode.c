@@ -51,12 +51,10 @@ static void test_phases(void **state)
 		const char *state;
 		enum task_phase phase;
 	} table[] = {
-		{"new", PHASE_PENDING},      {"pending", PHASE_PENDING},
-		{"assigned", PHASE_PENDING}, {"preparing", PHASE_PENDING},
-		{"starting", PHASE_PENDING}, {"running", PHASE_RUNNING},
-		{"complete", PHASE_COMPLETE}, {"rejected", PHASE_FAILED},
-		{"shutdown", PHASE_FAILED},  {"orphaned", PHASE_FAILED},
-		{"remove", PHASE_FAILED},
+	    {"new", PHASE_PENDING},       {"pending", PHASE_PENDING},  {"assigned", PHASE_PENDING},
+	    {"preparing", PHASE_PENDING}, {"starting", PHASE_PENDING}, {"running", PHASE_RUNNING},
+	    {"complete", PHASE_COMPLETE}, {"rejected", PHASE_FAILED},  {"shutdown", PHASE_FAILED},
+	    {"orphaned", PHASE_FAILED},   {"remove", PHASE_FAILED},
 	};
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
 		json_t *t = json_pack("{s:s, s:{s:s}}", "ServiceID", "s", "Status", "State",
@@ -93,12 +91,12 @@ static void test_bad_tasks(void **state)
 {
 	(void)state;
 	static const char *const bad[] = {
-		"[]",
-		"{}",
-		"{\"ServiceID\":\"s\"}",
-		"{\"ServiceID\":1,\"Status\":{\"State\":\"running\"}}",
-		"{\"ServiceID\":\"s\",\"Status\":{\"State\":\"exploded\"}}",
-		"{\"ServiceID\":\"s\",\"Status\":\"running\"}",
+	    "[]",
+	    "{}",
+	    "{\"ServiceID\":\"s\"}",
+	    "{\"ServiceID\":1,\"Status\":{\"State\":\"running\"}}",
+	    "{\"ServiceID\":\"s\",\"Status\":{\"State\":\"exploded\"}}",
+	    "{\"ServiceID\":\"s\",\"Status\":\"running\"}",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		json_t *t = load(bad[i]);
@@ -115,16 +113,16 @@ static void test_pick(void **state)
 {
 	(void)state;
 	json_t *tasks = load(
-		"[{\"ServiceID\":\"a\",\"Version\":{\"Index\":5},\"Status\":{\"State\":\"failed\"}},"
-		" {\"ServiceID\":\"a\",\"Version\":{\"Index\":3},\"Status\":{\"State\":\"running\"}},"
-		" {\"ServiceID\":\"b\",\"Version\":{\"Index\":9},\"Status\":{\"State\":\"rejected\"}},"
-		" {\"ServiceID\":\"b\",\"Version\":{\"Index\":12},\"Status\":{\"State\":\"complete\"}},"
-		" {\"ServiceID\":\"c\",\"Status\":{\"State\":\"bogus\"}}]");
+	    "[{\"ServiceID\":\"a\",\"Version\":{\"Index\":5},\"Status\":{\"State\":\"failed\"}},"
+	    " {\"ServiceID\":\"a\",\"Version\":{\"Index\":3},\"Status\":{\"State\":\"running\"}},"
+	    " {\"ServiceID\":\"b\",\"Version\":{\"Index\":9},\"Status\":{\"State\":\"rejected\"}},"
+	    " {\"ServiceID\":\"b\",\"Version\":{\"Index\":12},\"Status\":{\"State\":\"complete\"}},"
+	    " {\"ServiceID\":\"c\",\"Status\":{\"State\":\"bogus\"}}]");
 	struct task_status st;
 	assert_true(task_status_pick(tasks, "a", &st));
 	assert_string_equal(st.state, "running"); /* a live task wins */
 	assert_true(task_status_pick(tasks, "b", &st));
-	assert_string_equal(st.state, "complete"); /* else the newest */
+	assert_string_equal(st.state, "complete");       /* else the newest */
 	assert_false(task_status_pick(tasks, "c", &st)); /* undecodable: skipped */
 	assert_false(task_status_pick(tasks, "zzz", &st));
 	json_decref(tasks);
@@ -147,10 +145,12 @@ static void test_reason_fallbacks(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_failed_task), cmocka_unit_test(test_phases),
-		cmocka_unit_test(test_no_container_no_exit_code),
-		cmocka_unit_test(test_bad_tasks),   cmocka_unit_test(test_pick),
-		cmocka_unit_test(test_reason_fallbacks),
+	    cmocka_unit_test(test_failed_task),
+	    cmocka_unit_test(test_phases),
+	    cmocka_unit_test(test_no_container_no_exit_code),
+	    cmocka_unit_test(test_bad_tasks),
+	    cmocka_unit_test(test_pick),
+	    cmocka_unit_test(test_reason_fallbacks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

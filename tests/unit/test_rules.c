@@ -23,46 +23,46 @@ struct rule_case {
 };
 
 static const struct rule_case cases[] = {
-	/* no upstream: always runs */
-	{TRIGGER_ALL_SUCCESS, {0}, 0, RULE_RUN},
-	{TRIGGER_ONE_FAILED, {0}, 0, RULE_RUN},
-	/* all_success */
-	{TRIGGER_ALL_SUCCESS, {S, S}, 2, RULE_RUN},
-	{TRIGGER_ALL_SUCCESS, {S, R}, 2, RULE_WAIT},
-	{TRIGGER_ALL_SUCCESS, {S, N}, 2, RULE_WAIT},
-	{TRIGGER_ALL_SUCCESS, {F, R}, 2, RULE_UPSTREAM_FAILED},
-	{TRIGGER_ALL_SUCCESS, {UF, S}, 2, RULE_UPSTREAM_FAILED},
-	{TRIGGER_ALL_SUCCESS, {SK, S}, 2, RULE_SKIP},
-	{TRIGGER_ALL_SUCCESS, {SK, R}, 2, RULE_WAIT},
-	{TRIGGER_ALL_SUCCESS, {SK, F}, 2, RULE_UPSTREAM_FAILED},
-	/* all_failed */
-	{TRIGGER_ALL_FAILED, {F, UF}, 2, RULE_RUN},
-	{TRIGGER_ALL_FAILED, {F, R}, 2, RULE_WAIT},
-	{TRIGGER_ALL_FAILED, {F, S}, 2, RULE_SKIP},
-	{TRIGGER_ALL_FAILED, {SK, F}, 2, RULE_SKIP},
-	/* all_done */
-	{TRIGGER_ALL_DONE, {F, S, SK, UF}, 4, RULE_RUN},
-	{TRIGGER_ALL_DONE, {F, R}, 2, RULE_WAIT},
-	/* one_success */
-	{TRIGGER_ONE_SUCCESS, {S, R}, 2, RULE_RUN},
-	{TRIGGER_ONE_SUCCESS, {F, R}, 2, RULE_WAIT},
-	{TRIGGER_ONE_SUCCESS, {F, UF}, 2, RULE_UPSTREAM_FAILED},
-	{TRIGGER_ONE_SUCCESS, {F, SK}, 2, RULE_SKIP},
-	{TRIGGER_ONE_SUCCESS, {SK, SK}, 2, RULE_SKIP},
-	/* one_failed */
-	{TRIGGER_ONE_FAILED, {F, R}, 2, RULE_RUN},
-	{TRIGGER_ONE_FAILED, {UF, R}, 2, RULE_RUN},
-	{TRIGGER_ONE_FAILED, {S, R}, 2, RULE_WAIT},
-	{TRIGGER_ONE_FAILED, {S, SK}, 2, RULE_SKIP},
-	/* none_failed */
-	{TRIGGER_NONE_FAILED, {S, SK}, 2, RULE_RUN},
-	{TRIGGER_NONE_FAILED, {SK, SK}, 2, RULE_RUN},
-	{TRIGGER_NONE_FAILED, {S, R}, 2, RULE_WAIT},
-	{TRIGGER_NONE_FAILED, {F, R}, 2, RULE_UPSTREAM_FAILED},
-	{TRIGGER_NONE_FAILED, {UF, S}, 2, RULE_UPSTREAM_FAILED},
-	/* always */
-	{TRIGGER_ALWAYS, {R, N}, 2, RULE_RUN},
-	{TRIGGER_ALWAYS, {F, UF}, 2, RULE_RUN},
+    /* no upstream: always runs */
+    {TRIGGER_ALL_SUCCESS, {0}, 0, RULE_RUN},
+    {TRIGGER_ONE_FAILED, {0}, 0, RULE_RUN},
+    /* all_success */
+    {TRIGGER_ALL_SUCCESS, {S, S}, 2, RULE_RUN},
+    {TRIGGER_ALL_SUCCESS, {S, R}, 2, RULE_WAIT},
+    {TRIGGER_ALL_SUCCESS, {S, N}, 2, RULE_WAIT},
+    {TRIGGER_ALL_SUCCESS, {F, R}, 2, RULE_UPSTREAM_FAILED},
+    {TRIGGER_ALL_SUCCESS, {UF, S}, 2, RULE_UPSTREAM_FAILED},
+    {TRIGGER_ALL_SUCCESS, {SK, S}, 2, RULE_SKIP},
+    {TRIGGER_ALL_SUCCESS, {SK, R}, 2, RULE_WAIT},
+    {TRIGGER_ALL_SUCCESS, {SK, F}, 2, RULE_UPSTREAM_FAILED},
+    /* all_failed */
+    {TRIGGER_ALL_FAILED, {F, UF}, 2, RULE_RUN},
+    {TRIGGER_ALL_FAILED, {F, R}, 2, RULE_WAIT},
+    {TRIGGER_ALL_FAILED, {F, S}, 2, RULE_SKIP},
+    {TRIGGER_ALL_FAILED, {SK, F}, 2, RULE_SKIP},
+    /* all_done */
+    {TRIGGER_ALL_DONE, {F, S, SK, UF}, 4, RULE_RUN},
+    {TRIGGER_ALL_DONE, {F, R}, 2, RULE_WAIT},
+    /* one_success */
+    {TRIGGER_ONE_SUCCESS, {S, R}, 2, RULE_RUN},
+    {TRIGGER_ONE_SUCCESS, {F, R}, 2, RULE_WAIT},
+    {TRIGGER_ONE_SUCCESS, {F, UF}, 2, RULE_UPSTREAM_FAILED},
+    {TRIGGER_ONE_SUCCESS, {F, SK}, 2, RULE_SKIP},
+    {TRIGGER_ONE_SUCCESS, {SK, SK}, 2, RULE_SKIP},
+    /* one_failed */
+    {TRIGGER_ONE_FAILED, {F, R}, 2, RULE_RUN},
+    {TRIGGER_ONE_FAILED, {UF, R}, 2, RULE_RUN},
+    {TRIGGER_ONE_FAILED, {S, R}, 2, RULE_WAIT},
+    {TRIGGER_ONE_FAILED, {S, SK}, 2, RULE_SKIP},
+    /* none_failed */
+    {TRIGGER_NONE_FAILED, {S, SK}, 2, RULE_RUN},
+    {TRIGGER_NONE_FAILED, {SK, SK}, 2, RULE_RUN},
+    {TRIGGER_NONE_FAILED, {S, R}, 2, RULE_WAIT},
+    {TRIGGER_NONE_FAILED, {F, R}, 2, RULE_UPSTREAM_FAILED},
+    {TRIGGER_NONE_FAILED, {UF, S}, 2, RULE_UPSTREAM_FAILED},
+    /* always */
+    {TRIGGER_ALWAYS, {R, N}, 2, RULE_RUN},
+    {TRIGGER_ALWAYS, {F, UF}, 2, RULE_RUN},
 };
 
 static void test_rule_table(void **state)
@@ -110,9 +110,9 @@ static void test_run_outcome(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_rule_table),
-		cmocka_unit_test(test_counts),
-		cmocka_unit_test(test_run_outcome),
+	    cmocka_unit_test(test_rule_table),
+	    cmocka_unit_test(test_counts),
+	    cmocka_unit_test(test_run_outcome),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -48,7 +48,7 @@ struct buf {
 	char *data;
 	size_t len;
 	size_t cap;
-	size_t max; /* 0 means no cap */
+	size_t max;   /* 0 means no cap */
 	bool too_big; /* set when an append was refused because of max */
 };
 

@@ -24,20 +24,20 @@ struct policy {
 };
 
 struct config {
-	char *file; /* the file read, or NULL when only defaults and env were used */
-	char *dags_folder;       /* default "./dags" */
-	char *state_dir;         /* default "./state" */
-	char *docker_host;       /* default $DOCKER_HOST or "unix:///var/run/docker.sock" */
-	bool docker_host_set;    /* docker_host came from a file, so $DOCKER_HOST does not apply */
+	char *file;               /* the file read, or NULL when only defaults and env were used */
+	char *dags_folder;        /* default "./dags" */
+	char *state_dir;          /* default "./state" */
+	char *docker_host;        /* default $DOCKER_HOST or "unix:///var/run/docker.sock" */
+	bool docker_host_set;     /* docker_host came from a file, so $DOCKER_HOST does not apply */
 	char *docker_api_version; /* default "auto" */
-	char *instance;          /* default "swarmflow" */
-	char *service_prefix;    /* default "swarmflow" */
-	int parallelism;         /* default 32 */
-	double poll_interval;    /* seconds, default 0.5 */
-	bool keep_failed_services; /* default false */
+	char *instance;           /* default "swarmflow" */
+	char *service_prefix;     /* default "swarmflow" */
+	int parallelism;          /* default 32 */
+	double poll_interval;     /* seconds, default 0.5 */
+	bool keep_failed_services;  /* default false */
 	double dag_reload_interval; /* seconds, default 5 */
-	char *log_level;         /* default "info" */
-	char *on_failure_webhook; /* default NULL */
+	char *log_level;            /* default "info" */
+	char *on_failure_webhook;   /* default NULL */
 	struct pool *pools;
 	size_t n_pools;
 	struct policy policy;

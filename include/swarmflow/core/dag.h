@@ -38,13 +38,13 @@ struct task {
 	struct strv entrypoint; /* ContainerSpec.Command */
 	struct strv env;        /* K=V */
 	char *workdir, *user, *hostname;
-	struct strv labels; /* k=v */
-	struct strv mounts; /* `docker service create --mount` syntax, checked by mount_parse() */
+	struct strv labels;  /* k=v */
+	struct strv mounts;  /* `docker service create --mount` syntax, checked by mount_parse() */
 	struct strv secrets; /* name or name:target */
 	struct strv configs; /* name:target */
 	struct strv networks;
 	struct strv constraints;
-	struct strv preferences; /* spread=node.labels.zone */
+	struct strv preferences;        /* spread=node.labels.zone */
 	double cpus, reserve_cpus;      /* 0: unset */
 	int64_t memory, reserve_memory; /* bytes, 0: unset */
 	bool tty, init;
@@ -73,11 +73,11 @@ struct dag {
 	char *description;
 	char *schedule_str; /* as written; "none" when absent */
 	struct schedule schedule;
-	int64_t start_date; /* unix seconds, UTC; 0 when absent */
-	int64_t end_date;   /* 0 when absent */
-	bool catchup;         /* default false */
-	int max_active_runs;  /* default 16 */
-	int max_active_tasks; /* default 16 */
+	int64_t start_date;       /* unix seconds, UTC; 0 when absent */
+	int64_t end_date;         /* 0 when absent */
+	bool catchup;             /* default false */
+	int max_active_runs;      /* default 16 */
+	int max_active_tasks;     /* default 16 */
 	int64_t dagrun_timeout_s; /* 0: none */
 	char *on_failure_webhook; /* NULL: the global default */
 	struct strv tags;
@@ -99,7 +99,7 @@ struct dag_errors {
 };
 
 void dag_errors_add(struct dag_errors *errs, const char *file, int line, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 void dag_errors_finish(struct dag_errors *errs);
 
 /* What one file held: its DAGs (only when the file had no error) and its errors. */
@@ -125,8 +125,8 @@ void dag_file_finish(struct dag_file *f);
 /* Checks the task graph of one DAG: duplicate task ids, unknown upstreams, self-dependencies and
  * cycles (each named: "dependency cycle: a -> b -> a"). Fills every task's up_idx/down_idx (known
  * upstreams only) and, when there is no cycle, dag->topo (the tasks without upstreams in file
- * order, then each task once its upstreams are placed). Adds one error per problem with dag->file and the task's line; returns true when
- * there was none. Called by dag_file_parse(). */
+ * order, then each task once its upstreams are placed). Adds one error per problem with dag->file
+ * and the task's line; returns true when there was none. Called by dag_file_parse(). */
 bool dag_graph_validate(struct dag *dag, struct dag_errors *errs);
 
 /* Frees a DAG created by dag_file_parse() (accepts NULL). */

@@ -20,7 +20,8 @@ struct spec_input {
 	const char *service_prefix;      /* "swarmflow" by default */
 	bool job_mode;                   /* engine API >= 1.41: mode replicated-job */
 	/* IDs of task->secrets and task->configs, same order, looked up by the caller. NULL (or a
-	 * NULL entry) leaves SecretID/ConfigID out, as `dags show --spec` does without an engine. */
+	 * NULL entry) leaves SecretID/ConfigID out, as `dags show --spec` does without an engine.
+	 */
 	const char *const *secret_ids;
 	const char *const *config_ids;
 };

@@ -8,8 +8,8 @@
 
 /* Where a swarm task is in its life, from swarmflow's point of view. */
 enum task_phase {
-	PHASE_PENDING,  /* new, allocated, pending, assigned, accepted, preparing, ready, starting */
-	PHASE_RUNNING,  /* running */
+	PHASE_PENDING, /* new, allocated, pending, assigned, accepted, preparing, ready, starting */
+	PHASE_RUNNING, /* running */
 	PHASE_COMPLETE, /* complete: the container exited */
 	PHASE_FAILED,   /* failed, rejected, shutdown, orphaned, remove */
 };

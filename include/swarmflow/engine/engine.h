@@ -85,8 +85,8 @@ bool engine_services_list(struct engine *e, const char *const *labels, size_t n_
  * *out is the JSON array (caller decrefs). n_ids == 0 returns an empty array without a request.
  * The engine answers 404 for the whole request when one service no longer exists: that id is
  * dropped and the request repeated, so a vanished service simply has no tasks in *out. */
-bool engine_tasks_list(struct engine *e, const char *const *service_ids, size_t n_ids,
-		       json_t **out, struct engine_err *err);
+bool engine_tasks_list(struct engine *e, const char *const *service_ids, size_t n_ids, json_t **out,
+		       struct engine_err *err);
 
 /* GET /services/{id}/logs?stdout=1&stderr=1&follow=0&timestamps=0: the service's logs,
  * demultiplexed (or raw when tty), streamed. Appended to *out (capped at ENGINE_MAX_LOG: the head

@@ -11,8 +11,8 @@
 
 /* One `.dag` file as last seen. */
 struct dagbag_file {
-	char *path;        /* full path */
-	int64_t mtime_ns;  /* st_mtim of the version parsed */
+	char *path;       /* full path */
+	int64_t mtime_ns; /* st_mtim of the version parsed */
 	off_t size;
 	struct dag_file parsed; /* the newest parse: its errors (and DAGs when it had none) */
 	/* The DAGs in use: parsed.dags when the newest parse was good, else the last good
@@ -26,8 +26,8 @@ struct dagbag {
 	char *folder;
 	struct dagbag_file *files; /* sorted by path */
 	size_t n_files;
-	struct dag_errors errors;  /* folder-level problems (unreadable dirs, symlink loops,
-				      duplicate DAG ids across files) of the last refresh */
+	struct dag_errors errors; /* folder-level problems (unreadable dirs, symlink loops,
+				     duplicate DAG ids across files) of the last refresh */
 	/* Every DAG in use, in file order then file position, without the duplicates across
 	 * files; rebuilt by each refresh. The pointers belong to files[]. */
 	const struct dag **active;

@@ -58,10 +58,10 @@ struct ti {
 	char *service_name;
 	bool has_exit_code;
 	int exit_code;
-	char *error;   /* NULL or the engine's / scheduler's reason */
-	char *log_path; /* NULL until logs were saved */
+	char *error;                         /* NULL or the engine's / scheduler's reason */
+	char *log_path;                      /* NULL until logs were saved */
 	int64_t queued_ms, start_ms, end_ms; /* 0: not yet */
-	int64_t next_try_ms; /* up_for_retry: earliest time of the next try */
+	int64_t next_try_ms;                 /* up_for_retry: earliest time of the next try */
 };
 
 struct run_list {
@@ -114,8 +114,8 @@ bool store_run_set_state(struct store *s, int64_t run_pk, enum run_state state, 
 
 /* Runs newest first (logical_date, then creation), filtered by dag_id (NULL: any) and state
  * (NULL: any), at most limit (0: no limit). Free with run_list_finish(). */
-bool store_runs_list(struct store *s, const char *dag_id, const enum run_state *state,
-		     size_t limit, struct run_list *out, char **err);
+bool store_runs_list(struct store *s, const char *dag_id, const enum run_state *state, size_t limit,
+		     struct run_list *out, char **err);
 /* Runs in state queued or running, oldest (first created) first. */
 bool store_runs_active(struct store *s, struct run_list *out, char **err);
 
