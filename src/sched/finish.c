@@ -88,10 +88,12 @@ error:
 
 static void log_outcome(const struct ti *ti)
 {
-	log_info("task %s dag=%s run=%s task=%s try=%d exit_code=%s%d error=\"%s\"",
+	char code[16] = "none";
+	if (ti->has_exit_code)
+		snprintf(code, sizeof(code), "%d", ti->exit_code);
+	log_info("task %s dag=%s run=%s task=%s try=%d exit_code=%s error=\"%s\"",
 		 ti_state_name(ti->state), ti->dag_id, ti->run_id, ti->task_id, ti->try_number,
-		 ti->has_exit_code ? "" : "none/", ti->has_exit_code ? ti->exit_code : 0,
-		 ti->error ? ti->error : "");
+		 code, ti->error ? ti->error : "");
 }
 
 static const struct task *task_of(struct scheduler *s, const char *dag_id, const char *task_id)
@@ -127,7 +129,9 @@ bool finish_try(struct scheduler *s, size_t idx, bool success, const struct task
 	 * creation of its service, the closest time we know. */
 	if (!ti.start_ms)
 		ti.start_ms = f->started_ms ? f->started_ms : f->created_ms;
-	set_outcome(&ti, task_of(s, f->dag_id, f->task_id), success, error, now_ms);
+	/* An aborted run retries nothing: without the task, set_outcome fails the try. */
+	const struct task *task = s->aborting ? NULL : task_of(s, f->dag_id, f->task_id);
+	set_outcome(&ti, task, success, error, now_ms);
 	bool ok = record(s, &ti);
 	if (ok && !(f->keep_on_failure && !success)) {
 		struct engine_err eerr = {0};
@@ -158,5 +162,42 @@ bool finish_without_service(struct scheduler *s, struct ti *ti, const struct tas
 	bool ok = record(s, ti);
 	if (ok)
 		log_outcome(ti);
+	return ok;
+}
+
+/* Marks every task instance of the run that has not finished as failed with reason. */
+static bool fail_unfinished(struct scheduler *s, int64_t run_pk, const char *reason, int64_t now_ms)
+{
+	struct ti_list tis = {0};
+	char *err = NULL;
+	bool ok = store_tis_for_run(s->store, run_pk, &tis, &err);
+	for (size_t i = 0; ok && i < tis.len; i++) {
+		struct ti *ti = &tis.v[i];
+		if (ti_state_finished(ti->state))
+			continue;
+		ti->state = TI_FAILED;
+		ti->end_ms = now_ms;
+		free(ti->error);
+		ti->error = xstrdup(reason);
+		ok = store_ti_update(s->store, ti, &err);
+	}
+	ok = ok && store_run_set_state(s->store, run_pk, RUN_FAILED, now_ms, &err);
+	if (!ok) {
+		log_error("store: %s", err);
+		free(err);
+	}
+	ti_list_finish(&tis);
+	return ok;
+}
+
+bool sched_abort_run(struct scheduler *s, const char *reason, int64_t now_ms)
+{
+	s->aborting = true;
+	bool ok = true;
+	for (size_t i = s->n_inflight; ok && i-- > 0;)
+		ok = finish_try(s, i, false, NULL, reason, now_ms);
+	ok = ok && fail_unfinished(s, s->only_run_pk, reason, now_ms);
+	if (ok)
+		log_info("run aborted run_pk=%lld: %s", (long long)s->only_run_pk, reason);
 	return ok;
 }

@@ -360,8 +360,9 @@ static void wait_ms(struct scheduler *s, int64_t ms)
 	siginfo_t info;
 	int sig = sigtimedwait(s->signals, &info, &ts);
 	if (sig == SIGTERM || sig == SIGINT) {
-		log_info("signal %s: stopping; running tasks are left for the next start",
-			 sig == SIGTERM ? "SIGTERM" : "SIGINT");
+		log_info("signal %s: stopping; %s", sig == SIGTERM ? "SIGTERM" : "SIGINT",
+			 s->only_run_pk ? "removing the test run's services"
+					: "running tasks are left for the next start");
 		s->stop = true;
 	} else if (sig > 0) {
 		log_info("signal %d ignored", sig);
@@ -383,5 +384,8 @@ int sched_loop(struct scheduler *s)
 		int64_t spent = time_mono_ms() - start;
 		wait_ms(s, spent < interval ? interval - spent : 0);
 	}
+	if (s->only_run_pk &&
+	    !sched_abort_run(s, "interrupted: dags test was stopped by a signal", time_now_ms()))
+		return 70;
 	return s->only_run_pk ? 1 : 0;
 }

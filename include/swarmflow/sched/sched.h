@@ -46,6 +46,7 @@ struct scheduler {
 	int64_t next_reload_ms;
 	char *logs_dir;
 	bool dispatched_or_finished; /* the last tick changed something (adaptive polling) */
+	bool aborting;               /* sched_abort_run() is ending the run: no retries */
 };
 
 /* Sets up a scheduler over objects the caller owns and keeps alive. only_run_pk: 0 for the
@@ -65,6 +66,11 @@ bool sched_tick(struct scheduler *s, int64_t now_ms);
  * finished. Returns 0 on a clean stop or a successful watched run, 1 when the watched run failed
  * or was interrupted, 70 on a store failure. */
 int sched_loop(struct scheduler *s);
+
+/* Ends the run of a `dags test` (only_run_pk) at once: fetches the logs of its tries that own
+ * a service and removes the services, marks those tries and every task instance not finished
+ * as failed with reason, and the run as failed. Nothing of the run is left running. */
+bool sched_abort_run(struct scheduler *s, const char *reason, int64_t now_ms);
 
 /* The engine's reason for a try that ended (exposed for tests). */
 char *sched_failure_reason(const struct task_status *st);
