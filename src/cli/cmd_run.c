@@ -13,6 +13,8 @@
 
 /* How often `dags trigger --wait` looks at the run. */
 #define WAIT_POLL_MS 200
+/* After this long in state queued, `--wait` says that no scheduler may be running. */
+#define QUEUED_HINT_MS 10000
 
 /* A run id: printable ASCII without '/', at most 250 characters. */
 static bool run_id_valid(const char *id)
@@ -136,6 +138,8 @@ static void sleep_ms(long ms)
 /* Waits for a run queued for the daemon to finish. */
 static int wait_run(struct cli *cli, int64_t run_pk)
 {
+	int64_t since = time_mono_ms();
+	bool hinted = false;
 	for (;;) {
 		struct run r = {0};
 		char *err = NULL;
@@ -152,6 +156,13 @@ static int wait_run(struct cli *cli, int64_t run_pk)
 			return state == RUN_SUCCESS ? EXIT_OK : EXIT_FAILED;
 		}
 		run_finish(&r);
+		if (!hinted && state == RUN_QUEUED && time_mono_ms() - since > QUEUED_HINT_MS) {
+			fprintf(stderr,
+				"swarmflow: the run is still queued after %d s: is "
+				"`swarmflow scheduler` running with this state_dir (%s)?\n",
+				QUEUED_HINT_MS / 1000, cli->cfg.state_dir);
+			hinted = true;
+		}
 		sleep_ms(WAIT_POLL_MS);
 	}
 }
