@@ -386,13 +386,17 @@ static int parse_bool(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *resul
 	return 0;
 }
 
+/* Largest retries, max_active_runs or max_active_tasks: far above any real need, and small
+ * enough that retries + 1 and counts never overflow. */
+#define MAX_INT_VALUE 100000
+
 static int parse_int(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
 {
 	const struct key *k = key_find(opt->name);
 	int64_t min = k && k->kind == K_LIMIT ? 1 : 0, v = 0;
-	if (!parse_int64(value, min, INT_MAX, &v))
-		notef(cfg, "%s: invalid value '%s' (an integer >= %lld)", opt->name, value,
-		      (long long)min);
+	if (!parse_int64(value, min, MAX_INT_VALUE, &v))
+		notef(cfg, "%s: invalid value '%s' (an integer from %lld to %d)", opt->name, value,
+		      (long long)min, MAX_INT_VALUE);
 	*(long *)result = (long)v;
 	return 0;
 }

@@ -13,6 +13,9 @@
 
 /* Shortest and longest sleep between two ticks (adaptive polling), in milliseconds. */
 #define TICK_MIN_MS 50
+/* Longest delay between two tries (10 years, as for durations): keeps ms arithmetic far from
+ * overflow however many tries exponential backoff doubles over. */
+#define MAX_RETRY_DELAY_S (10LL * 365 * 86400)
 
 struct inflight *inflight_add(struct scheduler *s)
 {
@@ -52,12 +55,12 @@ int64_t retry_delay_for(const struct task *task, int next_try)
 {
 	int64_t delay = task->retry_delay_s;
 	if (task->retry_exponential_backoff) {
-		for (int i = 2; i < next_try && delay < INT64_MAX / 4; i++)
+		for (int i = 2; i < next_try && delay < MAX_RETRY_DELAY_S; i++)
 			delay *= 2;
 	}
 	if (task->max_retry_delay_s > 0 && delay > task->max_retry_delay_s)
 		delay = task->max_retry_delay_s;
-	return delay;
+	return delay < MAX_RETRY_DELAY_S ? delay : MAX_RETRY_DELAY_S;
 }
 
 struct inflight *inflight_track(struct scheduler *s, const struct ti *ti, const struct task *task,
