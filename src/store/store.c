@@ -108,6 +108,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 	" end_ms = CASE WHEN ?2 NOT IN " FINISHED_RUN " THEN NULL"
 	"  WHEN state IN " FINISHED_RUN " AND end_ms IS NOT NULL THEN end_ms ELSE ?3 END"
 	" WHERE id = ?1",
+    [ST_RUN_SET_RUNNER] = "UPDATE dag_runs SET runner = ?2 WHERE id = ?1",
     [ST_RUNS_ALL] = "SELECT " RUN_COLS " FROM dag_runs" RUNS_ORDER,
     [ST_RUNS_BY_DAG] = "SELECT " RUN_COLS " FROM dag_runs WHERE dag_id = ?1" RUNS_ORDER,
     [ST_RUNS_BY_STATE] = "SELECT " RUN_COLS " FROM dag_runs WHERE state = ?2" RUNS_ORDER,

@@ -187,6 +187,14 @@ bool store_runs_active(struct store *s, struct run_list *out, char **err)
 	return get_list(s, store_stmt(s, ST_RUNS_ACTIVE), out, err);
 }
 
+bool store_run_set_runner(struct store *s, int64_t run_pk, const char *runner, char **err)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_RUN_SET_RUNNER);
+	sqlite3_bind_int64(st, 1, run_pk);
+	store_bind_text(st, 2, runner);
+	return store_step_done(s, st, "set run runner", err);
+}
+
 bool store_dag_set_paused(struct store *s, const char *dag_id, bool paused, char **err)
 {
 	sqlite3_stmt *st = store_stmt(s, ST_DAG_SET_PAUSED);

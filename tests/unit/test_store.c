@@ -676,6 +676,31 @@ static void test_pause(void **state)
 	assert_null(err);
 }
 
+/* The runner column: NULL for the daemon's runs, a name for a foreground run, and handed over. */
+static void test_runner(void **state)
+{
+	struct fixture *f = *state;
+	struct run r = {.dag_id = "etl", .run_id = "t1", .runner = "test:host:42"};
+	struct run out = {0}, got = {0};
+	char *err = NULL;
+	assert_true(store_run_create(f->s, &r, three_tasks, three_tries, 3, &out, &err));
+	assert_string_equal(out.runner, "test:host:42");
+	int64_t daemon_run = make_run(f->s, "etl", "d1", 100);
+	assert_true(store_run_get_by_id(f->s, daemon_run, &got, &err));
+	assert_null(got.runner);
+	run_finish(&got);
+	assert_true(store_run_set_runner(f->s, out.id, NULL, &err));
+	assert_true(store_run_get_by_id(f->s, out.id, &got, &err));
+	assert_null(got.runner);
+	run_finish(&got);
+	assert_true(store_run_set_runner(f->s, out.id, "test:other:7", &err));
+	assert_true(store_run_get(f->s, "etl", "t1", &got, &err));
+	assert_string_equal(got.runner, "test:other:7");
+	run_finish(&got);
+	run_finish(&out);
+	assert_null(err);
+}
+
 static void test_transactions(void **state)
 {
 	struct fixture *f = *state;
@@ -846,6 +871,7 @@ int main(void)
 	    BOTH(test_tis_in_flight),
 	    BOTH(test_tries),
 	    BOTH(test_pause),
+	    BOTH(test_runner),
 	    BOTH(test_transactions),
 	    FILE_ONLY(test_two_handles),
 	    cmocka_unit_test(test_state_names),

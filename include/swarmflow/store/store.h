@@ -112,6 +112,10 @@ bool store_run_get_by_id(struct store *s, int64_t id, struct run *out, char **er
 bool store_run_set_state(struct store *s, int64_t run_pk, enum run_state state, int64_t now_ms,
 			 char **err);
 
+/* Sets who drives a run (NULL: the daemon), e.g. when the daemon takes over a run whose
+ * `dags test` process died. */
+bool store_run_set_runner(struct store *s, int64_t run_pk, const char *runner, char **err);
+
 /* Runs newest first (logical_date, then creation), filtered by dag_id (NULL: any) and state
  * (NULL: any), at most limit (0: no limit). Free with run_list_finish(). */
 bool store_runs_list(struct store *s, const char *dag_id, const enum run_state *state, size_t limit,
