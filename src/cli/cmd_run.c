@@ -5,8 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <errno.h>
 
 #include "cli.h"
+#include "swarmflow/common/fsutil.h"
 #include "swarmflow/common/log.h"
 #include "swarmflow/common/timeutil.h"
 #include "swarmflow/sched/sched.h"
@@ -233,7 +236,10 @@ int cmd_dags_test(struct cli *cli, int argc, char **argv)
 	if (!cli_engine(cli))
 		return EXIT_FAILED;
 	struct run run = {0};
-	if (!cli_create_run(cli, dag, o.conf, o.run_id, "test", &run, &rc))
+	char *runner = sched_test_runner();
+	bool created = cli_create_run(cli, dag, o.conf, o.run_id, runner, &run, &rc);
+	free(runner);
+	if (!created)
 		return rc;
 	printf("run_id: %s\n", run.run_id);
 	fflush(stdout);
@@ -251,13 +257,45 @@ int cmd_dags_test(struct cli *cli, int argc, char **argv)
 	return rc;
 }
 
+/* Only one scheduler may drive a state_dir: takes state_dir/scheduler.lock (held until the
+ * process ends). Returns its descriptor, or -1 after saying who holds it. */
+static int lock_state_dir(struct cli *cli)
+{
+	if (!fs_mkdir_p(cli->cfg.state_dir)) {
+		fprintf(stderr, "swarmflow: state_dir %s: %s\n", cli->cfg.state_dir,
+			strerror(errno));
+		return -1;
+	}
+	char *path = xasprintf("%s/scheduler.lock", cli->cfg.state_dir);
+	char *owner = sched_test_runner(); /* "test:<host>:<pid>" */
+	char *me = xasprintf("scheduler pid %ld on %s (instance %s)", (long)getpid(),
+			     strchr(owner, ':') + 1, cli->cfg.instance);
+	char *holder = NULL;
+	int fd = fs_lock_file(path, me, &holder);
+	if (fd < 0 && holder)
+		fprintf(stderr, "swarmflow: another scheduler already drives %s: %s holds %s\n",
+			cli->cfg.state_dir, holder, path);
+	else if (fd < 0)
+		fprintf(stderr, "swarmflow: %s: %s\n", path, strerror(errno));
+	free(holder);
+	free(me);
+	free(owner);
+	free(path);
+	return fd;
+}
+
 int cmd_scheduler(struct cli *cli, int argc, char **argv)
 {
 	if (argc != 1)
 		return cli_usage(cli_command("scheduler"));
 	log_info("scheduler starting instance=%s dags_folder=%s state_dir=%s docker_host=%s",
 		 cli->cfg.instance, cli->cfg.dags_folder, cli->cfg.state_dir, cli->cfg.docker_host);
-	int rc = run_scheduler(cli, 0);
+	int rc = EXIT_FAILED;
+	int lock = lock_state_dir(cli);
+	if (lock >= 0) {
+		rc = run_scheduler(cli, 0);
+		close(lock);
+	}
 	log_info("scheduler stopped");
 	return rc;
 }

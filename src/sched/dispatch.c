@@ -7,26 +7,24 @@
 #include "swarmflow/common/log.h"
 #include "swarmflow/core/spec.h"
 
-/* Looks up the IDs of the task's secrets and configs by name. On failure *error says which. */
-static bool lookup_ids(struct scheduler *s, const struct task *task, char ***secret_ids,
-		       char ***config_ids, char **error)
+/* Looks up the IDs of the task's secrets and configs by name (ids: one array of secrets then
+ * configs, NULL-filled). On failure *eerr says why and *what which name. */
+static bool lookup_ids(struct scheduler *s, const struct task *task, char **ids,
+		       struct engine_err *eerr, char **what)
 {
-	*secret_ids = xcalloc(task->secrets.len + 1, sizeof(char *));
-	*config_ids = xcalloc(task->configs.len + 1, sizeof(char *));
-	struct engine_err eerr = {0};
-	for (size_t i = 0; i < task->secrets.len; i++) {
-		char *name = xstrndup(task->secrets.v[i], strcspn(task->secrets.v[i], ":"));
-		bool ok = engine_secret_id(s->engine, name, &(*secret_ids)[i], &eerr);
+	for (size_t i = 0; i < task->secrets.len + task->configs.len; i++) {
+		bool secret = i < task->secrets.len;
+		const char *item =
+		    secret ? task->secrets.v[i] : task->configs.v[i - task->secrets.len];
+		char *name = xstrndup(item, strcspn(item, ":"));
+		bool ok = secret ? engine_secret_id(s->engine, name, &ids[i], eerr)
+				 : engine_config_id(s->engine, name, &ids[i], eerr);
+		if (!ok) {
+			*what = xasprintf("%s '%s'", secret ? "secret" : "config", name);
+			free(name);
+			return false;
+		}
 		free(name);
-		if (!ok)
-			return set_err(error, "secret lookup: %s", eerr.message);
-	}
-	for (size_t i = 0; i < task->configs.len; i++) {
-		char *name = xstrndup(task->configs.v[i], strcspn(task->configs.v[i], ":"));
-		bool ok = engine_config_id(s->engine, name, &(*config_ids)[i], &eerr);
-		free(name);
-		if (!ok)
-			return set_err(error, "config lookup: %s", eerr.message);
 	}
 	return true;
 }
@@ -38,9 +36,10 @@ static void free_ids(char **ids, size_t n)
 	free(ids);
 }
 
-/* Builds the ServiceSpec of this try; NULL with *error set when it cannot be built. */
+/* Builds the ServiceSpec of this try with the looked-up ids; NULL with *error set when it cannot
+ * be built (a template that fails to render). */
 static json_t *build_spec(struct scheduler *s, const struct run *run, const struct dag *dag,
-			  const struct task *task, int try_number, char **error)
+			  const struct task *task, int try_number, char **ids, char **error)
 {
 	json_error_t jerr;
 	json_t *conf = json_loads(run->conf ? run->conf : "{}", 0, &jerr);
@@ -54,23 +53,17 @@ static json_t *build_spec(struct scheduler *s, const struct run *run, const stru
 	    .try_number = try_number,
 	    .conf = conf,
 	};
-	char **secret_ids = NULL, **config_ids = NULL;
-	json_t *spec = NULL;
-	if (lookup_ids(s, task, &secret_ids, &config_ids, error)) {
-		struct spec_input in = {
-		    .dag = dag,
-		    .task = task,
-		    .tctx = &tctx,
-		    .instance = s->cfg->instance,
-		    .service_prefix = s->cfg->service_prefix,
-		    .job_mode = engine_api_at_least(s->engine, 1, 41),
-		    .secret_ids = (const char *const *)secret_ids,
-		    .config_ids = (const char *const *)config_ids,
-		};
-		spec = spec_build(&in, error);
-	}
-	free_ids(secret_ids, task->secrets.len);
-	free_ids(config_ids, task->configs.len);
+	struct spec_input in = {
+	    .dag = dag,
+	    .task = task,
+	    .tctx = &tctx,
+	    .instance = s->cfg->instance,
+	    .service_prefix = s->cfg->service_prefix,
+	    .job_mode = engine_api_at_least(s->engine, 1, 41),
+	    .secret_ids = (const char *const *)ids,
+	    .config_ids = (const char *const *)ids + task->secrets.len,
+	};
+	json_t *spec = spec_build(&in, error);
 	json_decref(conf);
 	return spec;
 }
@@ -108,35 +101,36 @@ static bool store_ti(struct scheduler *s, struct ti *ti)
 	return false;
 }
 
-/* Puts a try whose create failed for a passing reason back to scheduled, untouched. */
-static bool undo_dispatch(struct scheduler *s, struct ti *ti, const struct engine_err *eerr)
+/* A failure the engine may get over (it is down, slow, or answered 5xx): the try goes back to
+ * scheduled, untouched, and is dispatched again next tick, until pending_timeout has passed
+ * since its first attempt; then it fails with the engine's message. */
+static bool retry_later(struct scheduler *s, struct ti *ti, const struct task *task,
+			const char *what, const struct engine_err *eerr, int64_t now_ms)
 {
-	log_warnx("engine: create service failed, will retry dag=%s run=%s task=%s: %s", ti->dag_id,
-		  ti->run_id, ti->task_id, eerr->message);
-	ti->state = TI_SCHEDULED;
-	ti->try_number--;
-	free(ti->service_name);
-	ti->service_name = NULL;
-	ti->queued_ms = 0;
-	return store_ti(s, ti);
-}
-
-bool dispatch_ti(struct scheduler *s, const struct run *run, const struct dag *dag,
-		 const struct task *task, struct ti *ti, int64_t now_ms)
-{
-	int try_number = ti->try_number + 1;
-	char *error = NULL;
-	json_t *spec = build_spec(s, run, dag, task, try_number, &error);
-	ti->try_number = try_number;
-	if (!spec) {
+	if (now_ms - ti->queued_ms > task->pending_timeout_s * 1000) {
+		char *error =
+		    xasprintf("%s failed for longer than pending_timeout: %s", what, eerr->message);
 		bool ok = finish_without_service(s, ti, task, error, now_ms);
 		free(error);
 		return ok;
 	}
-	char name[SPEC_NAME_MAX + 1];
-	snprintf(name, sizeof(name), "%s", json_string_value(json_object_get(spec, "Name")));
-	/* The try is recorded as queued, with its name, before the service exists: a scheduler
-	 * that dies in between finds the name and adopts the service instead of creating it. */
+	log_warnx("engine: %s failed, will retry dag=%s run=%s task=%s: %s", what, ti->dag_id,
+		  ti->run_id, ti->task_id, eerr->message);
+	ti->state = TI_SCHEDULED;
+	ti->try_number--;
+	return store_ti(s, ti);
+}
+
+/* True when an engine error says the request itself is wrong (4xx): trying again won't help. */
+static bool permanent(const struct engine_err *eerr)
+{
+	return eerr->kind == ENGINE_ERR_HTTP && eerr->status >= 400 && eerr->status < 500;
+}
+
+/* Records the try as queued with its name before the service exists: a scheduler that dies in
+ * between finds the name and adopts the service instead of creating a second one. */
+static bool record_queued(struct scheduler *s, struct ti *ti, const char *name, int64_t now_ms)
+{
 	ti->state = TI_QUEUED;
 	free(ti->service_name);
 	ti->service_name = xstrdup(name);
@@ -145,29 +139,62 @@ bool dispatch_ti(struct scheduler *s, const struct run *run, const struct dag *d
 	ti->has_exit_code = false;
 	free(ti->error);
 	ti->error = NULL;
-	ti->queued_ms = now_ms;
+	if (!ti->queued_ms)
+		ti->queued_ms = now_ms; /* the first attempt of this try */
 	ti->start_ms = ti->end_ms = 0;
-	if (!store_ti(s, ti)) {
-		json_decref(spec);
-		return false;
-	}
+	return store_ti(s, ti);
+}
+
+/* Creates the service; on success tracks the try. */
+static bool create(struct scheduler *s, const struct run *run, const struct task *task,
+		   struct ti *ti, json_t *spec, int64_t now_ms)
+{
 	struct engine_err eerr = {0};
 	char *id = NULL;
 	bool created = engine_service_create(s->engine, spec, &id, &eerr);
-	json_decref(spec);
 	if (!created && eerr.kind == ENGINE_ERR_HTTP && eerr.status == 409)
-		id = find_existing(s, run, task, try_number);
+		id = find_existing(s, run, task, ti->try_number);
 	if (!id) {
-		if (eerr.kind == ENGINE_ERR_HTTP && eerr.status >= 400 && eerr.status < 500)
+		if (permanent(&eerr))
 			return finish_without_service(s, ti, task, eerr.message, now_ms);
-		return undo_dispatch(s, ti, &eerr);
+		return retry_later(s, ti, task, "create service", &eerr, now_ms);
 	}
 	ti->service_id = id;
 	if (!store_ti(s, ti))
 		return false;
-	inflight_track(s, ti, task, now_ms);
+	inflight_track(s, ti, task, ti->queued_ms);
 	s->dispatched_or_finished = true;
 	log_info("task queued dag=%s run=%s task=%s try=%d service=%s", ti->dag_id, ti->run_id,
-		 ti->task_id, ti->try_number, name);
+		 ti->task_id, ti->try_number, ti->service_name);
 	return true;
+}
+
+bool dispatch_ti(struct scheduler *s, const struct run *run, const struct dag *dag,
+		 const struct task *task, struct ti *ti, int64_t now_ms)
+{
+	ti->try_number++;
+	if (!ti->queued_ms)
+		ti->queued_ms = now_ms;
+	size_t n_ids = task->secrets.len + task->configs.len;
+	char **ids = xcalloc(n_ids + 1, sizeof(*ids));
+	struct engine_err eerr = {0};
+	char *what = NULL, *error = NULL;
+	json_t *spec = NULL;
+	bool ok;
+	if (!lookup_ids(s, task, ids, &eerr, &what)) {
+		/* A missing secret or config is the DAG's fault; anything else may pass. */
+		error = xasprintf("%s: %s", what, eerr.message);
+		ok = permanent(&eerr) ? finish_without_service(s, ti, task, error, now_ms)
+				      : retry_later(s, ti, task, what, &eerr, now_ms);
+	} else if (!(spec = build_spec(s, run, dag, task, ti->try_number, ids, &error))) {
+		ok = finish_without_service(s, ti, task, error, now_ms);
+	} else {
+		const char *name = json_string_value(json_object_get(spec, "Name"));
+		ok = record_queued(s, ti, name, now_ms) && create(s, run, task, ti, spec, now_ms);
+	}
+	json_decref(spec);
+	free_ids(ids, n_ids);
+	free(what);
+	free(error);
+	return ok;
 }

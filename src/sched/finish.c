@@ -165,12 +165,13 @@ bool finish_without_service(struct scheduler *s, struct ti *ti, const struct tas
 	return ok;
 }
 
-/* Marks every task instance of the run that has not finished as failed with reason. */
+/* Marks every task instance of the run that has not finished, and the run, as failed with
+ * reason, in one transaction. */
 static bool fail_unfinished(struct scheduler *s, int64_t run_pk, const char *reason, int64_t now_ms)
 {
 	struct ti_list tis = {0};
 	char *err = NULL;
-	bool ok = store_tis_for_run(s->store, run_pk, &tis, &err);
+	bool ok = store_begin(s->store, &err) && store_tis_for_run(s->store, run_pk, &tis, &err);
 	for (size_t i = 0; ok && i < tis.len; i++) {
 		struct ti *ti = &tis.v[i];
 		if (ti_state_finished(ti->state))
@@ -181,9 +182,11 @@ static bool fail_unfinished(struct scheduler *s, int64_t run_pk, const char *rea
 		ti->error = xstrdup(reason);
 		ok = store_ti_update(s->store, ti, &err);
 	}
-	ok = ok && store_run_set_state(s->store, run_pk, RUN_FAILED, now_ms, &err);
+	ok = ok && store_run_set_state(s->store, run_pk, RUN_FAILED, now_ms, &err) &&
+	     store_commit(s->store, &err);
 	if (!ok) {
-		log_error("store: %s", err);
+		store_rollback(s->store);
+		log_error("store: %s", err ? err : "unknown error");
 		free(err);
 	}
 	ti_list_finish(&tis);
@@ -197,7 +200,14 @@ bool sched_abort_run(struct scheduler *s, const char *reason, int64_t now_ms)
 	for (size_t i = s->n_inflight; ok && i-- > 0;)
 		ok = finish_try(s, i, false, NULL, reason, now_ms);
 	ok = ok && fail_unfinished(s, s->only_run_pk, reason, now_ms);
-	if (ok)
-		log_info("run aborted run_pk=%lld: %s", (long long)s->only_run_pk, reason);
+	struct run run = {0};
+	char *err = NULL;
+	if (ok && store_run_get_by_id(s->store, s->only_run_pk, &run, &err)) {
+		/* A create whose answer was lost may have left a service no try knows of. */
+		sweep_services(s, run.dag_id, run.run_id);
+		log_info("run aborted dag=%s run=%s: %s", run.dag_id, run.run_id, reason);
+	}
+	free(err);
+	run_finish(&run);
 	return ok;
 }

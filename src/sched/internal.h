@@ -28,6 +28,22 @@ struct inflight *inflight_track(struct scheduler *s, const struct ti *ti, const 
 void inflight_remove(struct scheduler *s, size_t idx);
 size_t inflight_count_dag(const struct scheduler *s, const char *dag_id);
 
+/* adopt.c: adopts the queued or running tries of a run (a try recorded without its service id
+ * goes back to scheduled: the deterministic name makes its re-dispatch adopt the service if it
+ * exists); adopt_owned does it for every active run this scheduler drives; take_over hands a run
+ * whose runner died to this scheduler (the daemon) and adopts its tries. */
+bool adopt_run(struct scheduler *s, int64_t run_pk, int64_t now_ms);
+bool adopt_owned(struct scheduler *s, int64_t now_ms);
+bool take_over(struct scheduler *s, struct run *run, int64_t now_ms);
+
+/* sweep.c: removes services of this instance (of one run when dag_id and run_id are given)
+ * whose try the store says is over. */
+void sweep_services(struct scheduler *s, const char *dag_id, const char *run_id);
+
+/* True when this scheduler drives run: the daemon drives runs without a runner, `dags test`
+ * only its own. */
+bool sched_owns(const struct scheduler *s, const struct run *run);
+
 /* The delay before try number `next_try` (>= 2) of a task, in seconds. */
 int64_t retry_delay_for(const struct task *task, int next_try);
 

@@ -13,6 +13,8 @@
 
 /* Shortest and longest sleep between two ticks (adaptive polling), in milliseconds. */
 #define TICK_MIN_MS 50
+/* How often the daemon looks for leftover services of finished tries. */
+#define SWEEP_INTERVAL_MS 30000
 /* Longest delay between two tries (10 years, as for durations): keeps ms arithmetic far from
  * overflow however many tries exponential backoff doubles over. */
 #define MAX_RETRY_DELAY_S (10LL * 365 * 86400)
@@ -83,15 +85,9 @@ struct inflight *inflight_track(struct scheduler *s, const struct ti *ti, const 
 	return f;
 }
 
-/* Adopts a try the store says owns a service: it is polled like one we just created. */
-static void adopt(struct scheduler *s, const struct ti *ti, int64_t now_ms)
+bool sched_owns(const struct scheduler *s, const struct run *run)
 {
-	const struct dag *dag = dagbag_find(s->bag, ti->dag_id);
-	const struct task *task = dag ? dag_task_find(dag, ti->task_id) : NULL;
-	struct inflight *f = inflight_track(s, ti, task, ti->queued_ms ? ti->queued_ms : now_ms);
-	f->started_ms = ti->state == TI_RUNNING ? ti->start_ms : 0;
-	log_info("adopted try dag=%s run=%s task=%s try=%d service=%s", ti->dag_id, ti->run_id,
-		 ti->task_id, ti->try_number, ti->service_name ? ti->service_name : "-");
+	return s->only_run_pk ? run->id == s->only_run_pk : run->runner == NULL;
 }
 
 bool sched_init(struct scheduler *s, const struct config *cfg, struct store *store,
@@ -100,16 +96,8 @@ bool sched_init(struct scheduler *s, const struct config *cfg, struct store *sto
 	*s = (struct scheduler){
 	    .cfg = cfg, .store = store, .engine = engine, .bag = bag, .only_run_pk = only_run_pk};
 	s->logs_dir = xasprintf("%s/logs", cfg->state_dir);
-	struct ti_list tis = {0};
-	if (!store_tis_in_flight(store, &tis, err))
-		return false;
-	int64_t now = time_now_ms();
-	for (size_t i = 0; i < tis.len; i++) {
-		bool mine = !only_run_pk || tis.v[i].run_pk == only_run_pk;
-		if (tis.v[i].service_id && mine)
-			adopt(s, &tis.v[i], now);
-	}
-	ti_list_finish(&tis);
+	if (!adopt_owned(s, time_now_ms()))
+		return set_err(err, "store: cannot read the tries to adopt");
 	return true;
 }
 
@@ -180,6 +168,7 @@ static bool advance_ti(struct scheduler *s, const struct run *run, const struct 
 		}
 	}
 	if (ti->state == TI_UP_FOR_RETRY && now_ms >= ti->next_try_ms) {
+		ti->queued_ms = 0; /* the next try's first create attempt sets it */
 		if (!set_ti_state(s, ti, TI_SCHEDULED, now_ms))
 			return false;
 	}
@@ -267,7 +256,10 @@ static bool activate(struct scheduler *s, struct run *run, size_t *running_of_da
 	char *err = NULL;
 	if (!store_dag_is_paused(s->store, run->dag_id, &paused, &err))
 		goto error;
-	if ((paused && !s->only_run_pk) || *running_of_dag >= (size_t)dag->max_active_runs)
+	/* `dags test` runs now, like Airflow's: neither the pause flag nor max_active_runs holds
+	 * it back. */
+	bool limited = paused || *running_of_dag >= (size_t)dag->max_active_runs;
+	if (limited && !s->only_run_pk)
 		return true;
 	if (!store_run_set_state(s->store, run->id, RUN_RUNNING, now_ms, &err))
 		goto error;
@@ -301,8 +293,9 @@ static bool process_runs(struct scheduler *s, int64_t now_ms)
 	bool ok = true;
 	for (size_t i = 0; ok && i < runs.len; i++) {
 		struct run *run = &runs.v[i];
-		/* The daemon drives runs nobody else owns; `dags test` only its own. */
-		if (s->only_run_pk ? run->id != s->only_run_pk : run->runner != NULL)
+		if (!s->only_run_pk && run->runner && sched_runner_dead(run->runner))
+			ok = take_over(s, run, now_ms);
+		if (!ok || !sched_owns(s, run))
 			continue;
 		if (run->state == RUN_QUEUED) {
 			size_t running = running_runs_of(&runs, run->dag_id);
@@ -329,6 +322,10 @@ bool sched_tick(struct scheduler *s, int64_t now_ms)
 {
 	s->dispatched_or_finished = false;
 	reload_dags(s, now_ms);
+	if (!s->only_run_pk && now_ms >= s->next_sweep_ms) {
+		sweep_services(s, NULL, NULL);
+		s->next_sweep_ms = now_ms + SWEEP_INTERVAL_MS;
+	}
 	long finished = poll_inflight(s, now_ms);
 	if (finished < 0)
 		return false;

@@ -1,5 +1,4 @@
 /* test_sched_fake.c - the scheduler's decisions against the fake engine's simulated swarm. */
-#define _XOPEN_SOURCE 700 /* nftw */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,248 +13,10 @@
 #include <sys/stat.h>
 
 #include "fake_engine.h"
+#include "sched_env.h"
 #include "swarmflow/common/log.h"
 #include "swarmflow/core/spec.h"
 #include "swarmflow/sched/sched.h"
-
-/* The clock the tests give sched_tick (2026-11-01T00:00:00Z); no test sleeps. */
-#define T0_MS INT64_C(1793491200000)
-#define RUN_ID "manual__test"
-
-/* Everything one test drives: a fake engine, a store, a dags folder and a scheduler. */
-struct env {
-	char dir[64];
-	struct fake_engine *fe;
-	struct config cfg;
-	struct store *store;
-	struct dagbag bag;
-	bool bag_ready;
-	struct engine *engine;
-	struct scheduler s;
-	bool sched_ready;
-	struct run run;
-	int64_t now; /* the now_ms of the next tick */
-};
-
-static void set_str(char **dst, const char *v)
-{
-	free(*dst);
-	*dst = xstrdup(v);
-}
-
-static int setup(void **state)
-{
-	struct env *env = xcalloc(1, sizeof(*env));
-	snprintf(env->dir, sizeof(env->dir), "/tmp/sf-sched-XXXXXX");
-	if (!mkdtemp(env->dir))
-		return -1;
-	struct fake_engine_opts opts = {.swarm = true};
-	env->fe = fake_engine_create(&opts);
-	if (!env->fe)
-		return -1;
-	config_init(&env->cfg);
-	char *dags = xasprintf("%s/dags", env->dir), *st = xasprintf("%s/state", env->dir);
-	mkdir(dags, 0755);
-	mkdir(st, 0755);
-	set_str(&env->cfg.dags_folder, dags);
-	set_str(&env->cfg.state_dir, st);
-	set_str(&env->cfg.instance, "test");
-	env->cfg.dag_reload_interval = 3600;
-	free(dags);
-	free(st);
-	env->now = T0_MS;
-	*state = env;
-	return 0;
-}
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
-static int teardown(void **state)
-{
-	struct env *env = *state;
-	if (env->sched_ready)
-		sched_finish(&env->s);
-	engine_destroy(env->engine);
-	run_finish(&env->run);
-	store_close(env->store);
-	if (env->bag_ready)
-		dagbag_finish(&env->bag);
-	config_finish(&env->cfg);
-	fake_engine_destroy(env->fe);
-	nftw(env->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-	free(env);
-	return 0;
-}
-
-/* Writes DAG `t` (tasks: the task blocks; defaults: an image and no retries), then opens the
- * store, the engine client and the DAGs, creates a manual run and starts the scheduler. */
-static void start(struct env *env, const char *tasks)
-{
-	char *path = xasprintf("%s/t.dag", env->cfg.dags_folder);
-	FILE *fp = fopen(path, "w");
-	assert_non_null(fp);
-	fprintf(fp,
-		"dag t {\n  schedule = \"none\"\n  max_active_tasks = 16\n"
-		"  defaults {\n    image = \"busybox:1.36\"\n    retries = 0\n  }\n%s}\n",
-		tasks);
-	assert_int_equal(fclose(fp), 0);
-	free(path);
-	dagbag_init(&env->bag, env->cfg.dags_folder);
-	env->bag_ready = true;
-	assert_int_equal(dagbag_refresh(&env->bag), 1);
-	assert_int_equal(dagbag_error_count(&env->bag), 0);
-	const struct dag *dag = dagbag_find(&env->bag, "t");
-	assert_non_null(dag);
-
-	char *err = NULL;
-	char *db = xasprintf("%s/swarmflow.db", env->cfg.state_dir);
-	env->store = store_open(db, &err);
-	free(db);
-	if (!env->store)
-		fail_msg("store_open: %s", err);
-	char *host = xasprintf("unix://%s", fake_engine_socket(env->fe));
-	struct engine_opts eo = {.host = host, .api_version = "1.41", .timeout_ms = 5000};
-	env->engine = engine_create(&eo, &err);
-	free(host);
-	if (!env->engine)
-		fail_msg("engine_create: %s", err);
-
-	const char **ids = xcalloc(dag->n_tasks, sizeof(*ids));
-	int *tries = xcalloc(dag->n_tasks, sizeof(*tries));
-	for (size_t i = 0; i < dag->n_tasks; i++) {
-		ids[i] = dag->tasks[i].task_id;
-		tries[i] = dag->tasks[i].retries + 1;
-	}
-	struct run r = {.dag_id = "t",
-			.run_id = RUN_ID,
-			.run_type = "manual",
-			.logical_date = T0_MS / 1000,
-			.data_interval_start = T0_MS / 1000,
-			.data_interval_end = T0_MS / 1000,
-			.queued_ms = T0_MS,
-			.conf = "{}"};
-	bool ok = store_run_create(env->store, &r, ids, tries, dag->n_tasks, &env->run, &err);
-	free(ids);
-	free(tries);
-	if (!ok)
-		fail_msg("store_run_create: %s", err);
-	if (!sched_init(&env->s, &env->cfg, env->store, env->engine, &env->bag, 0, &err))
-		fail_msg("sched_init: %s", err);
-	env->sched_ready = true;
-}
-
-/* One tick at env->now; the clock then moves on by step_ms. */
-static void tick(struct env *env, int64_t step_ms)
-{
-	assert_true(sched_tick(&env->s, env->now));
-	env->now += step_ms;
-}
-
-/* The task instance of task_id in the run (caller frees with ti_finish). */
-static void get_ti(struct env *env, const char *task_id, struct ti *out)
-{
-	struct ti_list l = {0};
-	char *err = NULL;
-	assert_true(store_tis_for_run(env->store, env->run.id, &l, &err));
-	bool found = false;
-	for (size_t i = 0; i < l.len && !found; i++) {
-		if (strcmp(l.v[i].task_id, task_id) == 0) {
-			*out = l.v[i];
-			l.v[i] = (struct ti){0};
-			found = true;
-		}
-	}
-	ti_list_finish(&l);
-	assert_true(found);
-}
-
-static enum ti_state ti_state_of(struct env *env, const char *task_id)
-{
-	struct ti ti;
-	get_ti(env, task_id, &ti);
-	enum ti_state st = ti.state;
-	ti_finish(&ti);
-	return st;
-}
-
-static enum run_state run_state_of(struct env *env)
-{
-	struct run r = {0};
-	char *err = NULL;
-	assert_true(store_run_get_by_id(env->store, env->run.id, &r, &err));
-	enum run_state st = r.state;
-	run_finish(&r);
-	return st;
-}
-
-/* Ticks (step_ms apart) until the run has finished; at most max_ticks. */
-static void run_to_end(struct env *env, int max_ticks, int64_t step_ms)
-{
-	for (int i = 0; i < max_ticks; i++) {
-		tick(env, step_ms);
-		enum run_state st = run_state_of(env);
-		if (st == RUN_SUCCESS || st == RUN_FAILED)
-			return;
-	}
-	fail_msg("the run did not finish in %d ticks", max_ticks);
-}
-
-/* Index of the first request from `from` on with that method and path suffix, or SIZE_MAX. */
-static size_t find_request(struct env *env, size_t from, const char *method, const char *suffix)
-{
-	struct fake_request r;
-	for (size_t i = from; fake_engine_request_get(env->fe, i, &r); i++) {
-		bool hit = strcmp(r.method, method) == 0 && str_has_suffix(r.path, suffix);
-		fake_request_finish(&r);
-		if (hit)
-			return i;
-	}
-	return SIZE_MAX;
-}
-
-static size_t count_from(struct env *env, size_t from, const char *method, const char *suffix)
-{
-	return fake_engine_count(env->fe, from, method, suffix);
-}
-
-/* DELETE requests for one service. */
-static size_t deletes_of(struct env *env, const char *id)
-{
-	char *suffix = xasprintf("/services/%s", id);
-	size_t n = count_from(env, 0, "DELETE", suffix);
-	free(suffix);
-	return n;
-}
-
-/* The simulated service created for task_id (the last one, if several). */
-static struct fake_service service_of(struct env *env, const char *task_id)
-{
-	struct fake_service all[32], found = {0};
-	size_t n = fake_engine_services(env->fe, all, ARRAY_LEN(all));
-	for (size_t i = 0; i < n && i < ARRAY_LEN(all); i++)
-		if (strcmp(all[i].task_id, task_id) == 0)
-			found = all[i];
-	assert_true(found.id[0]);
-	return found;
-}
-
-static char *read_text(const char *path)
-{
-	FILE *fp = fopen(path, "r");
-	assert_non_null(fp);
-	struct buf b;
-	buf_init(&b, 0);
-	buf_append(&b, "", 0);
-	char chunk[4096];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
-		buf_append(&b, chunk, n);
-	fclose(fp);
-	return buf_steal(&b);
-}
 
 /* a. Ten independent tasks: one GET /tasks per tick whatever the number in flight. */
 static void test_one_poll_per_tick(void **state)
@@ -265,25 +26,25 @@ static void test_one_poll_per_tick(void **state)
 	buf_init(&tasks, 0);
 	for (int i = 0; i < 10; i++)
 		buf_printf(&tasks, "  task t%d {\n    shell = \"echo %d\"\n  }\n", i, i);
-	start(env, tasks.data);
+	env_start(env, tasks.data);
 	buf_finish(&tasks);
 	for (int i = 0; i < 8; i++) {
 		size_t mark = fake_engine_request_count(env->fe);
 		size_t in_flight = env->s.n_inflight;
-		tick(env, 500);
-		assert_int_equal(count_from(env, mark, "GET", "/tasks"), in_flight ? 1 : 0);
+		env_tick(env, 500);
+		assert_int_equal(env_count_from(env, mark, "GET", "/tasks"), in_flight ? 1 : 0);
 		if (i == 0) /* nothing in flight yet: all ten created, none polled */
-			assert_int_equal(count_from(env, mark, "POST", "/services/create"), 10);
+			assert_int_equal(env_count_from(env, mark, "POST", "/services/create"), 10);
 	}
-	assert_int_equal(run_state_of(env), RUN_SUCCESS);
+	assert_int_equal(env_run_state_of(env), RUN_SUCCESS);
 	assert_int_equal(env->s.n_inflight, 0);
 
 	/* The first poll came after the ten creates and asked about all ten at once. */
 	struct fake_service svcs[16];
 	assert_int_equal(fake_engine_services(env->fe, svcs, ARRAY_LEN(svcs)), 10);
-	size_t first_poll = find_request(env, 0, "GET", "/tasks");
+	size_t first_poll = env_find_request(env, 0, "GET", "/tasks");
 	assert_true(first_poll != SIZE_MAX);
-	assert_int_equal(count_from(env, first_poll, "POST", "/services/create"), 0);
+	assert_int_equal(env_count_from(env, first_poll, "POST", "/services/create"), 0);
 	struct fake_request poll;
 	assert_true(fake_engine_request_get(env->fe, first_poll, &poll));
 	json_t *filters = json_loads(poll.query + strlen("filters="), 0, NULL);
@@ -295,18 +56,18 @@ static void test_one_poll_per_tick(void **state)
 			asked = asked ||
 				strcmp(json_string_value(json_array_get(ids, j)), svcs[i].id) == 0;
 		assert_true(asked);
-		assert_int_equal(deletes_of(env, svcs[i].id), 1);
+		assert_int_equal(env_deletes_of(env, svcs[i].id), 1);
 		assert_int_equal(svcs[i].polls, 3); /* pending, running, complete */
 	}
 	json_decref(filters);
 	fake_request_finish(&poll);
 	assert_int_equal(fake_engine_live(env->fe), 0);
-	assert_int_equal(count_from(env, 0, "GET", "/logs"), 10);
+	assert_int_equal(env_count_from(env, 0, "GET", "/logs"), 10);
 	for (int i = 0; i < 10; i++) {
 		char id[8];
 		snprintf(id, sizeof(id), "t%d", i);
 		struct ti ti;
-		get_ti(env, id, &ti);
+		env_get_ti(env, id, &ti);
 		assert_int_equal(ti.state, TI_SUCCESS);
 		assert_true(ti.has_exit_code);
 		assert_int_equal(ti.exit_code, 0);
@@ -315,7 +76,7 @@ static void test_one_poll_per_tick(void **state)
 	}
 	/* Nothing in flight: a tick asks the engine nothing. */
 	size_t mark = fake_engine_request_count(env->fe);
-	tick(env, 500);
+	env_tick(env, 500);
 	assert_int_equal(fake_engine_request_count(env->fe), mark);
 }
 
@@ -323,38 +84,38 @@ static void test_one_poll_per_tick(void **state)
 static void test_downstream_same_tick(void **state)
 {
 	struct env *env = *state;
-	start(env, "  task a {\n    shell = \"echo a\"\n  }\n"
-		   "  task b {\n    upstream = {a}\n    shell = \"echo b\"\n  }\n");
+	env_start(env, "  task a {\n    shell = \"echo a\"\n  }\n"
+		       "  task b {\n    upstream = {a}\n    shell = \"echo b\"\n  }\n");
 	bool seen = false;
 	for (int i = 0; i < 10 && !seen; i++) {
 		size_t mark = fake_engine_request_count(env->fe);
-		tick(env, 500);
-		size_t creates = count_from(env, mark, "POST", "/services/create");
-		if (ti_state_of(env, "a") != TI_SUCCESS) {
+		env_tick(env, 500);
+		size_t creates = env_count_from(env, mark, "POST", "/services/create");
+		if (env_ti_state_of(env, "a") != TI_SUCCESS) {
 			assert_int_equal(creates, i == 0 ? 1 : 0);
-			assert_int_equal(ti_state_of(env, "b"), TI_NONE);
+			assert_int_equal(env_ti_state_of(env, "b"), TI_NONE);
 			continue;
 		}
 		seen = true;
 		assert_int_equal(creates, 1);
 		struct ti b;
-		get_ti(env, "b", &b);
+		env_get_ti(env, "b", &b);
 		assert_int_equal(b.state, TI_QUEUED);
 		assert_non_null(b.service_id);
-		struct fake_service sb = service_of(env, "b"), sa = service_of(env, "a");
+		struct fake_service sb = env_service_of(env, "b"), sa = env_service_of(env, "a");
 		assert_string_equal(sb.id, b.service_id);
 		/* In that tick: a's removal, then b's creation. */
 		char *del = xasprintf("/services/%s", sa.id);
-		size_t d = find_request(env, mark, "DELETE", del);
+		size_t d = env_find_request(env, mark, "DELETE", del);
 		free(del);
 		assert_true(d != SIZE_MAX);
-		assert_true(d < find_request(env, mark, "POST", "/services/create"));
+		assert_true(d < env_find_request(env, mark, "POST", "/services/create"));
 		ti_finish(&b);
 	}
 	assert_true(seen);
-	run_to_end(env, 10, 500);
-	assert_int_equal(run_state_of(env), RUN_SUCCESS);
-	assert_int_equal(ti_state_of(env, "b"), TI_SUCCESS);
+	env_run_to_end(env, 10, 500);
+	assert_int_equal(env_run_state_of(env), RUN_SUCCESS);
+	assert_int_equal(env_ti_state_of(env, "b"), TI_SUCCESS);
 }
 
 /* c. Exit code 3: failed with the engine's Err, downstream upstream_failed, logs kept. */
@@ -366,12 +127,12 @@ static void test_exit_code(void **state)
 						"starting\nsomething broke\n"};
 	struct env *env = *state;
 	fake_engine_script(env->fe, &boom);
-	start(env, "  task boom {\n    shell = \"exit 3\"\n  }\n"
-		   "  task after {\n    upstream = {boom}\n    shell = \"echo after\"\n  }\n");
-	run_to_end(env, 10, 500);
-	assert_int_equal(run_state_of(env), RUN_FAILED);
+	env_start(env, "  task boom {\n    shell = \"exit 3\"\n  }\n"
+		       "  task after {\n    upstream = {boom}\n    shell = \"echo after\"\n  }\n");
+	env_run_to_end(env, 10, 500);
+	assert_int_equal(env_run_state_of(env), RUN_FAILED);
 	struct ti ti;
-	get_ti(env, "boom", &ti);
+	env_get_ti(env, "boom", &ti);
 	assert_int_equal(ti.state, TI_FAILED);
 	assert_int_equal(ti.try_number, 1);
 	assert_true(ti.has_exit_code);
@@ -379,17 +140,17 @@ static void test_exit_code(void **state)
 	assert_non_null(ti.error);
 	assert_non_null(strstr(ti.error, "task: non-zero exit (3)"));
 	assert_non_null(ti.log_path);
-	char *log = read_text(ti.log_path);
+	char *log = env_read_text(ti.log_path);
 	assert_string_equal(log, "starting\nsomething broke\n"
 				 "[swarmflow] try 1 failed: failed: task: non-zero exit (3)\n");
 	free(log);
-	struct fake_service svc = service_of(env, "boom");
+	struct fake_service svc = env_service_of(env, "boom");
 	assert_string_equal(svc.id, ti.service_id);
 	ti_finish(&ti);
-	assert_int_equal(ti_state_of(env, "after"), TI_UPSTREAM_FAILED);
-	assert_int_equal(count_from(env, 0, "POST", "/services/create"), 1);
-	assert_int_equal(count_from(env, 0, "GET", "/logs"), 1);
-	assert_int_equal(deletes_of(env, svc.id), 1);
+	assert_int_equal(env_ti_state_of(env, "after"), TI_UPSTREAM_FAILED);
+	assert_int_equal(env_count_from(env, 0, "POST", "/services/create"), 1);
+	assert_int_equal(env_count_from(env, 0, "GET", "/logs"), 1);
+	assert_int_equal(env_deletes_of(env, svc.id), 1);
 	assert_int_equal(fake_engine_live(env->fe), 0);
 }
 
@@ -402,12 +163,12 @@ static void test_pending_timeout(void **state)
 	static const struct fake_script stuck = {"stuck", steps, ARRAY_LEN(steps), NULL};
 	struct env *env = *state;
 	fake_engine_script(env->fe, &stuck);
-	start(env, "  task stuck {\n    shell = \"true\"\n    pending_timeout = \"1s\"\n  }\n");
+	env_start(env, "  task stuck {\n    shell = \"true\"\n    pending_timeout = \"1s\"\n  }\n");
 	int64_t t0 = env->now, failed_at = 0;
 	for (int i = 0; i < 12 && !failed_at; i++) {
 		int64_t at = env->now;
-		tick(env, 250);
-		enum ti_state st = ti_state_of(env, "stuck");
+		env_tick(env, 250);
+		enum ti_state st = env_ti_state_of(env, "stuck");
 		if (st == TI_FAILED)
 			failed_at = at;
 		else
@@ -416,18 +177,18 @@ static void test_pending_timeout(void **state)
 	/* The first tick more than 1 s after the service was created. */
 	assert_int_equal(failed_at - t0, 1250);
 	struct ti ti;
-	get_ti(env, "stuck", &ti);
+	env_get_ti(env, "stuck", &ti);
 	char *want = xasprintf("not started after 1s (pending_timeout): %s", reason);
 	assert_string_equal(ti.error, want);
 	free(want);
 	assert_false(ti.has_exit_code);
-	struct fake_service svc = service_of(env, "stuck");
+	struct fake_service svc = env_service_of(env, "stuck");
 	assert_string_equal(svc.id, ti.service_id);
 	assert_int_equal(svc.polls, 5);
 	ti_finish(&ti);
-	assert_int_equal(deletes_of(env, svc.id), 1);
+	assert_int_equal(env_deletes_of(env, svc.id), 1);
 	assert_int_equal(fake_engine_live(env->fe), 0);
-	assert_int_equal(run_state_of(env), RUN_FAILED);
+	assert_int_equal(env_run_state_of(env), RUN_FAILED);
 }
 
 /* e. A service of this very try exists (name and labels): adopted after the 409. */
@@ -447,26 +208,27 @@ static void test_adopt_on_conflict(void **state)
 	assert_non_null(pre);
 	json_decref(spec);
 	json_decref(labels);
-	start(env, "  task solo {\n    shell = \"echo solo\"\n  }\n");
-	tick(env, 500);
+	env_start(env, "  task solo {\n    shell = \"echo solo\"\n  }\n");
+	env_tick(env, 500);
 	struct ti ti;
-	get_ti(env, "solo", &ti);
+	env_get_ti(env, "solo", &ti);
 	assert_int_equal(ti.state, TI_QUEUED);
 	assert_string_equal(ti.service_id, pre);
 	assert_string_equal(ti.service_name, name);
 	ti_finish(&ti);
-	run_to_end(env, 10, 500);
-	assert_int_equal(run_state_of(env), RUN_SUCCESS);
-	get_ti(env, "solo", &ti);
+	env_run_to_end(env, 10, 500);
+	assert_int_equal(env_run_state_of(env), RUN_SUCCESS);
+	env_get_ti(env, "solo", &ti);
 	assert_int_equal(ti.state, TI_SUCCESS);
 	assert_int_equal(ti.try_number, 1);
 	ti_finish(&ti);
-	/* One create (answered 409), one lookup by labels, no second service. */
-	assert_int_equal(count_from(env, 0, "POST", "/services/create"), 1);
-	assert_int_equal(count_from(env, 0, "GET", "/services"), 1);
+	/* One create (answered 409), one lookup of this try by its labels (besides the daemon's
+	 * sweep, which asks by instance only), no second service. */
+	assert_int_equal(env_count_from(env, 0, "POST", "/services/create"), 1);
+	assert_int_equal(env_count_query(env, "GET", "/services", "swarmflow.try_number=1"), 1);
 	struct fake_service svcs[4];
 	assert_int_equal(fake_engine_services(env->fe, svcs, ARRAY_LEN(svcs)), 1);
-	assert_int_equal(deletes_of(env, pre), 1);
+	assert_int_equal(env_deletes_of(env, pre), 1);
 	free(pre);
 }
 
@@ -476,29 +238,29 @@ static void test_create_500(void **state)
 	struct env *env = *state;
 	fake_engine_fault(env->fe, "POST /v1.41/services/create", "500 Internal Server Error",
 			  "{\"message\":\"rpc error: code = Unknown desc = raft: no leader\"}", -1);
-	start(env, "  task flaky {\n    shell = \"echo flaky\"\n    retries = 1\n  }\n");
+	env_start(env, "  task flaky {\n    shell = \"echo flaky\"\n    retries = 1\n  }\n");
 	for (int i = 0; i < 3; i++) {
 		size_t mark = fake_engine_request_count(env->fe);
-		tick(env, 500);
-		assert_int_equal(count_from(env, mark, "POST", "/services/create"), 1);
+		env_tick(env, 500);
+		assert_int_equal(env_count_from(env, mark, "POST", "/services/create"), 1);
 		struct ti ti;
-		get_ti(env, "flaky", &ti);
+		env_get_ti(env, "flaky", &ti);
 		assert_int_equal(ti.state, TI_SCHEDULED);
 		assert_int_equal(ti.try_number, 0);
 		assert_null(ti.service_id);
 		assert_null(ti.error);
 		ti_finish(&ti);
-		assert_int_equal(run_state_of(env), RUN_RUNNING);
+		assert_int_equal(env_run_state_of(env), RUN_RUNNING);
 	}
 	fake_engine_faults_clear(env->fe); /* the engine recovers */
-	for (int i = 0; i < 10 && run_state_of(env) == RUN_RUNNING; i++) {
-		tick(env, 500);
-		enum ti_state st = ti_state_of(env, "flaky");
+	for (int i = 0; i < 10 && env_run_state_of(env) == RUN_RUNNING; i++) {
+		env_tick(env, 500);
+		enum ti_state st = env_ti_state_of(env, "flaky");
 		assert_true(st != TI_FAILED && st != TI_UP_FOR_RETRY);
 	}
-	assert_int_equal(run_state_of(env), RUN_SUCCESS);
+	assert_int_equal(env_run_state_of(env), RUN_SUCCESS);
 	struct ti ti;
-	get_ti(env, "flaky", &ti);
+	env_get_ti(env, "flaky", &ti);
 	assert_int_equal(ti.state, TI_SUCCESS);
 	assert_int_equal(ti.try_number, 1);
 	struct ti_list tries = {0};
@@ -508,7 +270,7 @@ static void test_create_500(void **state)
 	assert_int_equal(tries.v[0].state, TI_SUCCESS);
 	ti_list_finish(&tries);
 	ti_finish(&ti);
-	assert_int_equal(count_from(env, 0, "POST", "/services/create"), 4);
+	assert_int_equal(env_count_from(env, 0, "POST", "/services/create"), 4);
 	struct fake_service svcs[4];
 	assert_int_equal(fake_engine_services(env->fe, svcs, ARRAY_LEN(svcs)), 1);
 }
@@ -522,20 +284,20 @@ static void test_parallelism(void **state)
 	buf_init(&tasks, 0);
 	for (int i = 0; i < 8; i++)
 		buf_printf(&tasks, "  task p%d {\n    shell = \"echo %d\"\n  }\n", i, i);
-	start(env, tasks.data);
+	env_start(env, tasks.data);
 	buf_finish(&tasks);
-	for (int i = 0; i < 30 && run_state_of(env) != RUN_SUCCESS; i++) {
-		tick(env, 500);
+	for (int i = 0; i < 30 && env_run_state_of(env) != RUN_SUCCESS; i++) {
+		env_tick(env, 500);
 		assert_true(env->s.n_inflight <= 3);
 		assert_true(fake_engine_live(env->fe) <= 3);
-		assert_int_not_equal(run_state_of(env), RUN_FAILED);
+		assert_int_not_equal(env_run_state_of(env), RUN_FAILED);
 	}
-	assert_int_equal(run_state_of(env), RUN_SUCCESS);
+	assert_int_equal(env_run_state_of(env), RUN_SUCCESS);
 	assert_int_equal(fake_engine_max_live(env->fe), 3);
 	struct fake_service svcs[16];
 	assert_int_equal(fake_engine_services(env->fe, svcs, ARRAY_LEN(svcs)), 8);
 	for (size_t i = 0; i < 8; i++)
-		assert_int_equal(deletes_of(env, svcs[i].id), 1);
+		assert_int_equal(env_deletes_of(env, svcs[i].id), 1);
 }
 
 /* h. keep_failed_services: the failed try's service stays, the successful one goes. */
@@ -547,15 +309,15 @@ static void test_keep_failed(void **state)
 	struct env *env = *state;
 	env->cfg.keep_failed_services = true;
 	fake_engine_script(env->fe, &bad);
-	start(env, "  task good {\n    shell = \"true\"\n  }\n"
-		   "  task bad {\n    shell = \"false\"\n  }\n");
-	run_to_end(env, 10, 500);
-	assert_int_equal(run_state_of(env), RUN_FAILED);
-	assert_int_equal(ti_state_of(env, "good"), TI_SUCCESS);
-	assert_int_equal(ti_state_of(env, "bad"), TI_FAILED);
-	struct fake_service good = service_of(env, "good"), failed = service_of(env, "bad");
-	assert_int_equal(deletes_of(env, good.id), 1);
-	assert_int_equal(deletes_of(env, failed.id), 0);
+	env_start(env, "  task good {\n    shell = \"true\"\n  }\n"
+		       "  task bad {\n    shell = \"false\"\n  }\n");
+	env_run_to_end(env, 10, 500);
+	assert_int_equal(env_run_state_of(env), RUN_FAILED);
+	assert_int_equal(env_ti_state_of(env, "good"), TI_SUCCESS);
+	assert_int_equal(env_ti_state_of(env, "bad"), TI_FAILED);
+	struct fake_service good = env_service_of(env, "good"), failed = env_service_of(env, "bad");
+	assert_int_equal(env_deletes_of(env, good.id), 1);
+	assert_int_equal(env_deletes_of(env, failed.id), 0);
 	assert_false(failed.removed);
 	assert_int_equal(fake_engine_live(env->fe), 1);
 }
@@ -569,10 +331,10 @@ static void test_keep_failed_adopted(void **state)
 	struct env *env = *state;
 	env->cfg.keep_failed_services = true;
 	fake_engine_script(env->fe, &bad);
-	start(env, "  task bad {\n    shell = \"false\"\n  }\n");
-	tick(env, 500);
-	tick(env, 500);
-	assert_int_equal(ti_state_of(env, "bad"), TI_RUNNING);
+	env_start(env, "  task bad {\n    shell = \"false\"\n  }\n");
+	env_tick(env, 500);
+	env_tick(env, 500);
+	assert_int_equal(env_ti_state_of(env, "bad"), TI_RUNNING);
 	/* The scheduler stops and starts again: it adopts the running try from the store. */
 	sched_finish(&env->s);
 	env->sched_ready = false;
@@ -581,11 +343,11 @@ static void test_keep_failed_adopted(void **state)
 		fail_msg("sched_init: %s", err);
 	env->sched_ready = true;
 	assert_int_equal(env->s.n_inflight, 1);
-	run_to_end(env, 10, 500);
-	assert_int_equal(ti_state_of(env, "bad"), TI_FAILED);
-	struct fake_service failed = service_of(env, "bad");
-	assert_int_equal(deletes_of(env, failed.id), 0);
-	assert_int_equal(count_from(env, 0, "POST", "/services/create"), 1);
+	env_run_to_end(env, 10, 500);
+	assert_int_equal(env_ti_state_of(env, "bad"), TI_FAILED);
+	struct fake_service failed = env_service_of(env, "bad");
+	assert_int_equal(env_deletes_of(env, failed.id), 0);
+	assert_int_equal(env_count_from(env, 0, "POST", "/services/create"), 1);
 }
 
 /* i. A running try whose task vanishes (its service removed behind our back) fails at once,
@@ -596,19 +358,19 @@ static void test_task_vanished(void **state)
 	static const struct fake_script forever = {"forever", steps, ARRAY_LEN(steps), NULL};
 	struct env *env = *state;
 	fake_engine_script(env->fe, &forever);
-	start(env, "  task forever {\n    shell = \"sleep 1000\"\n  }\n");
-	tick(env, 100); /* dispatch */
-	tick(env, 100); /* seen running */
-	assert_int_equal(ti_state_of(env, "forever"), TI_RUNNING);
+	env_start(env, "  task forever {\n    shell = \"sleep 1000\"\n  }\n");
+	env_tick(env, 100); /* dispatch */
+	env_tick(env, 100); /* seen running */
+	assert_int_equal(env_ti_state_of(env, "forever"), TI_RUNNING);
 	fake_engine_fault(env->fe, "/tasks", "200 OK", "[]", -1);
-	tick(env, 100);
+	env_tick(env, 100);
 	fake_engine_faults_clear(env->fe);
 	struct ti ti;
-	get_ti(env, "forever", &ti);
+	env_get_ti(env, "forever", &ti);
 	assert_int_equal(ti.state, TI_FAILED);
 	assert_string_equal(ti.error, "the service or its task was removed outside swarmflow");
 	ti_finish(&ti);
-	assert_int_equal(run_state_of(env), RUN_FAILED);
+	assert_int_equal(env_run_state_of(env), RUN_FAILED);
 }
 
 /* j. A try that ends between two polls (never seen running) still gets a start time: the
@@ -619,11 +381,11 @@ static void test_start_without_running(void **state)
 	static const struct fake_script quick = {"quick", steps, ARRAY_LEN(steps), NULL};
 	struct env *env = *state;
 	fake_engine_script(env->fe, &quick);
-	start(env, "  task quick {\n    shell = \"true\"\n  }\n");
+	env_start(env, "  task quick {\n    shell = \"true\"\n  }\n");
 	int64_t created = env->now;
-	run_to_end(env, 5, 300);
+	env_run_to_end(env, 5, 300);
 	struct ti ti;
-	get_ti(env, "quick", &ti);
+	env_get_ti(env, "quick", &ti);
 	assert_int_equal(ti.state, TI_SUCCESS);
 	assert_int_equal(ti.start_ms, created);
 	assert_true(ti.end_ms > ti.start_ms);
@@ -633,17 +395,17 @@ static void test_start_without_running(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_one_poll_per_tick, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_downstream_same_tick, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_exit_code, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_pending_timeout, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_adopt_on_conflict, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_create_500, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_parallelism, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_keep_failed, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_keep_failed_adopted, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_task_vanished, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_start_without_running, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_one_poll_per_tick, env_setup, env_teardown),
+	    cmocka_unit_test_setup_teardown(test_downstream_same_tick, env_setup, env_teardown),
+	    cmocka_unit_test_setup_teardown(test_exit_code, env_setup, env_teardown),
+	    cmocka_unit_test_setup_teardown(test_pending_timeout, env_setup, env_teardown),
+	    cmocka_unit_test_setup_teardown(test_adopt_on_conflict, env_setup, env_teardown),
+	    cmocka_unit_test_setup_teardown(test_create_500, env_setup, env_teardown),
+	    cmocka_unit_test_setup_teardown(test_parallelism, env_setup, env_teardown),
+	    cmocka_unit_test_setup_teardown(test_keep_failed, env_setup, env_teardown),
+	    cmocka_unit_test_setup_teardown(test_keep_failed_adopted, env_setup, env_teardown),
+	    cmocka_unit_test_setup_teardown(test_task_vanished, env_setup, env_teardown),
+	    cmocka_unit_test_setup_teardown(test_start_without_running, env_setup, env_teardown),
 	};
 	log_init(LOG_WARN);
 	assert_int_equal(curl_global_init(CURL_GLOBAL_DEFAULT), CURLE_OK);

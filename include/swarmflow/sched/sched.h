@@ -44,6 +44,7 @@ struct scheduler {
 	struct inflight *inflight;
 	size_t n_inflight, cap_inflight;
 	int64_t next_reload_ms;
+	int64_t next_sweep_ms; /* the daemon sweeps leftover services at start and then and again */
 	char *logs_dir;
 	bool dispatched_or_finished; /* the last tick changed something (adaptive polling) */
 	bool aborting;               /* sched_abort_run() is ending the run: no retries */
@@ -66,6 +67,11 @@ bool sched_tick(struct scheduler *s, int64_t now_ms);
  * finished. Returns 0 on a clean stop or a successful watched run, 1 when the watched run failed
  * or was interrupted, 70 on a store failure. */
 int sched_loop(struct scheduler *s);
+
+/* The runner name of this process as a `dags test`: "test:<host>:<pid>" (caller frees). */
+char *sched_test_runner(void);
+/* True when runner names a `dags test` process on this host that no longer exists. */
+bool sched_runner_dead(const char *runner);
 
 /* Ends the run of a `dags test` (only_run_pk) at once: fetches the logs of its tries that own
  * a service and removes the services, marks those tries and every task instance not finished
