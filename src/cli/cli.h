@@ -2,6 +2,7 @@
 #ifndef SWARMFLOW_CLI_CLI_H
 #define SWARMFLOW_CLI_CLI_H
 
+#include <getopt.h>
 #include <jansson.h>
 #include <stdbool.h>
 
@@ -15,12 +16,14 @@ enum {
 	EXIT_OK = 0,
 	EXIT_FAILED = 1, /* a run failed, validation found errors, a lookup found nothing */
 	EXIT_USAGE = 2,  /* bad arguments or configuration */
-	EXIT_INTERNAL = 70,
+	/* Obsolete: environment trouble (store, engine) is EXIT_FAILED. Delete once cmd_run.c no
+	 * longer uses it. */
 };
 
 struct cli {
 	const char *config_path; /* --config, or NULL */
-	struct config cfg;
+	struct config cfg;       /* loaded by cli_config() */
+	bool cfg_loaded;
 	char *const *envp;
 	struct store *store;   /* NULL until cli_store() */
 	struct engine *engine; /* NULL until cli_engine() */
@@ -29,13 +32,36 @@ struct cli {
 };
 
 /* One command: its words ("dags list"), its arguments for the usage line, a one-line summary,
- * and the function that runs it with argv[0] = the last word of the command. */
+ * and the function that runs it with argv[0] = "swarmflow dags list" (getopt's messages use it)
+ * and optind reset. run parses its options with cli_getopt(), checks its positional arguments
+ * with cli_nargs(), then calls cli_config() before it touches cli->cfg. */
 struct command {
 	const char *name;
 	const char *args;
 	const char *summary;
 	int (*run)(struct cli *cli, int argc, char **argv);
 };
+
+/* What cli_getopt() returns when the command must stop and return *exit_code. */
+#define CLI_OPT_EXIT (-2)
+/* The most long options a command may pass to cli_getopt(). */
+#define CLI_MAX_OPTS 16
+
+/* The next option of a command's argv, like getopt_long(3) (GNU argument order: options may
+ * follow positional arguments; "--" ends the options), plus --help and -h, which it answers
+ * itself. shortopts and longopts (ending with {0}; NULL for none) list the command's own
+ * options; 'h' is taken. Returns the option's val (optarg set for an argument), -1 when the
+ * options end (argv[optind..argc-1] are the positional arguments), or CLI_OPT_EXIT with
+ * *exit_code = EXIT_OK after printing the help to stdout, EXIT_USAGE after printing what is wrong
+ * and the usage to stderr. A command without options calls it once. */
+int cli_getopt(const struct command *cmd, int argc, char **argv, const char *shortopts,
+	       const struct option *longopts, int *exit_code);
+/* Checks that min to max (-1: any number) positional arguments follow the options. Returns
+ * true, or false after printing what is wrong and the usage (the command returns EXIT_USAGE). */
+bool cli_nargs(const struct command *cmd, int argc, char **argv, int min, int max);
+/* Loads the config (once) and sets the log level. Returns false after printing why (the command
+ * returns EXIT_USAGE). */
+bool cli_config(struct cli *cli);
 
 /* The store at state_dir/swarmflow.db (created when missing), or NULL after printing why. */
 struct store *cli_store(struct cli *cli);
@@ -49,6 +75,8 @@ const struct dag *cli_dag(struct cli *cli, const char *dag_id);
 
 /* Prints the usage of cmd to stderr and returns EXIT_USAGE. */
 int cli_usage(const struct command *cmd);
+/* Prints the usage and summary of cmd to stdout (for --help). */
+void cli_help(const struct command *cmd);
 /* The command named name ("dags list"), for its usage line. */
 const struct command *cli_command(const char *name);
 

@@ -10,19 +10,6 @@
 #include "swarmflow/common/timeutil.h"
 #include "swarmflow/core/spec.h"
 
-/* Parses the only option most commands take, --json. Returns -1 to go on, else an exit code. */
-static int parse_json_flag(const char *name, int argc, char **argv, bool *json)
-{
-	static const struct option opts[] = {{"json", no_argument, NULL, 'j'}, {0}};
-	int c;
-	while ((c = getopt_long(argc, argv, "j", opts, NULL)) != -1) {
-		if (c != 'j')
-			return cli_usage(cli_command(name));
-		*json = true;
-	}
-	return -1;
-}
-
 static json_t *errors_json(const struct dag_errors *errs)
 {
 	json_t *a = json_array();
@@ -101,10 +88,17 @@ static void list_dag_row(const struct dag *dag, void *ud)
 
 int cmd_dags_list(struct cli *cli, int argc, char **argv)
 {
+	static const struct option opts[] = {{"json", no_argument, NULL, 'j'}, {0}};
+	const struct command *cmd = cli_command("dags list");
 	bool json = false;
-	int rc = parse_json_flag("dags list", argc, argv, &json);
-	if (rc >= 0)
-		return rc;
+	int c, rc;
+	while ((c = cli_getopt(cmd, argc, argv, "j", opts, &rc)) != -1) {
+		if (c == CLI_OPT_EXIT)
+			return rc;
+		json = true;
+	}
+	if (!cli_nargs(cmd, argc, argv, 0, 0) || !cli_config(cli))
+		return EXIT_USAGE;
 	struct dagbag *bag = cli_dags(cli);
 	if (json) {
 		list_json(cli, bag);
@@ -172,13 +166,16 @@ static size_t validate_folder(const char *path, size_t *n_dags)
 
 int cmd_dags_validate(struct cli *cli, int argc, char **argv)
 {
-	if (argc > 1 && argv[1][0] == '-' && strcmp(argv[1], "--") != 0)
-		return cli_usage(cli_command("dags validate"));
+	const struct command *cmd = cli_command("dags validate");
+	int rc;
+	if (cli_getopt(cmd, argc, argv, "", NULL, &rc) != -1)
+		return rc;
+	if (!cli_config(cli))
+		return EXIT_USAGE;
 	size_t errors = 0, n_dags = 0;
-	int first = argc > 1 && strcmp(argv[1], "--") == 0 ? 2 : 1;
-	if (first >= argc)
+	if (optind == argc)
 		errors += validate_folder(cli->cfg.dags_folder, &n_dags);
-	for (int i = first; i < argc; i++) {
+	for (int i = optind; i < argc; i++) {
 		struct stat st;
 		if (stat(argv[i], &st) == 0 && S_ISDIR(st.st_mode))
 			errors += validate_folder(argv[i], &n_dags);
@@ -257,15 +254,16 @@ static void show_tasks(const struct dag *dag)
 int cmd_dags_show(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {{"spec", required_argument, NULL, 's'}, {0}};
+	const struct command *cmd = cli_command("dags show");
 	const char *spec_task = NULL;
-	int c;
-	while ((c = getopt_long(argc, argv, "s:", opts, NULL)) != -1) {
-		if (c != 's')
-			return cli_usage(cli_command("dags show"));
+	int c, rc;
+	while ((c = cli_getopt(cmd, argc, argv, "s:", opts, &rc)) != -1) {
+		if (c == CLI_OPT_EXIT)
+			return rc;
 		spec_task = optarg;
 	}
-	if (optind + 1 != argc)
-		return cli_usage(cli_command("dags show"));
+	if (!cli_nargs(cmd, argc, argv, 1, 1) || !cli_config(cli))
+		return EXIT_USAGE;
 	const struct dag *dag = cli_dag(cli, argv[optind]);
 	if (!dag)
 		return EXIT_FAILED;
@@ -277,20 +275,25 @@ int cmd_dags_show(struct cli *cli, int argc, char **argv)
 
 static int set_paused(struct cli *cli, const char *name, int argc, char **argv, bool paused)
 {
-	if (argc != 2 || argv[1][0] == '-')
-		return cli_usage(cli_command(name));
-	if (!cli_dag(cli, argv[1]))
+	const struct command *cmd = cli_command(name);
+	int rc;
+	if (cli_getopt(cmd, argc, argv, "", NULL, &rc) != -1)
+		return rc;
+	if (!cli_nargs(cmd, argc, argv, 1, 1) || !cli_config(cli))
+		return EXIT_USAGE;
+	const char *dag_id = argv[optind];
+	if (!cli_dag(cli, dag_id))
 		return EXIT_FAILED;
 	struct store *st = cli_store(cli);
 	char *err = NULL;
 	if (!st)
-		return EXIT_INTERNAL;
-	if (!store_dag_set_paused(st, argv[1], paused, &err)) {
+		return EXIT_FAILED;
+	if (!store_dag_set_paused(st, dag_id, paused, &err)) {
 		fprintf(stderr, "swarmflow: %s\n", err);
 		free(err);
-		return EXIT_INTERNAL;
+		return EXIT_FAILED;
 	}
-	printf("dag %s %s\n", argv[1], paused ? "paused" : "unpaused");
+	printf("dag %s %s\n", dag_id, paused ? "paused" : "unpaused");
 	return EXIT_OK;
 }
 

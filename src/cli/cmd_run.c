@@ -91,7 +91,7 @@ bool cli_create_run(struct cli *cli, const struct dag *dag, const char *conf, co
 	bool ok = st && store_run_create(st, &r, ids, tries, dag->n_tasks, out, &err);
 	if (!ok && err)
 		fprintf(stderr, "swarmflow: %s\n", err);
-	*exit_code = st ? EXIT_FAILED : EXIT_INTERNAL;
+	*exit_code = st ? EXIT_FAILED : EXIT_FAILED;
 	free(err);
 	free(ids);
 	free(tries);
@@ -115,8 +115,11 @@ static int parse_run_opts(const char *name, bool allow_wait, int argc, char **ar
 	    {"wait", no_argument, NULL, 'w'},
 	    {0},
 	};
-	int c;
-	while ((c = getopt_long(argc, argv, "c:r:w", opts, NULL)) != -1) {
+	const struct command *cmd = cli_command(name);
+	int c, rc = EXIT_USAGE;
+	while ((c = cli_getopt(cmd, argc, argv, "c:r:w", opts, &rc)) != -1) {
+		if (c == CLI_OPT_EXIT)
+			return rc;
 		if (c == 'c')
 			o->conf = optarg;
 		else if (c == 'r')
@@ -124,10 +127,10 @@ static int parse_run_opts(const char *name, bool allow_wait, int argc, char **ar
 		else if (c == 'w' && allow_wait)
 			o->wait = true;
 		else
-			return cli_usage(cli_command(name));
+			return cli_usage(cmd);
 	}
-	if (optind + 1 != argc)
-		return cli_usage(cli_command(name));
+	if (!cli_nargs(cmd, argc, argv, 1, 1))
+		return EXIT_USAGE;
 	o->dag_id = argv[optind];
 	return -1;
 }
@@ -149,7 +152,7 @@ static int wait_run(struct cli *cli, int64_t run_pk)
 		if (!store_run_get_by_id(cli->store, run_pk, &r, &err)) {
 			fprintf(stderr, "swarmflow: %s\n", err);
 			free(err);
-			return EXIT_INTERNAL;
+			return EXIT_FAILED;
 		}
 		enum run_state state = r.state;
 		if (state == RUN_SUCCESS || state == RUN_FAILED) {
@@ -176,6 +179,8 @@ int cmd_dags_trigger(struct cli *cli, int argc, char **argv)
 	int rc = parse_run_opts("dags trigger", true, argc, argv, &o);
 	if (rc >= 0)
 		return rc;
+	if (!cli_config(cli))
+		return EXIT_USAGE;
 	const struct dag *dag = cli_dag(cli, o.dag_id);
 	if (!dag)
 		return EXIT_FAILED;
@@ -203,7 +208,7 @@ static int run_scheduler(struct cli *cli, int64_t only_run_pk)
 {
 	struct store *st = cli_store(cli);
 	if (!st)
-		return EXIT_INTERNAL;
+		return EXIT_FAILED;
 	struct engine *e = cli_engine(cli);
 	if (!e)
 		return EXIT_FAILED;
@@ -215,7 +220,7 @@ static int run_scheduler(struct cli *cli, int64_t only_run_pk)
 	if (!sched_init(&s, &cli->cfg, st, e, bag, only_run_pk, &err)) {
 		fprintf(stderr, "swarmflow: %s\n", err);
 		free(err);
-		return EXIT_INTERNAL;
+		return EXIT_FAILED;
 	}
 	s.signals = &set;
 	s.next_reload_ms = time_now_ms() + (int64_t)(cli->cfg.dag_reload_interval * 1000);
@@ -230,6 +235,8 @@ int cmd_dags_test(struct cli *cli, int argc, char **argv)
 	int rc = parse_run_opts("dags test", false, argc, argv, &o);
 	if (rc >= 0)
 		return rc;
+	if (!cli_config(cli))
+		return EXIT_USAGE;
 	const struct dag *dag = cli_dag(cli, o.dag_id);
 	if (!dag)
 		return EXIT_FAILED;
@@ -286,11 +293,15 @@ static int lock_state_dir(struct cli *cli)
 
 int cmd_scheduler(struct cli *cli, int argc, char **argv)
 {
-	if (argc != 1)
-		return cli_usage(cli_command("scheduler"));
+	const struct command *cmd = cli_command("scheduler");
+	int rc = EXIT_USAGE;
+	if (cli_getopt(cmd, argc, argv, "", NULL, &rc) != -1)
+		return rc;
+	if (!cli_nargs(cmd, argc, argv, 0, 0) || !cli_config(cli))
+		return EXIT_USAGE;
 	log_info("scheduler starting instance=%s dags_folder=%s state_dir=%s docker_host=%s",
 		 cli->cfg.instance, cli->cfg.dags_folder, cli->cfg.state_dir, cli->cfg.docker_host);
-	int rc = EXIT_FAILED;
+	rc = EXIT_FAILED;
 	int lock = lock_state_dir(cli);
 	if (lock >= 0) {
 		rc = run_scheduler(cli, 0);

@@ -39,29 +39,31 @@ int cmd_runs_list(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"state", required_argument, NULL, 's'}, {"json", no_argument, NULL, 'j'}, {0}};
+	const struct command *cmd = cli_command("runs list");
 	bool json = false, has_state = false;
 	enum run_state state = RUN_QUEUED;
-	int c;
-	while ((c = getopt_long(argc, argv, "s:j", opts, NULL)) != -1) {
+	int c, rc;
+	while ((c = cli_getopt(cmd, argc, argv, "s:j", opts, &rc)) != -1) {
+		if (c == CLI_OPT_EXIT)
+			return rc;
 		if (c == 'j') {
 			json = true;
-		} else if (c == 's' && run_state_parse(optarg, &state)) {
+		} else if (run_state_parse(optarg, &state)) {
 			has_state = true;
 		} else {
-			if (c == 's')
-				fprintf(stderr,
-					"swarmflow: --state: unknown run state '%s' "
-					"(queued, running, success, failed)\n",
-					optarg);
-			return cli_usage(cli_command("runs list"));
+			fprintf(stderr,
+				"swarmflow: --state: unknown run state '%s' "
+				"(queued, running, success, failed)\n",
+				optarg);
+			return cli_usage(cmd);
 		}
 	}
-	if (argc - optind > 1)
-		return cli_usage(cli_command("runs list"));
+	if (!cli_nargs(cmd, argc, argv, 0, 1) || !cli_config(cli))
+		return EXIT_USAGE;
 	const char *dag_id = optind < argc ? argv[optind] : NULL;
 	struct store *st = cli_store(cli);
 	if (!st)
-		return EXIT_INTERNAL;
+		return EXIT_FAILED;
 	struct run_list runs = {0};
 	char *err = NULL;
 	if (!store_runs_list(st, dag_id, has_state ? &state : NULL, 0, &runs, &err))
@@ -126,15 +128,16 @@ static bool find_run(struct cli *cli, const char *dag_id, const char *run_id, st
 int cmd_tasks_list(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {{"json", no_argument, NULL, 'j'}, {0}};
+	const struct command *cmd = cli_command("tasks list");
 	bool json = false;
-	int c;
-	while ((c = getopt_long(argc, argv, "j", opts, NULL)) != -1) {
-		if (c != 'j')
-			return cli_usage(cli_command("tasks list"));
+	int c, rc;
+	while ((c = cli_getopt(cmd, argc, argv, "j", opts, &rc)) != -1) {
+		if (c == CLI_OPT_EXIT)
+			return rc;
 		json = true;
 	}
-	if (argc - optind != 2)
-		return cli_usage(cli_command("tasks list"));
+	if (!cli_nargs(cmd, argc, argv, 2, 2) || !cli_config(cli))
+		return EXIT_USAGE;
 	struct run run = {0};
 	if (!find_run(cli, argv[optind], argv[optind + 1], &run))
 		return EXIT_FAILED;
@@ -205,20 +208,20 @@ static int print_try_log(struct cli *cli, const struct ti *ti, int want)
 int cmd_tasks_logs(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {{"try", required_argument, NULL, 't'}, {0}};
+	const struct command *cmd = cli_command("tasks logs");
 	int64_t want = 0;
-	int c;
-	while ((c = getopt_long(argc, argv, "t:", opts, NULL)) != -1) {
-		if (c != 't' || !parse_int64(optarg, 1, 1000000, &want)) {
-			if (c == 't')
-				fprintf(stderr,
-					"swarmflow: --try: expected a try number >= 1, "
-					"got '%s'\n",
-					optarg);
-			return cli_usage(cli_command("tasks logs"));
+	int c, rc;
+	while ((c = cli_getopt(cmd, argc, argv, "t:", opts, &rc)) != -1) {
+		if (c == CLI_OPT_EXIT)
+			return rc;
+		if (!parse_int64(optarg, 1, 1000000, &want)) {
+			fprintf(stderr, "swarmflow: --try: expected a try number >= 1, got '%s'\n",
+				optarg);
+			return cli_usage(cmd);
 		}
 	}
-	if (argc - optind != 3)
-		return cli_usage(cli_command("tasks logs"));
+	if (!cli_nargs(cmd, argc, argv, 3, 3) || !cli_config(cli))
+		return EXIT_USAGE;
 	struct run run = {0};
 	if (!find_run(cli, argv[optind], argv[optind + 1], &run))
 		return EXIT_FAILED;
@@ -228,7 +231,7 @@ int cmd_tasks_logs(struct cli *cli, int argc, char **argv)
 	run_finish(&run);
 	if (!ok)
 		return store_failed(err);
-	int rc = EXIT_FAILED;
+	rc = EXIT_FAILED;
 	const char *task_id = argv[optind + 2];
 	size_t i = 0;
 	while (i < tis.len && strcmp(tis.v[i].task_id, task_id) != 0)

@@ -1,4 +1,5 @@
-/* common.c - what every command uses: opening the store, the engine and the DAGs; output. */
+/* common.c - what every command uses: its command line, opening the config, the store, the engine
+ * and the DAGs; output. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,7 +7,81 @@
 
 #include "cli.h"
 #include "swarmflow/common/fsutil.h"
+#include "swarmflow/common/log.h"
 #include "swarmflow/common/timeutil.h"
+
+int cli_usage(const struct command *cmd)
+{
+	fprintf(stderr, "usage: swarmflow [--config FILE] %s%s%s\n", cmd->name,
+		*cmd->args ? " " : "", cmd->args);
+	return EXIT_USAGE;
+}
+
+void cli_help(const struct command *cmd)
+{
+	printf("usage: swarmflow [--config FILE] %s%s%s\n\n%s\n", cmd->name, *cmd->args ? " " : "",
+	       cmd->args, cmd->summary);
+}
+
+int cli_getopt(const struct command *cmd, int argc, char **argv, const char *shortopts,
+	       const struct option *longopts, int *exit_code)
+{
+	struct option all[CLI_MAX_OPTS + 2];
+	size_t n = 0;
+	for (; longopts && longopts[n].name; n++) {
+		if (n == CLI_MAX_OPTS)
+			fatalx("%s: more than %d options", cmd->name, CLI_MAX_OPTS);
+		all[n] = longopts[n];
+	}
+	all[n++] = (struct option){"help", no_argument, NULL, 'h'};
+	all[n] = (struct option){0};
+	char shorts[64];
+	if ((size_t)snprintf(shorts, sizeof(shorts), "%sh", shortopts) >= sizeof(shorts))
+		fatalx("%s: option string too long", cmd->name);
+	/* Unknown options and missing values: getopt_long prints "argv[0]: what is wrong". */
+	int c = getopt_long(argc, argv, shorts, all, NULL);
+	if (c == 'h') {
+		cli_help(cmd);
+		*exit_code = EXIT_OK;
+		return CLI_OPT_EXIT;
+	}
+	if (c == '?' || c == ':') {
+		*exit_code = cli_usage(cmd);
+		return CLI_OPT_EXIT;
+	}
+	return c;
+}
+
+bool cli_nargs(const struct command *cmd, int argc, char **argv, int min, int max)
+{
+	int n = argc - optind;
+	if (max >= 0 && n > max)
+		fprintf(stderr, "swarmflow %s: unexpected argument '%s'\n", cmd->name,
+			argv[optind + max]);
+	else if (n < min)
+		fprintf(stderr, "swarmflow %s: too few arguments\n", cmd->name);
+	else
+		return true;
+	cli_usage(cmd);
+	return false;
+}
+
+bool cli_config(struct cli *cli)
+{
+	if (cli->cfg_loaded)
+		return true;
+	char *err = NULL;
+	if (!config_load(&cli->cfg, cli->config_path, cli->envp, &err)) {
+		fprintf(stderr, "swarmflow: %s\n", err);
+		free(err);
+		return false;
+	}
+	enum log_level level = LOG_INFO;
+	log_level_parse(cli->cfg.log_level, &level);
+	log_init(level);
+	cli->cfg_loaded = true;
+	return true;
+}
 
 struct store *cli_store(struct cli *cli)
 {

@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "swarmflow/common/log.h"
 
 extern char **environ;
 
@@ -37,12 +36,6 @@ const struct command *cli_command(const char *name)
 	return NULL;
 }
 
-int cli_usage(const struct command *cmd)
-{
-	fprintf(stderr, "usage: swarmflow [--config FILE] %s %s\n", cmd->name, cmd->args);
-	return EXIT_USAGE;
-}
-
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: swarmflow [--config FILE] COMMAND [ARGS]\n\ncommands:\n");
@@ -71,36 +64,35 @@ static const struct command *find_command(int argc, char **argv, int *used)
 	return argc >= 1 ? cli_command(argv[0]) : NULL;
 }
 
-static bool wants_help(int argc, char **argv)
+/* `swarmflow dags [WORD]`: a group's word without one of its commands. Prints the usage of the
+ * group's commands, to stdout for --help; returns the exit code, or -1 if argv[0] is no group. */
+static int group_usage(int argc, char **argv)
 {
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--") == 0)
-			return false;
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
-			return true;
+	size_t len = strlen(argv[0]);
+	bool help = argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0);
+	FILE *out = help ? stdout : stderr;
+	bool found = false;
+	for (size_t i = 0; i < ARRAY_LEN(commands); i++) {
+		const struct command *cmd = &commands[i];
+		if (strncmp(cmd->name, argv[0], len) != 0 || cmd->name[len] != ' ')
+			continue;
+		if (!found && argc >= 2 && !help)
+			fprintf(stderr, "swarmflow: unknown command '%s %s'\n\n", argv[0], argv[1]);
+		fprintf(out, "%s swarmflow [--config FILE] %s%s%s\n",
+			found ? "      " : "usage:", cmd->name, *cmd->args ? " " : "", cmd->args);
+		found = true;
 	}
-	return false;
+	if (!found)
+		return -1;
+	return help ? EXIT_OK : EXIT_USAGE;
 }
 
 static int run_command(struct cli *cli, const struct command *cmd, int argc, char **argv)
 {
-	if (wants_help(argc, argv)) {
-		printf("usage: swarmflow [--config FILE] %s %s\n\n%s\n", cmd->name, cmd->args,
-		       cmd->summary);
-		return EXIT_OK;
-	}
-	if (strcmp(cmd->name, "version") == 0)
-		return cmd->run(cli, argc, argv);
-	char *err = NULL;
-	if (!config_load(&cli->cfg, cli->config_path, cli->envp, &err)) {
-		fprintf(stderr, "swarmflow: %s\n", err);
-		free(err);
-		return EXIT_USAGE;
-	}
-	enum log_level level = LOG_INFO;
-	log_level_parse(cli->cfg.log_level, &level);
-	log_init(level);
-	optind = 0; /* each command parses its own options from argv[0] */
+	char prog[64];
+	snprintf(prog, sizeof(prog), "swarmflow %s", cmd->name);
+	argv[0] = prog; /* for getopt's messages */
+	optind = 0;     /* each command parses its own options from argv[0] */
 	return cmd->run(cli, argc, argv);
 }
 
@@ -142,6 +134,9 @@ int main(int argc, char **argv)
 	int used = 0;
 	const struct command *cmd = find_command(argc - optind, argv + optind, &used);
 	if (!cmd) {
+		int rc = optind < argc ? group_usage(argc - optind, argv + optind) : -1;
+		if (rc >= 0)
+			return rc;
 		if (optind < argc)
 			fprintf(stderr, "swarmflow: unknown command '%s'\n\n", argv[optind]);
 		usage(stderr);
@@ -160,6 +155,12 @@ int main(int argc, char **argv)
 
 int cmd_version(struct cli *cli, int argc, char **argv)
 {
+	const struct command *cmd = cli_command("version");
+	int rc;
+	if (cli_getopt(cmd, argc, argv, "", NULL, &rc) != -1)
+		return rc;
+	if (!cli_nargs(cmd, argc, argv, 0, 0))
+		return EXIT_USAGE;
 	printf("swarmflow %s\n", SWARMFLOW_VERSION);
 	return EXIT_OK;
 }

@@ -377,7 +377,7 @@ int sched_loop(struct scheduler *s)
 	while (!s->stop) {
 		int64_t start = time_mono_ms();
 		if (!sched_tick(s, time_now_ms()))
-			return 70;
+			return 1;
 		enum run_state state;
 		if (s->only_run_pk && watched_run_done(s, &state))
 			return state == RUN_SUCCESS ? 0 : 1;
@@ -386,6 +386,6 @@ int sched_loop(struct scheduler *s)
 	}
 	if (s->only_run_pk &&
 	    !sched_abort_run(s, "interrupted: dags test was stopped by a signal", time_now_ms()))
-		return 70;
+		return 1;
 	return s->only_run_pk ? 1 : 0;
 }

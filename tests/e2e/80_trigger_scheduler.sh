@@ -28,6 +28,13 @@ sched_pid=$BG_PID
 sleep 1
 kill -0 "$sched_pid" 2>/dev/null || fail "the scheduler exited at once: $(cat "$BG_LOG")"
 
+step "a second scheduler on the same state_dir refuses and names the holder"
+sf_run scheduler
+assert_eq 1 "$RC" "exit code of a second scheduler"
+assert_contains "$OUT" "another scheduler already drives" "second scheduler message"
+assert_contains "$OUT" "scheduler pid $sched_pid" "the holder's pid"
+kill -0 "$sched_pid" 2>/dev/null || fail "the first scheduler died: $(cat "$BG_LOG")"
+
 step "dags trigger triggered --wait"
 printf '$ swarmflow dags trigger triggered --conf ... --wait\n'
 rc=0

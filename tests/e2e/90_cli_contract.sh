@@ -42,6 +42,56 @@ assert_eq 2 "$RC" "--conf that is not an object"
 sf_run tasks logs shown r a --try zero
 assert_eq 2 "$RC" "--try zero"
 
+step "extra arguments, unknown options anywhere and groups without a command exit 2"
+sf_run dags list extra-arg
+assert_eq 2 "$RC" "dags list with an extra argument"
+assert_contains "$OUT" "unexpected argument 'extra-arg'" "extra argument message"
+sf_run dags list --json extra-arg
+assert_eq 2 "$RC" "dags list --json with an extra argument"
+sf_run version extra-arg
+assert_eq 2 "$RC" "version with an extra argument"
+sf_run runs list shown extra-arg
+assert_eq 2 "$RC" "runs list with two arguments"
+sf_run dags validate "$SWARMFLOW_DAGS_FOLDER/shown.dag" --bogus
+assert_eq 2 "$RC" "dags validate with an unknown option after a path"
+assert_contains "$OUT" "unrecognized option '--bogus'" "unknown option message"
+sf_run dags show shown --bogus
+assert_eq 2 "$RC" "dags show with an unknown option after the DAG"
+for group in dags runs tasks; do
+	sf_run "$group"
+	assert_eq 2 "$RC" "'swarmflow $group' without a command"
+	assert_not_contains "$OUT" "unknown command" "'swarmflow $group' output"
+	assert_contains "$OUT" "usage: swarmflow [--config FILE] $group list" "usage of $group's commands"
+	assert_not_contains "$OUT" "version" "'swarmflow $group' lists only its group"
+done
+sf_run dags bogus
+assert_eq 2 "$RC" "unknown command of a group"
+assert_contains "$OUT" "unknown command 'dags bogus'" "unknown group command message"
+assert_contains "$OUT" "dags unpause DAG" "unknown group command lists the group"
+sf_run tasks --help
+assert_eq 0 "$RC" "tasks --help"
+assert_contains "$OUT" "tasks logs DAG RUN_ID TASK" "tasks --help lists tasks logs"
+
+step "an option's value -h or --help is a value, not a request for help; -- ends options"
+sf_run dags show shown --spec -h
+assert_eq 1 "$RC" "dags show --spec -h looks for task '-h'"
+assert_contains "$OUT" "has no task '-h'" "--spec -h message"
+sf_run tasks logs shown r a --try --help
+assert_eq 2 "$RC" "tasks logs --try --help"
+assert_contains "$OUT" "--try: expected a try number" "--try --help message"
+sf_run dags list --json --help
+assert_eq 0 "$RC" "dags list --json --help"
+assert_contains "$OUT" "usage: swarmflow [--config FILE] dags list" "help after another option"
+sf_run dags show -- --help
+assert_eq 1 "$RC" "dags show -- --help looks for DAG '--help'"
+sf_run dags pause -- shown
+assert_eq 0 "$RC" "dags pause -- DAG"
+sf_run dags unpause -- shown
+assert_eq 0 "$RC" "dags unpause -- DAG"
+cp "$SWARMFLOW_DAGS_FOLDER/shown.dag" "$E2E_WORK/-dash.dag"
+sf_run dags validate -- -dash.dag
+assert_eq 0 "$RC" "dags validate -- a path that starts with -"
+
 step "a bad config file: file, line and key, exit 2"
 printf 'parallelism = 8\npoll_interval = 1\nparallelism = 0\n' >"$E2E_WORK/bad.conf"
 sf_run --config "$E2E_WORK/bad.conf" dags list
@@ -58,6 +108,13 @@ SWARMFLOW_PARALLELISM=abc sf_run dags list
 assert_eq 2 "$RC" "exit code with a bad env override"
 assert_contains "$OUT" "SWARMFLOW_PARALLELISM" "env error names the variable"
 
+step "an option's value that looks like -h is a value, not a request for help"
+sf_run dags trigger shown --run-id -h
+assert_eq 0 "$RC" "dags trigger --run-id -h"
+assert_contains "$OUT" "run_id: -h" "the run id -h was taken"
+sf_run scheduler extra
+assert_eq 2 "$RC" "scheduler with an argument"
+
 step "not found exits 1"
 sf_run dags show nope
 assert_eq 1 "$RC" "unknown DAG"
@@ -66,6 +123,13 @@ sf_run tasks list shown no-such-run
 assert_eq 1 "$RC" "unknown run"
 sf_run dags show shown --spec nope
 assert_eq 1 "$RC" "unknown task for --spec"
+
+step "a state_dir that cannot be created: a clear error, exit 1"
+SWARMFLOW_STATE_DIR=/dev/null/state sf_run runs list
+assert_eq 1 "$RC" "runs list without a store"
+assert_contains "$OUT" "/dev/null/state" "the error names the state_dir"
+SWARMFLOW_STATE_DIR=/dev/null/state sf_run dags pause shown
+assert_eq 1 "$RC" "dags pause without a store"
 
 step "no engine: a clear error, exit 1"
 SWARMFLOW_DOCKER_HOST=unix:///nonexistent/docker.sock sf_run dags test shown

@@ -65,7 +65,7 @@ bool sched_tick(struct scheduler *s, int64_t now_ms);
 
 /* Runs ticks until SIGTERM/SIGINT (see signals) or, with only_run_pk, until that run has
  * finished. Returns 0 on a clean stop or a successful watched run, 1 when the watched run failed
- * or was interrupted, 70 on a store failure. */
+ * or was interrupted, or when the store failed. */
 int sched_loop(struct scheduler *s);
 
 /* The runner name of this process as a `dags test`: "test:<host>:<pid>" (caller frees). */
