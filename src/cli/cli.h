@@ -62,6 +62,11 @@ bool cli_nargs(const struct command *cmd, int argc, char **argv, int min, int ma
 /* Loads the config (once) and sets the log level. Returns false after printing why (the command
  * returns EXIT_USAGE). */
 bool cli_config(struct cli *cli);
+/* For commands whose only option is --json: parses it, checks that min_args..max_args
+ * positional arguments follow (argv[optind..]) and loads the config. Returns -1 to go on, else
+ * the exit code to return. */
+int cli_parse_json_flag(struct cli *cli, const char *name, int argc, char **argv, int min_args,
+			int max_args, bool *json);
 
 /* The store at state_dir/swarmflow.db (created when missing), or NULL after printing why. */
 struct store *cli_store(struct cli *cli);

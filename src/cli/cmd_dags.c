@@ -88,17 +88,10 @@ static void list_dag_row(const struct dag *dag, void *ud)
 
 int cmd_dags_list(struct cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {{"json", no_argument, NULL, 'j'}, {0}};
-	const struct command *cmd = cli_command("dags list");
 	bool json = false;
-	int c, rc;
-	while ((c = cli_getopt(cmd, argc, argv, "j", opts, &rc)) != -1) {
-		if (c == CLI_OPT_EXIT)
-			return rc;
-		json = true;
-	}
-	if (!cli_nargs(cmd, argc, argv, 0, 0) || !cli_config(cli))
-		return EXIT_USAGE;
+	int rc = cli_parse_json_flag(cli, "dags list", argc, argv, 0, 0, &json);
+	if (rc >= 0)
+		return rc;
 	struct dagbag *bag = cli_dags(cli);
 	if (json) {
 		list_json(cli, bag);

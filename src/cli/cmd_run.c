@@ -103,10 +103,12 @@ struct run_opts {
 	const char *conf;
 	const char *run_id;
 	bool wait;
-	const char *dag_id;
+	const struct dag *dag;
 };
 
-static int parse_run_opts(const char *name, bool allow_wait, int argc, char **argv,
+/* Parses the options of `dags trigger` / `dags test`, loads the config and finds the DAG.
+ * Returns -1 to go on, else the exit code to return. */
+static int parse_run_opts(struct cli *cli, const char *name, bool allow_wait, int argc, char **argv,
 			  struct run_opts *o)
 {
 	static const struct option opts[] = {
@@ -129,10 +131,10 @@ static int parse_run_opts(const char *name, bool allow_wait, int argc, char **ar
 		else
 			return cli_usage(cmd);
 	}
-	if (!cli_nargs(cmd, argc, argv, 1, 1))
+	if (!cli_nargs(cmd, argc, argv, 1, 1) || !cli_config(cli))
 		return EXIT_USAGE;
-	o->dag_id = argv[optind];
-	return -1;
+	o->dag = cli_dag(cli, argv[optind]);
+	return o->dag ? -1 : EXIT_FAILED;
 }
 
 static void sleep_ms(long ms)
@@ -176,14 +178,10 @@ static int wait_run(struct cli *cli, int64_t run_pk)
 int cmd_dags_trigger(struct cli *cli, int argc, char **argv)
 {
 	struct run_opts o = {0};
-	int rc = parse_run_opts("dags trigger", true, argc, argv, &o);
+	int rc = parse_run_opts(cli, "dags trigger", true, argc, argv, &o);
 	if (rc >= 0)
 		return rc;
-	if (!cli_config(cli))
-		return EXIT_USAGE;
-	const struct dag *dag = cli_dag(cli, o.dag_id);
-	if (!dag)
-		return EXIT_FAILED;
+	const struct dag *dag = o.dag;
 	struct run run = {0};
 	if (!cli_create_run(cli, dag, o.conf, o.run_id, NULL, &run, &rc))
 		return rc;
@@ -232,14 +230,10 @@ static int run_scheduler(struct cli *cli, int64_t only_run_pk)
 int cmd_dags_test(struct cli *cli, int argc, char **argv)
 {
 	struct run_opts o = {0};
-	int rc = parse_run_opts("dags test", false, argc, argv, &o);
+	int rc = parse_run_opts(cli, "dags test", false, argc, argv, &o);
 	if (rc >= 0)
 		return rc;
-	if (!cli_config(cli))
-		return EXIT_USAGE;
-	const struct dag *dag = cli_dag(cli, o.dag_id);
-	if (!dag)
-		return EXIT_FAILED;
+	const struct dag *dag = o.dag;
 	if (!cli_engine(cli))
 		return EXIT_FAILED;
 	struct run run = {0};

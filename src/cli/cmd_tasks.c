@@ -127,17 +127,10 @@ static bool find_run(struct cli *cli, const char *dag_id, const char *run_id, st
 
 int cmd_tasks_list(struct cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {{"json", no_argument, NULL, 'j'}, {0}};
-	const struct command *cmd = cli_command("tasks list");
 	bool json = false;
-	int c, rc;
-	while ((c = cli_getopt(cmd, argc, argv, "j", opts, &rc)) != -1) {
-		if (c == CLI_OPT_EXIT)
-			return rc;
-		json = true;
-	}
-	if (!cli_nargs(cmd, argc, argv, 2, 2) || !cli_config(cli))
-		return EXIT_USAGE;
+	int rc = cli_parse_json_flag(cli, "tasks list", argc, argv, 2, 2, &json);
+	if (rc >= 0)
+		return rc;
 	struct run run = {0};
 	if (!find_run(cli, argv[optind], argv[optind + 1], &run))
 		return EXIT_FAILED;

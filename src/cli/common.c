@@ -273,3 +273,19 @@ void table_print(struct table *t)
 	free(width);
 	strv_finish(&t->cells);
 }
+
+int cli_parse_json_flag(struct cli *cli, const char *name, int argc, char **argv, int min_args,
+			int max_args, bool *json)
+{
+	static const struct option opts[] = {{"json", no_argument, NULL, 'j'}, {0}};
+	const struct command *cmd = cli_command(name);
+	int c, rc = EXIT_USAGE;
+	while ((c = cli_getopt(cmd, argc, argv, "j", opts, &rc)) != -1) {
+		if (c == CLI_OPT_EXIT)
+			return rc;
+		*json = true;
+	}
+	if (!cli_nargs(cmd, argc, argv, min_args, max_args) || !cli_config(cli))
+		return EXIT_USAGE;
+	return -1;
+}
