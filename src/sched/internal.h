@@ -44,6 +44,13 @@ void sweep_services(struct scheduler *s, const char *dag_id, const char *run_id)
  * only its own. */
 bool sched_owns(const struct scheduler *s, const struct run *run);
 
+/* orphan.c: a run whose DAG is no longer loaded (file deleted, DAG renamed, or broken since
+ * start). Its in-flight tries are still polled; once the DAG has been missing for
+ * ORPHAN_GRACE_MS and no try of the run is in flight, its unfinished tasks become removed and
+ * the run failed. orphan_forget: the DAG is back. */
+bool orphan_run(struct scheduler *s, const struct run *run, int64_t now_ms);
+void orphan_forget(struct scheduler *s, int64_t run_pk);
+
 /* The delay before try number `next_try` (>= 2) of a task, in seconds. */
 int64_t retry_delay_for(const struct task *task, int next_try);
 

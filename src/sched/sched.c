@@ -106,6 +106,7 @@ void sched_finish(struct scheduler *s)
 	for (size_t i = 0; i < s->n_inflight; i++)
 		inflight_free(&s->inflight[i]);
 	free(s->inflight);
+	free(s->orphans);
 	free(s->logs_dir);
 	*s = (struct scheduler){0};
 }
@@ -222,7 +223,8 @@ static bool process_run(struct scheduler *s, const struct run *run, int64_t now_
 {
 	const struct dag *dag = dagbag_find(s->bag, run->dag_id);
 	if (!dag)
-		return true; /* its file is gone or broken: its services are still polled */
+		return orphan_run(s, run, now_ms);
+	orphan_forget(s, run->id);
 	struct ti_list tis = {0};
 	char *err = NULL;
 	if (!store_tis_for_run(s->store, run->id, &tis, &err)) {
@@ -251,7 +253,7 @@ static bool activate(struct scheduler *s, struct run *run, size_t *running_of_da
 {
 	const struct dag *dag = dagbag_find(s->bag, run->dag_id);
 	if (!dag)
-		return true;
+		return orphan_run(s, run, now_ms);
 	bool paused = false;
 	char *err = NULL;
 	if (!store_dag_is_paused(s->store, run->dag_id, &paused, &err))

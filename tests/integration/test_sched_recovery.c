@@ -235,6 +235,76 @@ static void test_dead_test_run_taken_over(void **state)
 	free(dead);
 }
 
+/* Moves the DAG file away (back: true puts it back) and refreshes the DAGs. */
+static void move_dag(struct env *env, bool back)
+{
+	char *path = xasprintf("%s/t.dag", env->cfg.dags_folder);
+	char *aside = xasprintf("%s/t.dag.aside", env->dir);
+	assert_int_equal(back ? rename(aside, path) : rename(path, aside), 0);
+	free(path);
+	free(aside);
+	assert_true(dagbag_refresh(&env->bag) >= 0);
+}
+
+/* The DAG file is deleted mid-run: the running try is still polled to its end (and its service
+ * removed), then after the grace period the tasks not started become removed and the run
+ * failed: nothing stays running forever. */
+static void test_dag_deleted_mid_run(void **state)
+{
+	struct env *env = *state;
+	env_start(env, "  task a {\n    shell = \"true\"\n  }\n"
+		       "  task b {\n    upstream = {a}\n    shell = \"true\"\n  }\n");
+	env_tick(env, 100); /* a dispatched */
+	move_dag(env, false);
+	for (int i = 0; i < 5; i++)
+		env_tick(env, 100);
+	assert_int_equal(env_ti_state_of(env, "a"), TI_SUCCESS);
+	assert_int_equal(env_ti_state_of(env, "b"), TI_NONE); /* waits: the DAG may come back */
+	assert_int_equal(env_run_state_of(env), RUN_RUNNING);
+	env->now += 5 * 60 * 1000;
+	env_tick(env, 100);
+	struct ti ti;
+	env_get_ti(env, "b", &ti);
+	assert_int_equal(ti.state, TI_REMOVED);
+	assert_string_equal(ti.error, "DAG 't' is no longer in the dags folder");
+	ti_finish(&ti);
+	assert_int_equal(env_run_state_of(env), RUN_FAILED);
+	assert_int_equal(fake_engine_live(env->fe), 0);
+}
+
+/* The DAG comes back within the grace period: the run goes on as if nothing happened. */
+static void test_dag_back_in_time(void **state)
+{
+	struct env *env = *state;
+	env_start(env, "  task a {\n    shell = \"true\"\n  }\n"
+		       "  task b {\n    upstream = {a}\n    shell = \"true\"\n  }\n");
+	move_dag(env, false);
+	env_tick(env, 100);
+	env->now += 4 * 60 * 1000;
+	env_tick(env, 100);
+	move_dag(env, true);
+	env_run_to_end(env, 20, 500);
+	env->now += 10 * 60 * 1000; /* long after: the old deadline no longer applies */
+	env_tick(env, 100);
+	assert_int_equal(env_run_state_of(env), RUN_SUCCESS);
+	assert_int_equal(env_ti_state_of(env, "b"), TI_SUCCESS);
+}
+
+/* A queued run whose DAG is gone ends the same way after the grace period. */
+static void test_dag_deleted_before_start(void **state)
+{
+	struct env *env = *state;
+	env_start(env, "  task a {\n    shell = \"true\"\n  }\n");
+	move_dag(env, false);
+	env_tick(env, 100);
+	assert_int_equal(env_run_state_of(env), RUN_QUEUED);
+	env->now += 5 * 60 * 1000;
+	env_tick(env, 100);
+	assert_int_equal(env_run_state_of(env), RUN_FAILED);
+	assert_int_equal(env_ti_state_of(env, "a"), TI_REMOVED);
+	assert_int_equal(env_count_from(env, 0, "POST", "/services/create"), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -247,6 +317,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_sweep, env_setup, env_teardown),
 	    cmocka_unit_test_setup_teardown(test_live_test_run_left_alone, env_setup, env_teardown),
 	    cmocka_unit_test_setup_teardown(test_dead_test_run_taken_over, env_setup, env_teardown),
+	    cmocka_unit_test_setup_teardown(test_dag_deleted_mid_run, env_setup, env_teardown),
+	    cmocka_unit_test_setup_teardown(test_dag_back_in_time, env_setup, env_teardown),
+	    cmocka_unit_test_setup_teardown(test_dag_deleted_before_start, env_setup, env_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -31,6 +31,12 @@ struct inflight {
 	char last_reason[512]; /* what the engine last said while the task waited */
 };
 
+/* A run whose DAG is not loaded, and when that was first seen. */
+struct orphan {
+	int64_t run_pk;
+	int64_t since_ms;
+};
+
 struct scheduler {
 	const struct config *cfg;
 	struct store *store;
@@ -47,7 +53,9 @@ struct scheduler {
 	int64_t next_sweep_ms; /* the daemon sweeps leftover services at start and then and again */
 	char *logs_dir;
 	bool dispatched_or_finished; /* the last tick changed something (adaptive polling) */
-	bool aborting;               /* sched_abort_run() is ending the run: no retries */
+	struct orphan *orphans;      /* runs whose DAG went missing, and since when (orphan.c) */
+	size_t n_orphans;
+	bool aborting; /* sched_abort_run() is ending the run: no retries */
 };
 
 /* Sets up a scheduler over objects the caller owns and keeps alive. only_run_pk: 0 for the

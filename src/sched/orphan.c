@@ -1,0 +1,84 @@
+/* orphan.c - runs whose DAG is no longer loaded: polled to the end of their running tries, then
+ * ended after a grace period, so that a deleted DAG file never leaves a run running forever. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "swarmflow/common/log.h"
+
+/* How long a run's DAG may be missing before the run is ended: long enough to fix a file that
+ * was broken when the scheduler started, or to move a file. */
+#define ORPHAN_GRACE_MS (5 * 60 * 1000)
+
+static struct orphan *find(struct scheduler *s, int64_t run_pk)
+{
+	for (size_t i = 0; i < s->n_orphans; i++)
+		if (s->orphans[i].run_pk == run_pk)
+			return &s->orphans[i];
+	return NULL;
+}
+
+void orphan_forget(struct scheduler *s, int64_t run_pk)
+{
+	struct orphan *o = find(s, run_pk);
+	if (o)
+		*o = s->orphans[--s->n_orphans];
+}
+
+static bool has_inflight(const struct scheduler *s, int64_t run_pk)
+{
+	for (size_t i = 0; i < s->n_inflight; i++)
+		if (s->inflight[i].run_pk == run_pk)
+			return true;
+	return false;
+}
+
+/* Marks the run's unfinished task instances removed and the run failed, in one transaction. */
+static bool end_run(struct scheduler *s, const struct run *run, const char *reason, int64_t now_ms)
+{
+	struct ti_list tis = {0};
+	char *err = NULL;
+	bool ok = store_begin(s->store, &err) && store_tis_for_run(s->store, run->id, &tis, &err);
+	for (size_t i = 0; ok && i < tis.len; i++) {
+		struct ti *ti = &tis.v[i];
+		if (ti_state_finished(ti->state))
+			continue;
+		ti->state = TI_REMOVED;
+		ti->end_ms = now_ms;
+		free(ti->error);
+		ti->error = xstrdup(reason);
+		ok = store_ti_update(s->store, ti, &err);
+	}
+	ok = ok && store_run_set_state(s->store, run->id, RUN_FAILED, now_ms, &err) &&
+	     store_commit(s->store, &err);
+	if (!ok) {
+		store_rollback(s->store);
+		log_error("store: %s", err ? err : "unknown error");
+	}
+	free(err);
+	ti_list_finish(&tis);
+	return ok;
+}
+
+bool orphan_run(struct scheduler *s, const struct run *run, int64_t now_ms)
+{
+	struct orphan *o = find(s, run->id);
+	if (!o) {
+		s->orphans = xrealloc(s->orphans, (s->n_orphans + 1) * sizeof(*s->orphans));
+		s->orphans[s->n_orphans++] = (struct orphan){run->id, now_ms};
+		log_warnx("run waits for its DAG dag=%s run=%s: the DAG is not in the dags folder "
+			  "(deleted, renamed or broken); the run ends in %d s unless it comes back",
+			  run->dag_id, run->run_id, ORPHAN_GRACE_MS / 1000);
+		return true;
+	}
+	if (now_ms - o->since_ms < ORPHAN_GRACE_MS || has_inflight(s, run->id))
+		return true;
+	char *reason = xasprintf("DAG '%s' is no longer in the dags folder", run->dag_id);
+	bool ok = end_run(s, run, reason, now_ms);
+	if (ok) {
+		log_warnx("run failed dag=%s run=%s: %s", run->dag_id, run->run_id, reason);
+		orphan_forget(s, run->id);
+	}
+	free(reason);
+	return ok;
+}
