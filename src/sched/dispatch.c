@@ -163,6 +163,7 @@ static bool create(struct scheduler *s, const struct run *run, const struct task
 	if (!store_ti(s, ti))
 		return false;
 	inflight_track(s, ti, task, ti->queued_ms);
+	limits_take(s, dagbag_find(s->bag, ti->dag_id), task);
 	s->dispatched_or_finished = true;
 	log_info("task queued dag=%s run=%s task=%s try=%d service=%s", ti->dag_id, ti->run_id,
 		 ti->task_id, ti->try_number, ti->service_name);

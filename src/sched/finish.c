@@ -122,7 +122,6 @@ bool finish_try(struct scheduler *s, size_t idx, bool success, const struct task
 			   error ? error : "unknown reason");
 	free(ti.log_path);
 	ti.log_path = save_log(s, f->dag_id, f->run_id, f->task_id, f->try_number, &logs);
-	buf_finish(&logs);
 	ti.has_exit_code = st && st->has_exit_code;
 	ti.exit_code = ti.has_exit_code ? st->exit_code : 0;
 	/* A try that ended between two polls was never seen running: its start is then the
@@ -133,6 +132,8 @@ bool finish_try(struct scheduler *s, size_t idx, bool success, const struct task
 	const struct task *task = s->aborting ? NULL : task_of(s, f->dag_id, f->task_id);
 	set_outcome(&ti, task, success, error, now_ms);
 	bool ok = record(s, &ti);
+	if (ok && ti.state == TI_FAILED)
+		notify_task_failed(s, &ti, logs.data ? logs.data : "");
 	if (ok && !(f->keep_on_failure && !success)) {
 		struct engine_err eerr = {0};
 		if (!engine_service_remove(s->engine, f->service_id, &eerr))
@@ -142,6 +143,7 @@ bool finish_try(struct scheduler *s, size_t idx, bool success, const struct task
 		log_outcome(&ti);
 		inflight_remove(s, idx);
 	}
+	buf_finish(&logs);
 	ti_finish(&ti);
 	return ok;
 }
@@ -154,14 +156,16 @@ bool finish_without_service(struct scheduler *s, struct ti *ti, const struct tas
 	buf_printf(&text, "[swarmflow] try %d was not started: %s\n", ti->try_number, error);
 	free(ti->log_path);
 	ti->log_path = save_log(s, ti->dag_id, ti->run_id, ti->task_id, ti->try_number, &text);
-	buf_finish(&text);
 	ti->has_exit_code = false;
 	if (!ti->start_ms)
 		ti->start_ms = now_ms;
 	set_outcome(ti, task, false, error, now_ms);
 	bool ok = record(s, ti);
+	if (ok && ti->state == TI_FAILED)
+		notify_task_failed(s, ti, text.data ? text.data : "");
 	if (ok)
 		log_outcome(ti);
+	buf_finish(&text);
 	return ok;
 }
 

@@ -51,6 +51,33 @@ bool sched_owns(const struct scheduler *s, const struct run *run);
 bool orphan_run(struct scheduler *s, const struct run *run, int64_t now_ms);
 void orphan_forget(struct scheduler *s, int64_t run_pk);
 
+/* schedule.c: creates the runs that schedules make due (cron and presets, @once, start_date,
+ * end_date, catchup within max_active_runs) for every DAG not paused. Daemon only. */
+bool schedule_runs(struct scheduler *s, int64_t now_ms);
+
+/* limits.c: parallelism, max_active_tasks and pools. limits_refresh counts what is in flight
+ * from the store at the start of a tick (so that limits hold across restarts and include the
+ * tries of `dags test` processes); limits_allow says whether task may be dispatched now;
+ * limits_take counts a dispatch made during the tick. */
+struct limits *limits_create(void);
+void limits_destroy(struct limits *l);
+bool limits_refresh(struct scheduler *s);
+bool limits_allow(const struct scheduler *s, const struct dag *dag, const struct task *task);
+void limits_take(struct scheduler *s, const struct dag *dag, const struct task *task);
+
+/* runtimeout.c: when run has been running longer than dag->dagrun_timeout_s, removes the services
+ * of its in-flight tries and fails them, its unfinished tasks and the run, and sets *ended.
+ * Returns false only on a store failure. */
+bool dagrun_timeout_check(struct scheduler *s, const struct run *run, const struct dag *dag,
+			  int64_t now_ms, bool *ended);
+
+/* notify.c: the on_failure_webhook (the DAG's, else the config's). notify_task_failed queues a
+ * JSON POST about a task that failed for good (its last 20 log lines from log_text) and never
+ * blocks the scheduler; notifier_destroy gives queued posts a short time to go. */
+struct notifier *notifier_create(const struct config *cfg);
+void notifier_destroy(struct notifier *n);
+void notify_task_failed(struct scheduler *s, const struct ti *ti, const char *log_text);
+
 /* The delay before try number `next_try` (>= 2) of a task, in seconds. */
 int64_t retry_delay_for(const struct task *task, int next_try);
 

@@ -96,6 +96,8 @@ bool sched_init(struct scheduler *s, const struct config *cfg, struct store *sto
 	*s = (struct scheduler){
 	    .cfg = cfg, .store = store, .engine = engine, .bag = bag, .only_run_pk = only_run_pk};
 	s->logs_dir = xasprintf("%s/logs", cfg->state_dir);
+	s->limits = limits_create();
+	s->notifier = notifier_create(cfg);
 	if (!adopt_owned(s, time_now_ms()))
 		return set_err(err, "store: cannot read the tries to adopt");
 	return true;
@@ -108,6 +110,8 @@ void sched_finish(struct scheduler *s)
 	free(s->inflight);
 	free(s->orphans);
 	free(s->logs_dir);
+	limits_destroy(s->limits);
+	notifier_destroy(s->notifier);
 	*s = (struct scheduler){0};
 }
 
@@ -139,13 +143,6 @@ static enum rule_verdict verdict_for(const struct task *task, struct ti *const *
 	return trigger_rule_evaluate(task->trigger_rule, &c);
 }
 
-static bool can_dispatch(const struct scheduler *s, const struct dag *dag)
-{
-	if (s->n_inflight >= (size_t)s->cfg->parallelism)
-		return false;
-	return inflight_count_dag(s, dag->dag_id) < (size_t)dag->max_active_tasks;
-}
-
 /* Moves one task instance forward if it can; dispatches it when it is ready. */
 static bool advance_ti(struct scheduler *s, const struct run *run, const struct dag *dag,
 		       size_t task_idx, struct ti *const *by_task, int64_t now_ms)
@@ -173,7 +170,7 @@ static bool advance_ti(struct scheduler *s, const struct run *run, const struct 
 		if (!set_ti_state(s, ti, TI_SCHEDULED, now_ms))
 			return false;
 	}
-	if (ti->state == TI_SCHEDULED && can_dispatch(s, dag))
+	if (ti->state == TI_SCHEDULED && limits_allow(s, dag, task))
 		return dispatch_ti(s, run, dag, task, ti, now_ms);
 	return true;
 }
@@ -225,6 +222,11 @@ static bool process_run(struct scheduler *s, const struct run *run, int64_t now_
 	if (!dag)
 		return orphan_run(s, run, now_ms);
 	orphan_forget(s, run->id);
+	bool ended = false;
+	if (!dagrun_timeout_check(s, run, dag, now_ms, &ended))
+		return false;
+	if (ended)
+		return true;
 	struct ti_list tis = {0};
 	char *err = NULL;
 	if (!store_tis_for_run(s->store, run->id, &tis, &err)) {
@@ -328,12 +330,14 @@ bool sched_tick(struct scheduler *s, int64_t now_ms)
 		sweep_services(s, NULL, NULL);
 		s->next_sweep_ms = now_ms + SWEEP_INTERVAL_MS;
 	}
+	if (!s->only_run_pk && !schedule_runs(s, now_ms))
+		return false;
 	long finished = poll_inflight(s, now_ms);
 	if (finished < 0)
 		return false;
 	if (finished > 0)
 		s->dispatched_or_finished = true;
-	return process_runs(s, now_ms);
+	return limits_refresh(s) && process_runs(s, now_ms);
 }
 
 static bool watched_run_done(struct scheduler *s, enum run_state *state)

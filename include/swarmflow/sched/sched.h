@@ -53,6 +53,8 @@ struct scheduler {
 	int64_t next_sweep_ms; /* the daemon sweeps leftover services at start and then and again */
 	char *logs_dir;
 	bool dispatched_or_finished; /* the last tick changed something (adaptive polling) */
+	struct limits *limits;       /* limits.c: what is in flight, per DAG and pool */
+	struct notifier *notifier;   /* notify.c: failure webhooks, posted off the loop */
 	struct orphan *orphans;      /* runs whose DAG went missing, and since when (orphan.c) */
 	size_t n_orphans;
 	bool aborting; /* sched_abort_run() is ending the run: no retries */
