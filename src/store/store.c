@@ -141,6 +141,12 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_DAG_SET_PAUSED] = "INSERT INTO dags (dag_id, paused) VALUES (?1, ?2)"
 			  " ON CONFLICT (dag_id) DO UPDATE SET paused = excluded.paused",
     [ST_DAG_IS_PAUSED] = "SELECT paused FROM dags WHERE dag_id = ?1",
+    [ST_RUN_LATEST] = "SELECT " RUN_COLS " FROM dag_runs WHERE dag_id = ?1 AND run_type = ?2"
+		      " ORDER BY logical_date DESC, id DESC LIMIT 1",
+    [ST_TI_CLEAR] = "UPDATE task_instances SET state = 'none', max_tries = try_number + ?3 + 1,"
+		    " service_id = NULL, service_name = NULL, exit_code = NULL, error = NULL,"
+		    " log_path = NULL, queued_ms = NULL, start_ms = NULL, end_ms = NULL,"
+		    " next_try_ms = NULL WHERE run_pk = ?1 AND task_id = ?2",
 };
 
 bool store_fail(struct store *s, char **err, const char *fmt, ...)

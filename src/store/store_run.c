@@ -187,6 +187,23 @@ bool store_runs_active(struct store *s, struct run_list *out, char **err)
 	return get_list(s, store_stmt(s, ST_RUNS_ACTIVE), out, err);
 }
 
+bool store_run_latest(struct store *s, const char *dag_id, const char *run_type, struct run *out,
+		      bool *found, char **err)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_RUN_LATEST);
+	store_bind_text(st, 1, dag_id);
+	store_bind_text(st, 2, run_type);
+	int rc = sqlite3_step(st);
+	bool ok = rc == SQLITE_ROW || rc == SQLITE_DONE;
+	*found = rc == SQLITE_ROW;
+	if (*found)
+		ok = read_run(st, out, err);
+	else if (!ok)
+		store_fail(s, err, "read the latest run of DAG '%s'", dag_id);
+	sqlite3_reset(st);
+	return ok;
+}
+
 bool store_run_set_runner(struct store *s, int64_t run_pk, const char *runner, char **err)
 {
 	sqlite3_stmt *st = store_stmt(s, ST_RUN_SET_RUNNER);

@@ -117,6 +117,19 @@ bool store_ti_update(struct store *s, const struct ti *ti, char **err)
 	return true;
 }
 
+bool store_ti_clear(struct store *s, int64_t run_pk, const char *task_id, int retries, char **err)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_TI_CLEAR);
+	sqlite3_bind_int64(st, 1, run_pk);
+	store_bind_text(st, 2, task_id);
+	sqlite3_bind_int(st, 3, retries);
+	if (!store_step_done(s, st, "clear task instance", err))
+		return false;
+	if (sqlite3_changes(s->db) == 0)
+		return set_err(err, "store: clear: the run has no task '%s'", task_id);
+	return true;
+}
+
 bool store_try_record(struct store *s, const struct ti *ti, char **err)
 {
 	sqlite3_stmt *st = store_stmt(s, ST_TRY_UPSERT);

@@ -701,6 +701,51 @@ static void test_runner(void **state)
 	assert_null(err);
 }
 
+/* The newest run of a type; and clearing a task instance for another go. */
+static void test_latest_and_clear(void **state)
+{
+	struct fixture *f = *state;
+	struct run out = {0};
+	bool found = true;
+	char *err = NULL;
+	assert_true(store_run_latest(f->s, "etl", "scheduled", &out, &found, &err));
+	assert_false(found);
+	make_run(f->s, "etl", "scheduled__a", 100);
+	int64_t newest = make_run(f->s, "etl", "scheduled__b", 300);
+	make_run(f->s, "etl", "scheduled__c", 200);
+	make_run(f->s, "other", "scheduled__d", 900);
+	assert_true(store_run_latest(f->s, "etl", "scheduled", &out, &found, &err));
+	assert_true(found);
+	assert_int_equal(out.id, newest);
+	run_finish(&out);
+	assert_true(store_run_latest(f->s, "etl", "manual", &out, &found, &err));
+	assert_false(found);
+
+	struct ti ti = get_ti(f->s, newest, "transform");
+	ti.state = TI_FAILED;
+	ti.try_number = 3;
+	ti.service_id = xstrdup("svc");
+	ti.has_exit_code = true;
+	ti.exit_code = 2;
+	ti.error = xstrdup("boom");
+	ti.end_ms = 5;
+	update_ok(f->s, &ti);
+	ti_finish(&ti);
+	assert_true(store_ti_clear(f->s, newest, "transform", 2, &err));
+	ti = get_ti(f->s, newest, "transform");
+	assert_int_equal(ti.state, TI_NONE);
+	assert_int_equal(ti.try_number, 3);
+	assert_int_equal(ti.max_tries, 6);
+	assert_null(ti.service_id);
+	assert_false(ti.has_exit_code);
+	assert_null(ti.error);
+	assert_int_equal(ti.end_ms, 0);
+	ti_finish(&ti);
+	assert_false(store_ti_clear(f->s, newest, "nope", 0, &err));
+	assert_non_null(strstr(err, "no task 'nope'"));
+	free(err);
+}
+
 static void test_transactions(void **state)
 {
 	struct fixture *f = *state;
@@ -872,6 +917,7 @@ int main(void)
 	    BOTH(test_tries),
 	    BOTH(test_pause),
 	    BOTH(test_runner),
+	    BOTH(test_latest_and_clear),
 	    BOTH(test_transactions),
 	    FILE_ONLY(test_two_handles),
 	    cmocka_unit_test(test_state_names),

@@ -112,6 +112,11 @@ bool store_run_get_by_id(struct store *s, int64_t id, struct run *out, char **er
 bool store_run_set_state(struct store *s, int64_t run_pk, enum run_state state, int64_t now_ms,
 			 char **err);
 
+/* The newest run (by logical date) of dag_id with that run type ("scheduled"): *found says
+ * whether there is one; when there is, *out is filled (caller frees with run_finish). */
+bool store_run_latest(struct store *s, const char *dag_id, const char *run_type, struct run *out,
+		      bool *found, char **err);
+
 /* Sets who drives a run (NULL: the daemon), e.g. when the daemon takes over a run whose
  * `dags test` process died. */
 bool store_run_set_runner(struct store *s, int64_t run_pk, const char *runner, char **err);
@@ -134,6 +139,12 @@ bool store_tis_in_flight(struct store *s, struct ti_list *out, char **err);
 /* Writes every mutable field of ti (state, try_number, service_id, service_name, exit code,
  * error, log_path, times, next_try_ms) by ti->id. */
 bool store_ti_update(struct store *s, const struct ti *ti, char **err);
+
+/* Clears the task instance of task_id in a run for another go (`tasks clear`): state none, no
+ * service, exit code, error, log path or times; its try number is kept and max_tries becomes
+ * try_number + retries + 1, so the next try is numbered on from the last. The tries table keeps
+ * the history. Fails when the run has no such task. */
+bool store_ti_clear(struct store *s, int64_t run_pk, const char *task_id, int retries, char **err);
 
 /* Records a finished (or started) try in the history table, keyed by (ti id, try_number):
  * inserted or replaced. */
