@@ -1,0 +1,1 @@
+/* timetable.c - placeholder until the scheduling issue lands it. */
