@@ -117,6 +117,7 @@ int cmd_tasks_list(struct cli *cli, int argc, char **argv);
 int cmd_tasks_logs(struct cli *cli, int argc, char **argv);
 int cmd_dags_backfill(struct cli *cli, int argc, char **argv); /* cmd_backfill.c */
 int cmd_tasks_clear(struct cli *cli, int argc, char **argv);   /* cmd_clear.c */
+int cmd_health(struct cli *cli, int argc, char **argv);        /* cmd_health.c */
 
 /* Shared by trigger and test: creates a run of dag with conf text (NULL: {}) and run id (NULL:
  * manual__<now>). Returns false after printing why; *exit_code says how to exit. */

@@ -29,6 +29,8 @@ static const struct command commands[] = {
     {"tasks clear", "DAG RUN_ID [TASK...] [--downstream]",
      "run tasks of a finished run again (all failed ones when none is named)", cmd_tasks_clear},
     {"tasks logs", "DAG RUN_ID TASK [--try N]", "the stored log of a task's try", cmd_tasks_logs},
+    {"health", "", "exit 0 when the scheduler of this state_dir is alive and reaches the engine",
+     cmd_health},
     {"version", "", "print the version", cmd_version},
 };
 

@@ -116,6 +116,7 @@ static bool retry_later(struct scheduler *s, struct ti *ti, const struct task *t
 	}
 	log_warnx("engine: %s failed, will retry dag=%s run=%s task=%s: %s", what, ti->dag_id,
 		  ti->run_id, ti->task_id, eerr->message);
+	snprintf(s->engine_error, sizeof(s->engine_error), "%s", eerr->message);
 	ti->state = TI_SCHEDULED;
 	ti->try_number--;
 	return store_ti(s, ti);

@@ -122,6 +122,7 @@ long poll_inflight(struct scheduler *s, int64_t now_ms)
 	if (!ok) {
 		log_warnx("engine: list tasks failed (%s): %s", engine_err_kind_name(eerr.kind),
 			  eerr.message);
+		snprintf(s->engine_error, sizeof(s->engine_error), "%s", eerr.message);
 		return 0;
 	}
 	long finished = 0;

@@ -5,11 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "internal.h"
 #include "swarmflow/common/log.h"
 #include "swarmflow/common/timeutil.h"
 #include "swarmflow/core/rules.h"
+#include "swarmflow/sched/heartbeat.h"
 
 /* Shortest and longest sleep between two ticks (adaptive polling), in milliseconds. */
 #define TICK_MIN_MS 50
@@ -375,6 +377,23 @@ static void wait_ms(struct scheduler *s, int64_t ms)
 	}
 }
 
+/* The daemon's heartbeat (see heartbeat.h), at most every HEARTBEAT_EVERY_MS. */
+static void beat(struct scheduler *s, int64_t now_ms)
+{
+	if (s->only_run_pk || now_ms < s->next_heartbeat_ms)
+		return;
+	struct heartbeat hb = {.time_ms = now_ms,
+			       .pid = (long)getpid(),
+			       .in_flight = (long)s->n_inflight,
+			       .poll_interval = s->cfg->poll_interval};
+	snprintf(hb.instance, sizeof(hb.instance), "%s", s->cfg->instance);
+	snprintf(hb.engine, sizeof(hb.engine), "%s", s->engine_error[0] ? s->engine_error : "ok");
+	if (!heartbeat_write(s->cfg->state_dir, &hb))
+		log_warn("cannot write the heartbeat in %s", s->cfg->state_dir);
+	s->engine_error[0] = '\0';
+	s->next_heartbeat_ms = now_ms + HEARTBEAT_EVERY_MS;
+}
+
 int sched_loop(struct scheduler *s)
 {
 	int64_t interval = (int64_t)(s->cfg->poll_interval * 1000);
@@ -384,6 +403,7 @@ int sched_loop(struct scheduler *s)
 		int64_t start = time_mono_ms();
 		if (!sched_tick(s, time_now_ms()))
 			return 1;
+		beat(s, time_now_ms());
 		enum run_state state;
 		if (s->only_run_pk && watched_run_done(s, &state))
 			return state == RUN_SUCCESS ? 0 : 1;

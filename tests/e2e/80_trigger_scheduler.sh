@@ -22,11 +22,23 @@ dag triggered {
 }
 EOF_DAG
 
+step "health before any scheduler ran: unhealthy, and says why"
+sf_run health
+assert_eq 1 "$RC" "health with no scheduler"
+assert_contains "$OUT" "the scheduler has not started there" "health message with no scheduler"
+
 step "start the scheduler"
 bg scheduler
 sched_pid=$BG_PID
 sleep 1
 kill -0 "$sched_pid" 2>/dev/null || fail "the scheduler exited at once: $(cat "$BG_LOG")"
+
+step "health while it runs"
+is_healthy() { "$SWARMFLOW_BIN" health >/dev/null 2>&1; }
+wait_until 10 "swarmflow health to say healthy" is_healthy
+sf_run health
+assert_eq 0 "$RC" "health with the scheduler running"
+assert_contains "$OUT" "healthy: scheduler pid $sched_pid" "health names the scheduler"
 
 step "a second scheduler on the same state_dir refuses and names the holder"
 sf_run scheduler

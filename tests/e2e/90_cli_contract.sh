@@ -18,7 +18,8 @@ EOF_DAG
 
 step "--help on every command exits 0 and prints its usage"
 for cmd in "scheduler" "dags list" "dags validate" "dags show" "dags trigger" "dags test" \
-	"dags pause" "dags unpause" "runs list" "tasks list" "tasks logs" "version"; do
+	"dags pause" "dags unpause" "dags backfill" "runs list" "tasks list" "tasks logs" \
+	"tasks clear" "health" "version"; do
 	# shellcheck disable=SC2086 # the command is two words on purpose
 	sf_run $cmd --help
 	assert_eq 0 "$RC" "exit code of '$cmd --help'"

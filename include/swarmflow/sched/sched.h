@@ -57,6 +57,8 @@ struct scheduler {
 	struct notifier *notifier;   /* notify.c: failure webhooks, posted off the loop */
 	struct orphan *orphans;      /* runs whose DAG went missing, and since when (orphan.c) */
 	size_t n_orphans;
+	char engine_error[1024]; /* the last engine failure since the last heartbeat, or "" */
+	int64_t next_heartbeat_ms;
 	bool aborting; /* sched_abort_run() is ending the run: no retries */
 };
 

@@ -1,0 +1,34 @@
+/* heartbeat.h - the daemon's proof of life: state_dir/heartbeat.json, read by `swarmflow health`
+ * (the container's HEALTHCHECK). */
+#ifndef SWARMFLOW_SCHED_HEARTBEAT_H
+#define SWARMFLOW_SCHED_HEARTBEAT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* The heartbeat is written at most this often (a tick is usually shorter). */
+#define HEARTBEAT_EVERY_MS 2000
+
+/* What the scheduler last said about itself. */
+struct heartbeat {
+	int64_t time_ms; /* when it was written */
+	long pid;
+	char instance[64];
+	long in_flight;       /* tries that own a service */
+	char engine[1024];    /* "ok", or the last engine error since the previous heartbeat */
+	double poll_interval; /* seconds */
+};
+
+/* Writes hb to state_dir/heartbeat.json atomically. False (errno set) on failure. */
+bool heartbeat_write(const char *state_dir, const struct heartbeat *hb);
+
+/* Reads state_dir/heartbeat.json. False with *err set ("no heartbeat ...", "unreadable ...")
+ * when there is none or it cannot be parsed; the caller frees *err. */
+bool heartbeat_read(const char *state_dir, struct heartbeat *out, char **err);
+
+/* Judges a heartbeat at now_ms: healthy when it is at most max(30 s, 10 poll intervals) old and
+ * the engine answered. Returns true when healthy; *why (caller frees) always says what was
+ * found, e.g. "healthy: pid 7, 3 tries in flight, heartbeat 1.2 s old". */
+bool heartbeat_judge(const struct heartbeat *hb, int64_t now_ms, char **why);
+
+#endif
