@@ -1,9 +1,137 @@
-/* runtimeout.c - dagrun_timeout: a run that runs too long is failed and its services removed. */
+/* runtimeout.c - checks made on a running run before its tasks advance: dagrun_timeout (a run
+ * that runs too long is failed and its services removed) and tasks in a pool the configuration
+ * does not define (their try fails instead of waiting forever). */
+#include <stdlib.h>
+#include <string.h>
+
 #include "internal.h"
+#include "swarmflow/common/log.h"
+#include "swarmflow/core/slots.h"
+#include "swarmflow/core/units.h"
+
+/* Marks every task instance of the run that has not finished, and the run, as over with reason,
+ * in one transaction: a try that had started (queued or running) fails; a task that never
+ * started is skipped (as Airflow does on dagrun_timeout). */
+static bool end_run(struct scheduler *s, int64_t run_pk, const char *reason, int64_t now_ms)
+{
+	struct ti_list tis = {0};
+	char *err = NULL;
+	bool ok = store_begin(s->store, &err) && store_tis_for_run(s->store, run_pk, &tis, &err);
+	for (size_t i = 0; ok && i < tis.len; i++) {
+		struct ti *ti = &tis.v[i];
+		if (ti_state_finished(ti->state))
+			continue;
+		bool started = ti->state == TI_QUEUED || ti->state == TI_RUNNING;
+		ti->state = started ? TI_FAILED : TI_SKIPPED;
+		ti->end_ms = now_ms;
+		free(ti->error);
+		ti->error = xstrdup(reason);
+		ok = store_ti_update(s->store, ti, &err);
+	}
+	ok = ok && store_run_set_state(s->store, run_pk, RUN_FAILED, now_ms, &err) &&
+	     store_commit(s->store, &err);
+	if (!ok) {
+		store_rollback(s->store);
+		log_error("store: %s", err ? err : "unknown error");
+	}
+	free(err);
+	ti_list_finish(&tis);
+	return ok;
+}
+
+/* Fails the run: the in-flight tries of the run get their logs kept and their services removed
+ * and fail with no retry, then the rest of the run ends (end_run). */
+static bool time_out(struct scheduler *s, const struct run *run, const struct dag *dag,
+		     int64_t now_ms)
+{
+	char limit[32];
+	duration_format(dag->dagrun_timeout_s, limit);
+	char *reason = xasprintf("dagrun_timeout of %s exceeded", limit);
+	log_warnx("run timed out dag=%s run=%s: %s", run->dag_id, run->run_id, reason);
+	bool aborting = s->aborting;
+	s->aborting = true; /* finish_try retries nothing */
+	bool ok = true;
+	/* Backwards: finishing a try moves the last entry into its place. */
+	for (size_t i = s->n_inflight; ok && i-- > 0;)
+		if (s->inflight[i].run_pk == run->id)
+			ok = finish_try(s, i, false, NULL, reason, now_ms);
+	s->aborting = aborting;
+	ok = ok && end_run(s, run->id, reason, now_ms);
+	if (ok) {
+		/* A create whose answer was lost may have left a service no try knows of. */
+		sweep_services(s, run->dag_id, run->run_id);
+		s->dispatched_or_finished = true;
+		log_info("run failed dag=%s run=%s", run->dag_id, run->run_id);
+	}
+	free(reason);
+	return ok;
+}
+
+/* True when some task of dag names a pool the configuration does not define. */
+static bool has_undefined_pool(const struct scheduler *s, const struct dag *dag)
+{
+	for (size_t i = 0; i < dag->n_tasks; i++) {
+		char *error = slots_pool_error(s->cfg->pools, s->cfg->n_pools, dag->tasks[i].pool);
+		bool undefined = error != NULL;
+		free(error);
+		if (undefined)
+			return true;
+	}
+	return false;
+}
+
+/* Fails the scheduled try of every task of the run whose pool is not defined (limits_allow
+ * holds such a task back): it must not wait forever. Retries apply, as for any try that could
+ * not be started. */
+static bool fail_undefined_pools(struct scheduler *s, const struct run *run, const struct dag *dag,
+				 int64_t now_ms)
+{
+	if (!has_undefined_pool(s, dag))
+		return true;
+	struct ti_list tis = {0};
+	char *err = NULL;
+	if (!store_tis_for_run(s->store, run->id, &tis, &err)) {
+		log_error("store: %s", err);
+		free(err);
+		return false;
+	}
+	bool ok = true;
+	for (size_t i = 0; ok && i < tis.len; i++) {
+		struct ti *ti = &tis.v[i];
+		const struct task *task = dag_task_find(dag, ti->task_id);
+		if (ti->state != TI_SCHEDULED || !task)
+			continue;
+		char *error = slots_pool_error(s->cfg->pools, s->cfg->n_pools, task->pool);
+		if (!error)
+			continue;
+		ti->try_number++;
+		if (!ti->queued_ms)
+			ti->queued_ms = now_ms;
+		ok = finish_without_service(s, ti, task, error, now_ms);
+		s->dispatched_or_finished = true;
+		free(error);
+	}
+	ti_list_finish(&tis);
+	return ok;
+}
+
+/* When the run's current go began: its start, or its return to queued when `tasks clear`
+ * sent a finished run back (the store keeps the first start); 0 when it starts this tick. */
+static int64_t began_ms(const struct run *run)
+{
+	if (!run->start_ms)
+		return 0;
+	return run->queued_ms > run->start_ms ? run->queued_ms : run->start_ms;
+}
 
 bool dagrun_timeout_check(struct scheduler *s, const struct run *run, const struct dag *dag,
 			  int64_t now_ms, bool *ended)
 {
 	*ended = false;
-	return true;
+	int64_t began = began_ms(run);
+	if (dag->dagrun_timeout_s > 0 && began && now_ms - began > dag->dagrun_timeout_s * 1000) {
+		*ended = true;
+		return time_out(s, run, dag, now_ms);
+	}
+	return fail_undefined_pools(s, run, dag, now_ms);
 }
