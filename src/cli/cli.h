@@ -85,6 +85,10 @@ void cli_help(const struct command *cmd);
 /* The command named name ("dags list"), for its usage line. */
 const struct command *cli_command(const char *name);
 
+/* Whether services get mode replicated-job: asks the engine's API version when one answers
+ * (quietly, 2 s at most), else assumes a current engine. */
+bool cli_job_mode(struct cli *cli);
+
 /* Prints a JSON value to stdout (indented) and frees it. */
 void cli_print_json(json_t *v);
 /* JSON objects for `runs list --json` and `tasks list --json`. */

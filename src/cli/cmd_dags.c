@@ -206,7 +206,7 @@ static int show_spec(struct cli *cli, const struct dag *dag, const char *task_id
 	    .tctx = &tctx,
 	    .instance = cli->cfg.instance,
 	    .service_prefix = cli->cfg.service_prefix,
-	    .job_mode = true,
+	    .job_mode = cli_job_mode(cli),
 	};
 	char *err = NULL;
 	json_t *spec = spec_build(&in, &err);

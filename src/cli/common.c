@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "swarmflow/core/spec.h"
 #include "swarmflow/common/fsutil.h"
 #include "swarmflow/common/log.h"
 #include "swarmflow/common/timeutil.h"
@@ -288,4 +289,24 @@ int cli_parse_json_flag(struct cli *cli, const char *name, int argc, char **argv
 	if (!cli_nargs(cmd, argc, argv, min_args, max_args) || !cli_config(cli))
 		return EXIT_USAGE;
 	return -1;
+}
+
+bool cli_job_mode(struct cli *cli)
+{
+	if (cli->engine)
+		return engine_api_at_least(cli->engine, SPEC_JOB_MODE_API_MAJOR,
+					   SPEC_JOB_MODE_API_MINOR);
+	struct engine_opts opts = {.host = cli->cfg.docker_host,
+				   .api_version = cli->cfg.docker_api_version,
+				   .connect_timeout_ms = 1000,
+				   .timeout_ms = 2000};
+	char *err = NULL;
+	struct engine *e = engine_create(&opts, &err);
+	struct engine_err eerr = {0};
+	bool job = true; /* no engine to ask: what a current engine gets */
+	if (e && engine_negotiate(e, &eerr))
+		job = engine_api_at_least(e, SPEC_JOB_MODE_API_MAJOR, SPEC_JOB_MODE_API_MINOR);
+	engine_destroy(e);
+	free(err);
+	return job;
 }

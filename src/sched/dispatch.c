@@ -59,7 +59,8 @@ static json_t *build_spec(struct scheduler *s, const struct run *run, const stru
 	    .tctx = &tctx,
 	    .instance = s->cfg->instance,
 	    .service_prefix = s->cfg->service_prefix,
-	    .job_mode = engine_api_at_least(s->engine, 1, 41),
+	    .job_mode =
+		engine_api_at_least(s->engine, SPEC_JOB_MODE_API_MAJOR, SPEC_JOB_MODE_API_MINOR),
 	    .secret_ids = (const char *const *)ids,
 	    .config_ids = (const char *const *)ids + task->secrets.len,
 	};

@@ -72,7 +72,8 @@ static int check_running(struct scheduler *s, size_t idx, const struct task_stat
 	char limit[32];
 	duration_format(f->timeout_s, limit);
 	char *error = xasprintf("timed out after %s", limit);
-	bool ok = finish_try(s, idx, false, st, error, now_ms);
+	/* No exit code: the container was still running (its status says 0). */
+	bool ok = finish_try(s, idx, false, NULL, error, now_ms);
 	free(error);
 	return ok ? 1 : -1;
 }

@@ -147,7 +147,15 @@ assert_eq none "$(jq -r '.TaskTemplate.RestartPolicy.Condition' <<<"$spec")" "sp
 assert_eq "$SWARMFLOW_INSTANCE" "$(jq -r '.Labels["swarmflow.instance"]' <<<"$spec")" "spec instance label"
 assert_eq data "$(jq -r '.TaskTemplate.ContainerSpec.Labels.team' <<<"$spec")" "spec user label"
 assert_match "$(jq -r '.TaskTemplate.ContainerSpec.Args[2]' <<<"$spec")" '^echo manual__' "rendered run_id"
-assert_eq 1 "$(jq -r '.Mode.ReplicatedJob.TotalCompletions' <<<"$spec")" "job mode"
+# replicated-job only from API 1.43 (Docker 24): older engines leave a removed job's container
+# running (moby/moby#44312), so they get one replica with restart condition none.
+api=$(docker version --format '{{.Server.APIVersion}}')
+if [[ $(printf '%s\n1.43\n' "$api" | sort -V | head -1) == 1.43 ]]; then
+	assert_eq 1 "$(jq -r '.Mode.ReplicatedJob.TotalCompletions' <<<"$spec")" "job mode (API $api)"
+else
+	assert_eq 1 "$(jq -r '.Mode.Replicated.Replicas' <<<"$spec")" "replicated mode (API $api)"
+	assert_eq null "$(jq -r '.Mode.ReplicatedJob' <<<"$spec")" "no job mode (API $api)"
+fi
 assert_eq "" "$(our_services)" "dags show creates no service"
 
 step "dags pause and unpause show in dags list --json"

@@ -305,6 +305,53 @@ static void test_dag_deleted_before_start(void **state)
 	assert_int_equal(env_count_from(env, 0, "POST", "/services/create"), 0);
 }
 
+/* On an engine older than API 1.43 services are replicated with one replica (removing a
+ * replicated-job there leaves its container running). */
+static void test_mode_on_old_engine(void **state)
+{
+	struct env *env = *state;
+	env_start(env, "  task solo {\n    shell = \"true\"\n  }\n");
+	env_tick(env, 100);
+	size_t i = env_find_request(env, 0, "POST", "/services/create");
+	assert_true(i != SIZE_MAX);
+	struct fake_request r;
+	assert_true(fake_engine_request_get(env->fe, i, &r));
+	json_error_t jerr;
+	json_t *spec = json_loads(r.body, 0, &jerr);
+	assert_non_null(spec);
+	assert_int_equal(
+	    json_integer_value(json_object_get(
+		json_object_get(json_object_get(spec, "Mode"), "Replicated"), "Replicas")),
+	    1);
+	assert_null(json_object_get(json_object_get(spec, "Mode"), "ReplicatedJob"));
+	assert_string_equal(
+	    json_string_value(json_object_get(
+		json_object_get(json_object_get(spec, "TaskTemplate"), "RestartPolicy"),
+		"Condition")),
+	    "none");
+	json_decref(spec);
+	fake_request_finish(&r);
+}
+
+/* A try that hits its timeout has no exit code (its container was still running) and its service
+ * is removed. */
+static void test_timeout_no_exit_code(void **state)
+{
+	static const struct fake_step steps[] = {FAKE_RUNNING};
+	static const struct fake_script forever = {"forever", steps, ARRAY_LEN(steps), NULL};
+	struct env *env = *state;
+	fake_engine_script(env->fe, &forever);
+	env_start(env, "  task forever {\n    shell = \"sleep 300\"\n    timeout = \"1s\"\n  }\n");
+	env_run_to_end(env, 10, 500);
+	struct ti ti;
+	env_get_ti(env, "forever", &ti);
+	assert_int_equal(ti.state, TI_FAILED);
+	assert_string_equal(ti.error, "timed out after 1s");
+	assert_false(ti.has_exit_code);
+	assert_int_equal(env_deletes_of(env, ti.service_id), 1);
+	ti_finish(&ti);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -320,6 +367,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_dag_deleted_mid_run, env_setup, env_teardown),
 	    cmocka_unit_test_setup_teardown(test_dag_back_in_time, env_setup, env_teardown),
 	    cmocka_unit_test_setup_teardown(test_dag_deleted_before_start, env_setup, env_teardown),
+	    cmocka_unit_test_setup_teardown(test_mode_on_old_engine, env_setup, env_teardown),
+	    cmocka_unit_test_setup_teardown(test_timeout_no_exit_code, env_setup, env_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,6 +8,13 @@
 #include "swarmflow/core/dag.h"
 #include "swarmflow/core/template.h"
 
+/* The first engine API whose replicated-job services can be removed safely. Before Docker 24
+ * (API 1.43), removing a replicated-job service whose task runs leaves the container running
+ * (moby/moby#44312, seen here on 20.10): older engines get mode replicated with 1 replica and
+ * restart condition none instead, which stops the container on removal. */
+#define SPEC_JOB_MODE_API_MAJOR 1
+#define SPEC_JOB_MODE_API_MINOR 43
+
 /* Longest service name Swarm accepts. */
 #define SPEC_NAME_MAX 63
 
@@ -18,7 +25,7 @@ struct spec_input {
 	const struct template_ctx *tctx; /* run_id, try_number, dates and conf */
 	const char *instance;            /* swarmflow.instance label */
 	const char *service_prefix;      /* "swarmflow" by default */
-	bool job_mode;                   /* engine API >= 1.41: mode replicated-job */
+	bool job_mode; /* engine API >= 1.43 (see SPEC_JOB_MODE_API_*): mode replicated-job */
 	/* IDs of task->secrets and task->configs, same order, looked up by the caller. NULL (or a
 	 * NULL entry) leaves SecretID/ConfigID out, as `dags show --spec` does without an engine.
 	 */
