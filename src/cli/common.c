@@ -167,6 +167,9 @@ struct dagbag *cli_dags(struct cli *cli)
 {
 	if (!cli->bag_loaded) {
 		dagbag_init(&cli->bag, cli->cfg.dags_folder);
+		char *cache = xasprintf("%s/dagcache", cli->cfg.state_dir);
+		dagbag_set_cache(&cli->bag, cache);
+		free(cache);
 		dagbag_refresh(&cli->bag);
 		cli->bag_loaded = true;
 	}

@@ -9,6 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "swarmflow/common/fsutil.h"
+#include "swarmflow/common/log.h"
+
 /* Largest .dag file read; bigger ones are refused with an error. */
 #define DAGBAG_FILE_MAX (10 * 1024 * 1024)
 /* Deepest folder nesting followed under the dags folder. */
@@ -189,6 +192,7 @@ static bool under_unreadable(const struct scan *sc, const char *path)
 /* Reads the whole file (O_NONBLOCK: a FIFO put in place after the scan cannot block us). */
 static bool read_text(const char *path, struct buf *b, struct stat *st, char **err)
 {
+	buf_init(b, DAGBAG_FILE_MAX); /* before anything can fail: callers always buf_finish */
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return set_err(err, "cannot open: %s", strerror(errno));
@@ -202,7 +206,6 @@ static bool read_text(const char *path, struct buf *b, struct stat *st, char **e
 	} else {
 		ok = true;
 	}
-	buf_init(b, DAGBAG_FILE_MAX);
 	char chunk[65536];
 	while (ok) {
 		ssize_t n = read(fd, chunk, sizeof(chunk));
@@ -230,15 +233,75 @@ static void file_finish(struct dagbag_file *f)
 	free(f->path);
 }
 
+/* ---- the cache of last good versions ---- */
+
+/* cache_dir/<64-bit FNV-1a of the path, hex>.dag: one copy per file path. */
+static char *cache_path(const struct dagbag *bag, const char *path)
+{
+	uint64_t h = 14695981039346656037ULL;
+	for (const unsigned char *p = (const unsigned char *)path; *p; p++)
+		h = (h ^ *p) * 1099511628211ULL;
+	return xasprintf("%s/%016llx.dag", bag->cache_dir, (unsigned long long)h);
+}
+
+static void cache_store(const struct dagbag *bag, const char *path, const struct buf *text)
+{
+	if (!bag->cache_dir)
+		return;
+	char *cp = cache_path(bag, path);
+	if (!fs_mkdir_p(bag->cache_dir) ||
+	    !fs_write_atomic(cp, text->data ? text->data : "", text->len))
+		log_warn("cannot keep the last good version of %s in %s", path, cp);
+	free(cp);
+}
+
+static void cache_drop(const struct dagbag *bag, const char *path)
+{
+	if (!bag->cache_dir)
+		return;
+	char *cp = cache_path(bag, path);
+	unlink(cp);
+	free(cp);
+}
+
+/* The DAGs of the cached last good version of path, parsed as path (NULL when none). */
+static struct dag **cache_load(const struct dagbag *bag, const char *path, size_t *n)
+{
+	*n = 0;
+	if (!bag->cache_dir)
+		return NULL;
+	char *cp = cache_path(bag, path);
+	struct buf b;
+	struct stat st;
+	char *err = NULL;
+	struct dag **dags = NULL;
+	if (read_text(cp, &b, &st, &err)) {
+		struct dag_file df = {0};
+		if (dag_file_parse(b.data ? b.data : "", b.len, path, &df) && df.n_dags) {
+			dags = df.dags;
+			*n = df.n_dags;
+			df.dags = NULL;
+			df.n_dags = 0;
+		}
+		dag_file_finish(&df);
+	}
+	buf_finish(&b);
+	free(err);
+	free(cp);
+	return dags;
+}
+
 /* Parses the file f found at nf->path into nf. When the new version has an error, the DAGs in use
- * of the previous version (old, may be NULL) move to nf. */
-static void file_load(struct dagbag_file *nf, const struct found *f, struct dagbag_file *old)
+ * of the previous version (old, may be NULL, else the cached last good version) move to nf. */
+static void file_load(const struct dagbag *bag, struct dagbag_file *nf, const struct found *f,
+		      struct dagbag_file *old)
 {
 	struct buf b;
 	struct stat st = {0};
 	char *err = NULL;
 	if (read_text(nf->path, &b, &st, &err)) {
-		dag_file_parse(b.data ? b.data : "", b.len, nf->path, &nf->parsed);
+		if (dag_file_parse(b.data ? b.data : "", b.len, nf->path, &nf->parsed))
+			cache_store(bag, nf->path, &b);
 	} else {
 		nf->parsed.path = xstrdup(nf->path);
 		dag_errors_add(&nf->parsed.errors, nf->path, 0, "%s", err);
@@ -248,9 +311,13 @@ static void file_load(struct dagbag_file *nf, const struct found *f, struct dagb
 	/* The version read, or (when it could not be opened) the one the scan saw. */
 	nf->mtime_ns = st.st_mode ? mtime_ns(&st) : f->mtime_ns;
 	nf->size = st.st_mode ? st.st_size : f->size;
-	if (nf->parsed.errors.len == 0 || !old) {
+	if (nf->parsed.errors.len == 0) {
 		nf->dags = nf->parsed.dags;
 		nf->n_dags = nf->parsed.n_dags;
+		return;
+	}
+	if (!old) {
+		nf->dags = cache_load(bag, nf->path, &nf->n_dags);
 		return;
 	}
 	nf->dags = old->dags; /* the last good version stays in use */
@@ -268,6 +335,12 @@ static void file_load(struct dagbag_file *nf, const struct found *f, struct dagb
 void dagbag_init(struct dagbag *bag, const char *folder)
 {
 	*bag = (struct dagbag){.folder = xstrdup(folder)};
+}
+
+void dagbag_set_cache(struct dagbag *bag, const char *dir)
+{
+	free(bag->cache_dir);
+	bag->cache_dir = xstrdup(dir);
 }
 
 static int cmp_found(const void *a, const void *b)
@@ -307,7 +380,7 @@ static long files_update(struct dagbag *bag, const struct scan *sc, struct dagba
 			continue;
 		}
 		files[n] = (struct dagbag_file){.path = xstrdup(f->path)};
-		file_load(&files[n++], f, old);
+		file_load(bag, &files[n++], f, old);
 		parsed++;
 	}
 	for (size_t i = 0; i < bag->n_files; i++) {
@@ -381,9 +454,12 @@ long dagbag_refresh(struct dagbag *bag)
 		struct dagbag_file *files;
 		size_t n;
 		parsed = files_update(bag, &sc, &files, &n);
-		for (size_t i = 0; i < bag->n_files; i++)
-			if (!bag->files[i].seen)
-				file_finish(&bag->files[i]);
+		for (size_t i = 0; i < bag->n_files; i++) {
+			if (bag->files[i].seen)
+				continue;
+			cache_drop(bag, bag->files[i].path); /* the file is gone */
+			file_finish(&bag->files[i]);
+		}
 		free(bag->files);
 		bag->files = files;
 		bag->n_files = n;
@@ -425,5 +501,6 @@ void dagbag_finish(struct dagbag *bag)
 	free(bag->active);
 	dag_errors_finish(&bag->errors);
 	free(bag->folder);
+	free(bag->cache_dir);
 	*bag = (struct dagbag){0};
 }

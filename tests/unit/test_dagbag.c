@@ -194,6 +194,42 @@ static void test_invalid_keeps_last_good(void **state)
 	assert_int_equal(bag->files[1].n_dags, 0);
 }
 
+/* With a cache, a file that turns invalid keeps its last good DAGs in a bag that never saw it
+ * good (another process: `dags list` after the daemon), and the copy goes with the file. */
+static void test_cache_across_bags(void **state)
+{
+	struct fixture *fx = *state;
+	char *cache = path_of(fx, ".cache");
+	dagbag_set_cache(&fx->bag, cache);
+	assert_int_equal(dagbag_refresh(&fx->bag), 3);
+	put(fx, "a.dag", "dag alpha {\n  task t { image = busybox timeout = soon }\n}\n");
+
+	struct dagbag later;
+	dagbag_init(&later, fx->dir);
+	dagbag_set_cache(&later, cache);
+	dagbag_refresh(&later);
+	const struct dag *alpha = dagbag_find(&later, "alpha");
+	assert_non_null(alpha); /* from the cached good version */
+	assert_string_equal(alpha->file, later.files[0].path);
+	assert_int_equal(later.files[0].parsed.errors.len, 1); /* and the new version's error */
+	assert_int_equal(later.files[0].parsed.errors.v[0].line, 2);
+	/* A bag without the cache cannot know it. */
+	struct dagbag plain;
+	dagbag_init(&plain, fx->dir);
+	dagbag_refresh(&plain);
+	assert_null(dagbag_find(&plain, "alpha"));
+	dagbag_finish(&plain);
+	/* The file is deleted: its copy goes, so a new broken file of that name starts empty. */
+	drop(fx, "a.dag");
+	dagbag_refresh(&later);
+	assert_null(dagbag_find(&later, "alpha"));
+	put(fx, "a.dag", "dag alpha {\n");
+	dagbag_refresh(&later);
+	assert_null(dagbag_find(&later, "alpha"));
+	dagbag_finish(&later);
+	free(cache);
+}
+
 static void test_duplicate_ids(void **state)
 {
 	struct fixture *fx = *state;
@@ -298,6 +334,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_refresh_only_changed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_removed_file, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_invalid_keeps_last_good, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cache_across_bags, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_duplicate_ids, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_symlinks, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_too_large, setup, teardown),

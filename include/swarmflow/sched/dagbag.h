@@ -24,6 +24,7 @@ struct dagbag_file {
 
 struct dagbag {
 	char *folder;
+	char *cache_dir;           /* last good text of each file (dagbag_set_cache), or NULL */
 	struct dagbag_file *files; /* sorted by path */
 	size_t n_files;
 	struct dag_errors errors; /* folder-level problems (unreadable dirs, symlink loops,
@@ -36,6 +37,12 @@ struct dagbag {
 
 /* Sets up an empty bag for folder (nothing is read yet). */
 void dagbag_init(struct dagbag *bag, const char *folder);
+/* Keeps the last good text of every file in dir (created when missing), so that a file that
+ * turns invalid keeps its last good DAGs in every process that reads the folder (the daemon, and
+ * `dags list`/`dags trigger` run later), not only in the one that saw it good. The copy goes
+ * when the file is deleted. */
+void dagbag_set_cache(struct dagbag *bag, const char *dir);
+
 /* Scans the folder (subfolders too; names starting with '.' are skipped; only *.dag; symlink
  * loops detected), parses new or changed files (mtime or size differ), drops removed files, and
  * checks DAG ids are unique across files (the later path, in sorted order, gets the error
