@@ -150,6 +150,12 @@ static size_t split_fields(const char *s, struct span *fields, size_t max)
 	}
 }
 
+/* True when a field is exactly `*`. */
+static bool is_star(struct span field)
+{
+	return field.len == 1 && field.p[0] == '*';
+}
+
 /* Parses the five fields of a cron expression into *c. */
 static bool parse_cron(const char *s, struct cron *c, char **err)
 {
@@ -172,9 +178,10 @@ static bool parse_cron(const char *s, struct cron *c, char **err)
 	    .dom = (uint32_t)bits[2],
 	    .months = (uint16_t)bits[3],
 	    .dow = (uint8_t)bits[4],
-	    /* As in Vixie cron, a field that starts with `*` (also "*\/2") counts as a star. */
-	    .dom_star = fields[2].p[0] == '*',
-	    .dow_star = fields[4].p[0] == '*',
+	    /* As in croniter (Airflow): only a field that is exactly `*` leaves the days
+	     * unrestricted; "*\/2" restricts them (Vixie cron would count it as a star). */
+	    .dom_star = is_star(fields[2]),
+	    .dow_star = is_star(fields[4]),
 	};
 	return true;
 }
@@ -259,7 +266,8 @@ static int prev_bit(uint64_t bits, unsigned from, unsigned min)
 	return -1;
 }
 
-/* The day rule: both fields must match, unless neither is `*`, then either one is enough. */
+/* The day rule: both fields must match when one of them is exactly `*`; when neither is, either
+ * one is enough (croniter's and Vixie's OR of day-of-month and day-of-week). */
 static bool day_matches(const struct cron *c, const struct when *w)
 {
 	int64_t wd = (days_from_civil(w->y, w->mo, w->d) % 7 + 11) % 7; /* 1970-01-01: Thu */

@@ -1,4 +1,5 @@
-/* dag_validate.c - a DAG's task graph: duplicate ids, unknown upstreams, cycles, the order. */
+/* dag_validate.c - a DAG's task graph (duplicate ids, unknown upstreams, cycles, the order) and
+ * its schedule's start_date. */
 #include "swarmflow/core/dag.h"
 
 #include <stdlib.h>
@@ -218,11 +219,24 @@ static void topo_sort(struct dag *dag)
 		free(order);
 }
 
+/* A schedule other than none needs a start_date: its intervals are aligned from it (Airflow
+ * refuses such a DAG too). */
+static bool check_start_date(const struct dag *dag, struct dag_errors *errs)
+{
+	if (dag->schedule.kind == SCHEDULE_NONE || dag->start_date != 0)
+		return true;
+	dag_errors_add(errs, dag->file, dag->line, "dag '%s': schedule '%s' needs a start_date",
+		       dag->dag_id, dag->schedule_str ? dag->schedule_str : "");
+	return false;
+}
+
 bool dag_graph_validate(struct dag *dag, struct dag_errors *errs)
 {
 	struct id_index ix;
 	links_reset(dag);
-	bool ok = index_build(dag, &ix, errs);
+	bool ok = check_start_date(dag, errs);
+	if (!index_build(dag, &ix, errs))
+		ok = false;
 	for (size_t i = 0; i < dag->n_tasks; i++)
 		if (!link_upstreams(dag, &ix, i, errs))
 			ok = false;

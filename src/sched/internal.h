@@ -54,6 +54,8 @@ void orphan_forget(struct scheduler *s, int64_t run_pk);
 /* schedule.c: creates the runs that schedules make due (cron and presets, @once, start_date,
  * end_date, catchup within max_active_runs) for every DAG not paused. Daemon only. */
 bool schedule_runs(struct scheduler *s, int64_t now_ms);
+/* Frees what schedule_runs() keeps per DAG; accepts NULL. */
+void schedule_state_destroy(struct schedule_state *st);
 
 /* limits.c: parallelism, max_active_tasks and pools. limits_refresh counts what is in flight
  * from the store at the start of a tick (so that limits hold across restarts and include the

@@ -114,6 +114,7 @@ void sched_finish(struct scheduler *s)
 	free(s->logs_dir);
 	limits_destroy(s->limits);
 	notifier_destroy(s->notifier);
+	schedule_state_destroy(s->schedules);
 	*s = (struct scheduler){0};
 }
 

@@ -85,7 +85,9 @@ static void test_next_prev_table(void **state)
 	    {"0 0 13 * 5", "2026-11-01T00:00:00Z", "2026-11-06T00:00:00Z", "2026-10-30T00:00:00Z"},
 	    {"0 0 13 * 5", "2026-11-06T00:00:00Z", "2026-11-13T00:00:00Z", "2026-11-06T00:00:00Z"},
 	    {"0 0 * * 5", "2026-11-06T00:00:00Z", "2026-11-13T00:00:00Z", "2026-11-06T00:00:00Z"},
-	    {"0 0 */2 * 1", "2026-11-01T00:00:00Z", "2026-11-09T00:00:00Z", "2026-10-19T00:00:00Z"},
+	    /* "*\/2" is not `*`: day-of-month OR day-of-week, as croniter (Airflow) does. */
+	    {"0 0 */2 * 1", "2026-11-16T12:00:00Z", "2026-11-17T00:00:00Z", "2026-11-16T00:00:00Z"},
+	    {"0 0 */2 * 1", "2026-11-29T12:00:00Z", "2026-11-30T00:00:00Z", "2026-11-29T00:00:00Z"},
 	    {"0 0 1-7 * 1", "2026-11-08T00:00:00Z", "2026-11-09T00:00:00Z", "2026-11-07T00:00:00Z"},
 	    {"30 6 * JAN,jul sun", "2026-11-01T00:00:00Z", "2027-01-03T06:30:00Z",
 	     "2026-07-26T06:30:00Z"},
@@ -233,7 +235,7 @@ static void test_parse_bits(void **state)
 	assert_int_equal(c.dom, (1U << 1) | (1U << 11) | (1U << 21) | (1U << 31));
 	assert_int_equal(c.months, (1U << 1) | (1U << 2) | (1U << 3) | (1U << 12));
 	assert_int_equal(c.dow, 1);
-	assert_true(c.dom_star);
+	assert_false(c.dom_star); /* "*\/10" restricts the days: only "*" is a star */
 	assert_false(c.dow_star);
 
 	c = parse_ok("  */15\t10-20/10 5/10 * Mon-Fri ");
@@ -258,6 +260,46 @@ static void test_parse_bits(void **state)
 	assert_int_equal(c.dow, (1U << 0) | (1U << 2) | (1U << 4) | (1U << 6));
 	c = parse_ok("0 0 * * 7");
 	assert_int_equal(c.dow, 1);
+}
+
+/* Airflow's croniter ORs day-of-month and day-of-week whenever neither field is exactly `*`;
+ * Vixie cron would AND them when a field merely starts with `*`. Each row differs between the
+ * two rules. */
+static void test_day_or_rule(void **state)
+{
+	static const struct {
+		const char *expr;
+		bool dom_star, dow_star;
+		const char *time, *next, *prev;
+	} cases[] = {
+	    /* every day (dom "*\/1" OR Mondays); Vixie: Mondays only */
+	    {"0 0 */1 * 1", false, false, "2026-11-03T12:00:00Z", "2026-11-04T00:00:00Z",
+	     "2026-11-03T00:00:00Z"},
+	    /* the 1st OR Sun/Tue/Thu/Sat; Vixie: a 1st that is one of those days */
+	    {"0 0 1 * */2", false, false, "2026-11-01T12:00:00Z", "2026-11-03T00:00:00Z",
+	     "2026-11-01T00:00:00Z"},
+	    {"0 0 1 * */2", false, false, "2026-11-10T12:00:00Z", "2026-11-12T00:00:00Z",
+	     "2026-11-10T00:00:00Z"},
+	    /* odd days OR Mondays; Vixie: odd Mondays (2026-11-09, 2026-11-23) */
+	    {"0 0 */2 * MON", false, false, "2026-11-15T12:00:00Z", "2026-11-16T00:00:00Z",
+	     "2026-11-15T00:00:00Z"},
+	    /* an exact `*` keeps the AND: Sun/Tue/Thu/Sat of any day */
+	    {"0 0 * * */2", true, false, "2026-11-01T12:00:00Z", "2026-11-03T00:00:00Z",
+	     "2026-11-01T00:00:00Z"},
+	    /* odd days of any weekday */
+	    {"0 0 */2 * *", false, true, "2026-11-01T12:00:00Z", "2026-11-03T00:00:00Z",
+	     "2026-11-01T00:00:00Z"},
+	};
+	(void)state;
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+		struct cron c = parse_ok(cases[i].expr);
+		if (c.dom_star != cases[i].dom_star || c.dow_star != cases[i].dow_star)
+			fail_msg("'%s': dom_star %d dow_star %d", cases[i].expr, c.dom_star,
+				 c.dow_star);
+		int64_t t = at(cases[i].time);
+		expect_row(cases[i].expr, cases[i].time, at(cases[i].next), cron_next(&c, t));
+		expect_row(cases[i].expr, cases[i].time, at(cases[i].prev), cron_prev(&c, t));
+	}
 }
 
 static void test_presets(void **state)
@@ -348,7 +390,7 @@ int main(void)
 	    cmocka_unit_test(test_parse_bits),   cmocka_unit_test(test_presets),
 	    cmocka_unit_test(test_parse_errors), cmocka_unit_test(test_next_prev_table),
 	    cmocka_unit_test(test_never),        cmocka_unit_test(test_next_is_fast),
-	    cmocka_unit_test(test_sweep),
+	    cmocka_unit_test(test_sweep),        cmocka_unit_test(test_day_or_rule),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -219,6 +219,7 @@ static void test_several_dags(void **state)
 			  "\n"
 			  "dag second {\n"
 			  "  schedule = \"@hourly\"\n"
+			  "  start_date = \"2026-11-01\"\n"
 			  "  task a { image = y }\n"
 			  "  task b { image = y upstream = {a} }\n"
 			  "}\n"
@@ -234,7 +235,7 @@ static void test_several_dags(void **state)
 	assert_int_equal(f.dags[1]->line, 4);
 	assert_int_equal(f.dags[1]->schedule.kind, SCHEDULE_CRON);
 	assert_int_equal(f.dags[1]->n_tasks, 2);
-	assert_int_equal(f.dags[1]->tasks[1].line, 7);
+	assert_int_equal(f.dags[1]->tasks[1].line, 8);
 	assert_string_equal(f.dags[2]->dag_id, "third.v2");
 	assert_int_equal(f.dags[2]->n_tasks, 0);
 	dag_file_finish(&f);

@@ -7,12 +7,14 @@
 
 /* Bit sets of the allowed values of each field. */
 struct cron {
-	uint64_t minutes;        /* bits 0-59 */
-	uint32_t hours;          /* bits 0-23 */
-	uint32_t dom;            /* bits 1-31 */
-	uint16_t months;         /* bits 1-12 */
-	uint8_t dow;             /* bits 0-6, Sunday = 0 (7 is accepted as Sunday) */
-	bool dom_star, dow_star; /* a `*` field: Vixie cron's day-of-month OR day-of-week rule */
+	uint64_t minutes; /* bits 0-59 */
+	uint32_t hours;   /* bits 0-23 */
+	uint32_t dom;     /* bits 1-31 */
+	uint16_t months;  /* bits 1-12 */
+	uint8_t dow;      /* bits 0-6, Sunday = 0 (7 is accepted as Sunday) */
+	/* The field is exactly `*`. Unless one of the two is, a day matches when day-of-month OR
+	 * day-of-week matches (Airflow's croniter; "*\/2" counts as restricted). */
+	bool dom_star, dow_star;
 };
 
 enum schedule_kind { SCHEDULE_NONE, SCHEDULE_ONCE, SCHEDULE_CRON };

@@ -59,7 +59,8 @@ struct scheduler {
 	size_t n_orphans;
 	char engine_error[1024]; /* the last engine failure since the last heartbeat, or "" */
 	int64_t next_heartbeat_ms;
-	bool aborting; /* sched_abort_run() is ending the run: no retries */
+	bool aborting;                    /* sched_abort_run() is ending the run: no retries */
+	struct schedule_state *schedules; /* schedule.c: per DAG, when to look at it again */
 };
 
 /* Sets up a scheduler over objects the caller owns and keeps alive. only_run_pk: 0 for the
