@@ -16,6 +16,8 @@
 
 /* How often `dags trigger --wait` looks at the run. */
 #define WAIT_POLL_MS 200
+/* How long a changed DAG file must stay unchanged before a running scheduler reads it. */
+#define DAG_SETTLE_MS 1000
 /* After this long in state queued, `--wait` says that no scheduler may be running. */
 #define QUEUED_HINT_MS 10000
 
@@ -211,6 +213,8 @@ static int run_scheduler(struct cli *cli, int64_t only_run_pk)
 	if (!e)
 		return EXIT_FAILED;
 	struct dagbag *bag = cli_dags(cli);
+	/* From now on files are re-read while they may be being written: let them settle. */
+	dagbag_set_settle(bag, DAG_SETTLE_MS);
 	sigset_t set;
 	block_signals(&set);
 	struct scheduler s;

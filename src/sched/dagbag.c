@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "swarmflow/common/fsutil.h"
@@ -337,6 +338,11 @@ void dagbag_init(struct dagbag *bag, const char *folder)
 	*bag = (struct dagbag){.folder = xstrdup(folder)};
 }
 
+void dagbag_set_settle(struct dagbag *bag, int64_t ms)
+{
+	bag->settle_ms = ms;
+}
+
 void dagbag_set_cache(struct dagbag *bag, const char *dir)
 {
 	free(bag->cache_dir);
@@ -361,11 +367,20 @@ static struct dagbag_file *old_find(struct dagbag *bag, const char *path)
 	return bsearch(&key, bag->files, bag->n_files, sizeof(key), cmp_file);
 }
 
+/* Whether the file found has not changed for bag->settle_ms (mtime against the wall clock). */
+static bool settled(const struct dagbag *bag, const struct found *f, int64_t now_ns)
+{
+	return bag->settle_ms <= 0 || now_ns - f->mtime_ns >= bag->settle_ms * 1000000;
+}
+
 /* Builds the new file list from the scan: unchanged files move over, the others are parsed.
  * Returns the number of files parsed. */
 static long files_update(struct dagbag *bag, const struct scan *sc, struct dagbag_file **out,
 			 size_t *n_out)
 {
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	int64_t now_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 	long parsed = 0;
 	size_t n = 0;
 	struct dagbag_file *files = xcalloc(sc->len + bag->n_files, sizeof(*files));
@@ -374,13 +389,19 @@ static long files_update(struct dagbag *bag, const struct scan *sc, struct dagba
 	for (size_t i = 0; i < sc->len; i++) {
 		const struct found *f = &sc->v[i];
 		struct dagbag_file *old = old_find(bag, f->path);
-		if (old && old->mtime_ns == f->mtime_ns && old->size == f->size) {
-			files[n++] = *old;
+		bool same = old && old->mtime_ns == f->mtime_ns && old->size == f->size;
+		if (same || (!settled(bag, f, now_ns) && old)) {
+			files[n++] =
+			    *old; /* unchanged, or changed too recently: the old one stays */
 			old->seen = true;
 			continue;
 		}
+		if (!settled(bag, f, now_ns))
+			continue; /* new and still being written: next refresh */
 		files[n] = (struct dagbag_file){.path = xstrdup(f->path)};
 		file_load(bag, &files[n++], f, old);
+		if (old)
+			old->replaced = true;
 		parsed++;
 	}
 	for (size_t i = 0; i < bag->n_files; i++) {
@@ -457,7 +478,8 @@ long dagbag_refresh(struct dagbag *bag)
 		for (size_t i = 0; i < bag->n_files; i++) {
 			if (bag->files[i].seen)
 				continue;
-			cache_drop(bag, bag->files[i].path); /* the file is gone */
+			if (!bag->files[i].replaced)
+				cache_drop(bag, bag->files[i].path); /* the file is gone */
 			file_finish(&bag->files[i]);
 		}
 		free(bag->files);

@@ -9,6 +9,8 @@
 /* How long a run's DAG may be missing before the run is ended: long enough to fix a file that
  * was broken when the scheduler started, or to move a file. */
 #define ORPHAN_GRACE_MS (5 * 60 * 1000)
+/* When the wait is logged: later than a reload (and a file's settle time) can take. */
+#define ORPHAN_WARN_MS (10 * 1000)
 
 static struct orphan *find(struct scheduler *s, int64_t run_pk)
 {
@@ -65,11 +67,18 @@ bool orphan_run(struct scheduler *s, const struct run *run, int64_t now_ms)
 	struct orphan *o = find(s, run->id);
 	if (!o) {
 		s->orphans = xrealloc(s->orphans, (s->n_orphans + 1) * sizeof(*s->orphans));
-		s->orphans[s->n_orphans++] = (struct orphan){run->id, now_ms};
-		log_warnx("run waits for its DAG dag=%s run=%s: the DAG is not in the dags folder "
-			  "(deleted, renamed or broken); the run ends in %d s unless it comes back",
-			  run->dag_id, run->run_id, ORPHAN_GRACE_MS / 1000);
+		s->orphans[s->n_orphans++] = (struct orphan){run->id, now_ms, false};
 		return true;
+	}
+	if (!o->warned && now_ms - o->since_ms >= ORPHAN_WARN_MS) {
+		/* Not at once: a run triggered right after its file was added waits a moment for
+		 * the next reload, and that is no news. */
+		log_warnx(
+		    "run waits for its DAG dag=%s run=%s: the DAG is not in the dags folder "
+		    "(deleted, renamed or broken); the run ends in %lld s unless it comes back",
+		    run->dag_id, run->run_id,
+		    (long long)(ORPHAN_GRACE_MS - (now_ms - o->since_ms)) / 1000);
+		o->warned = true;
 	}
 	if (now_ms - o->since_ms < ORPHAN_GRACE_MS || has_inflight(s, run->id))
 		return true;

@@ -203,6 +203,8 @@ static void test_cache_across_bags(void **state)
 	dagbag_set_cache(&fx->bag, cache);
 	assert_int_equal(dagbag_refresh(&fx->bag), 3);
 	put(fx, "a.dag", "dag alpha {\n  task t { image = busybox timeout = soon }\n}\n");
+	/* The bag that saw it good sees it broken too: that must not drop the copy. */
+	assert_int_equal(dagbag_refresh(&fx->bag), 1);
 
 	struct dagbag later;
 	dagbag_init(&later, fx->dir);
@@ -228,6 +230,35 @@ static void test_cache_across_bags(void **state)
 	assert_null(dagbag_find(&later, "alpha"));
 	dagbag_finish(&later);
 	free(cache);
+}
+
+/* Writes rel with its mtime set to now (a file being written). */
+static void put_now(struct fixture *fx, const char *rel, const char *text)
+{
+	put(fx, rel, text);
+	char *path = path_of(fx, rel);
+	assert_int_equal(utimensat(AT_FDCWD, path, NULL, 0), 0);
+	free(path);
+}
+
+/* With a settle time, a file changed just now is not read yet: a new one waits, a changed one
+ * keeps its previous version (cp truncating it first can never make its DAGs vanish). */
+static void test_settle(void **state)
+{
+	struct fixture *fx = *state;
+	struct dagbag *bag = &fx->bag;
+	dagbag_set_settle(bag, 60000);
+	assert_int_equal(dagbag_refresh(bag), 3); /* old mtimes: all settled */
+	const struct dag *alpha = dagbag_find(bag, "alpha");
+	put_now(fx, "a.dag", ""); /* truncated, being rewritten */
+	put_now(fx, "new.dag", GOOD("newcomer"));
+	assert_int_equal(dagbag_refresh(bag), 0);
+	assert_ptr_equal(dagbag_find(bag, "alpha"), alpha);
+	assert_null(dagbag_find(bag, "newcomer"));
+	dagbag_set_settle(bag, 0);
+	assert_int_equal(dagbag_refresh(bag), 2);
+	assert_null(dagbag_find(bag, "alpha")); /* the empty file is read now: no DAGs */
+	assert_non_null(dagbag_find(bag, "newcomer"));
 }
 
 static void test_duplicate_ids(void **state)
@@ -335,6 +366,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_removed_file, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_invalid_keeps_last_good, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cache_across_bags, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_settle, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_duplicate_ids, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_symlinks, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_too_large, setup, teardown),

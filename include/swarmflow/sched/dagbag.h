@@ -19,12 +19,14 @@ struct dagbag_file {
 	 * version's (kept running while the file is broken), else none. Owned here. */
 	struct dag **dags;
 	size_t n_dags;
-	bool seen; /* internal: marked during a refresh */
+	bool seen;     /* internal: marked during a refresh */
+	bool replaced; /* internal: a newer version of the same path took its place */
 };
 
 struct dagbag {
 	char *folder;
-	char *cache_dir;           /* last good text of each file (dagbag_set_cache), or NULL */
+	char *cache_dir;   /* last good text of each file (dagbag_set_cache), or NULL */
+	int64_t settle_ms; /* a file changed less than this long ago is read later (0: at once) */
 	struct dagbag_file *files; /* sorted by path */
 	size_t n_files;
 	struct dag_errors errors; /* folder-level problems (unreadable dirs, symlink loops,
@@ -42,6 +44,11 @@ void dagbag_init(struct dagbag *bag, const char *folder);
  * `dags list`/`dags trigger` run later), not only in the one that saw it good. The copy goes
  * when the file is deleted. */
 void dagbag_set_cache(struct dagbag *bag, const char *dir);
+
+/* A file whose mtime is less than ms old is not parsed yet (its previous version, if any,
+ * stays): a file being written (cp truncates first, editors rewrite) is never read half-done.
+ * For the daemon; one-shot commands read files as they are. */
+void dagbag_set_settle(struct dagbag *bag, int64_t ms);
 
 /* Scans the folder (subfolders too; names starting with '.' are skipped; only *.dag; symlink
  * loops detected), parses new or changed files (mtime or size differ), drops removed files, and

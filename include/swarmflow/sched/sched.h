@@ -35,6 +35,7 @@ struct inflight {
 struct orphan {
 	int64_t run_pk;
 	int64_t since_ms;
+	bool warned; /* the wait has been logged */
 };
 
 struct scheduler {
