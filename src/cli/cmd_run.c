@@ -12,6 +12,7 @@
 #include "swarmflow/common/fsutil.h"
 #include "swarmflow/common/log.h"
 #include "swarmflow/common/timeutil.h"
+#include "swarmflow/sched/heartbeat.h"
 #include "swarmflow/sched/sched.h"
 
 /* How often `dags trigger --wait` looks at the run. */
@@ -302,6 +303,7 @@ int cmd_scheduler(struct cli *cli, int argc, char **argv)
 	rc = EXIT_FAILED;
 	int lock = lock_state_dir(cli);
 	if (lock >= 0) {
+		heartbeat_clear(cli->cfg.state_dir); /* healthy only once this process beats */
 		rc = run_scheduler(cli, 0);
 		close(lock);
 	}

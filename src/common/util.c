@@ -209,3 +209,16 @@ const char *env_lookup(char *const *envp, const char *name)
 			return envp[i] + n + 1;
 	return NULL;
 }
+
+bool str_copy(char *dst, size_t size, const char *src)
+{
+	if (size == 0)
+		return false;
+	size_t n = strnlen(src, size);
+	bool whole = n < size;
+	if (!whole)
+		n = size - 1;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+	return whole;
+}

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "swarmflow/common/fsutil.h"
 #include "swarmflow/common/util.h"
@@ -28,6 +29,13 @@ bool heartbeat_write(const char *state_dir, const struct heartbeat *hb)
 	free(path);
 	free(text);
 	return ok;
+}
+
+void heartbeat_clear(const char *state_dir)
+{
+	char *path = xasprintf("%s/heartbeat.json", state_dir);
+	unlink(path);
+	free(path);
 }
 
 bool heartbeat_read(const char *state_dir, struct heartbeat *out, char **err)

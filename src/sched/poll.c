@@ -47,7 +47,7 @@ static int check_pending(struct scheduler *s, size_t idx, const struct task_stat
 	struct inflight *f = &s->inflight[idx];
 	if (st) {
 		const char *why = st->err[0] ? st->err : st->message;
-		snprintf(f->last_reason, sizeof(f->last_reason), "%s", why);
+		str_copy(f->last_reason, sizeof(f->last_reason), why);
 	}
 	if (now_ms - f->created_ms <= f->pending_timeout_s * 1000)
 		return 0;

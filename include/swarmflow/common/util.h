@@ -67,6 +67,10 @@ bool parse_int64(const char *s, int64_t min, int64_t max, int64_t *out);
 /* The value of variable name in envp (a NULL-terminated "K=V" array like environ), or NULL. */
 const char *env_lookup(char *const *envp, const char *name);
 
+/* Copies src into dst (size bytes), cut to fit and always NUL-terminated (strlcpy). Returns
+ * true when nothing was cut. */
+bool str_copy(char *dst, size_t size, const char *src);
+
 /* True when s starts with prefix / ends with suffix. */
 bool str_has_prefix(const char *s, const char *prefix);
 bool str_has_suffix(const char *s, const char *suffix);

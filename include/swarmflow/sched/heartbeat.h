@@ -22,6 +22,10 @@ struct heartbeat {
 /* Writes hb to state_dir/heartbeat.json atomically. False (errno set) on failure. */
 bool heartbeat_write(const char *state_dir, const struct heartbeat *hb);
 
+/* Removes state_dir/heartbeat.json: a scheduler starting must not pass for healthy on the
+ * heartbeat of the one before it (same volume, same pid 1 in a container). */
+void heartbeat_clear(const char *state_dir);
+
 /* Reads state_dir/heartbeat.json. False with *err set ("no heartbeat ...", "unreadable ...")
  * when there is none or it cannot be parsed; the caller frees *err. */
 bool heartbeat_read(const char *state_dir, struct heartbeat *out, char **err);

@@ -1,0 +1,81 @@
+/* test_util.c - the small helpers everything uses: bounded copies, capped buffers, lists. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "swarmflow/common/util.h"
+
+static void test_str_copy(void **state)
+{
+	(void)state;
+	char small[4];
+	assert_true(str_copy(small, sizeof(small), "abc"));
+	assert_string_equal(small, "abc");
+	assert_false(str_copy(small, sizeof(small), "abcd")); /* cut, still terminated */
+	assert_string_equal(small, "abc");
+	assert_true(str_copy(small, sizeof(small), ""));
+	assert_string_equal(small, "");
+	assert_false(str_copy(small, 0, "x"));
+}
+
+static void test_buf_cap(void **state)
+{
+	(void)state;
+	struct buf b;
+	buf_init(&b, 8);
+	assert_true(buf_append(&b, "12345", 5));
+	assert_true(buf_append(&b, "678", 3));
+	assert_false(b.too_big);
+	assert_false(buf_append(&b, "9", 1)); /* over the cap: refused whole */
+	assert_true(b.too_big);
+	assert_int_equal(b.len, 8);
+	assert_string_equal(b.data, "12345678");
+	buf_reset(&b);
+	assert_true(buf_printf(&b, "%d-%s", 42, "x"));
+	assert_string_equal(b.data, "42-x");
+	char *owned = buf_steal(&b);
+	assert_string_equal(owned, "42-x");
+	assert_int_equal(b.len, 0);
+	free(owned);
+	buf_finish(&b);
+}
+
+static void test_strv_and_parse(void **state)
+{
+	(void)state;
+	struct strv sv = {0};
+	strv_push(&sv, "a");
+	strv_push(&sv, "b");
+	assert_true(strv_contains(&sv, "b"));
+	assert_false(strv_contains(&sv, "c"));
+	assert_null(sv.v[sv.len]);
+	strv_finish(&sv);
+	int64_t v = 0;
+	assert_true(parse_int64("42", 0, 100, &v));
+	assert_int_equal(v, 42);
+	assert_false(parse_int64("101", 0, 100, &v));
+	assert_false(parse_int64("4x", 0, 100, &v));
+	assert_false(parse_int64("", 0, 100, &v));
+	assert_false(parse_int64(NULL, 0, 100, &v));
+	char *const env[] = {"A=1", "AB=2", "B=", NULL};
+	assert_string_equal(env_lookup(env, "AB"), "2");
+	assert_string_equal(env_lookup(env, "A"), "1");
+	assert_string_equal(env_lookup(env, "B"), "");
+	assert_null(env_lookup(env, "C"));
+	assert_null(env_lookup(NULL, "A"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_str_copy),
+	    cmocka_unit_test(test_buf_cap),
+	    cmocka_unit_test(test_strv_and_parse),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
