@@ -69,10 +69,11 @@ int cmd_runs_list(struct cli *cli, int argc, char **argv)
 	if (!store_runs_list(st, dag_id, has_state ? &state : NULL, 0, &runs, &err))
 		return store_failed(err);
 	if (json) {
-		json_t *out = json_array();
+		struct json_stream js;
+		cli_json_stream_begin(&js);
 		for (size_t i = 0; i < runs.len; i++)
-			json_array_append_new(out, cli_run_json(&runs.v[i]));
-		cli_print_json(out);
+			cli_json_stream_item(&js, cli_run_json(&runs.v[i]));
+		cli_json_stream_end(&js);
 	} else {
 		runs_table(&runs);
 	}
@@ -141,10 +142,11 @@ int cmd_tasks_list(struct cli *cli, int argc, char **argv)
 	if (!ok)
 		return store_failed(err);
 	if (json) {
-		json_t *out = json_array();
+		struct json_stream js;
+		cli_json_stream_begin(&js);
 		for (size_t i = 0; i < tis.len; i++)
-			json_array_append_new(out, cli_ti_json(&tis.v[i]));
-		cli_print_json(out);
+			cli_json_stream_item(&js, cli_ti_json(&tis.v[i]));
+		cli_json_stream_end(&js);
 	} else {
 		tasks_table(&tis);
 	}
