@@ -15,6 +15,8 @@
 
 /* Shortest and longest sleep between two ticks (adaptive polling), in milliseconds. */
 #define TICK_MIN_MS 50
+/* The first wait after a change (adaptive polling; see next_interval). */
+#define ADAPTIVE_MIN_MS 100
 /* How often the daemon looks for leftover services of finished tries. */
 #define SWEEP_INTERVAL_MS 30000
 /* Longest delay between two tries (10 years, as for durations): keeps ms arithmetic far from
@@ -395,11 +397,25 @@ static void beat(struct scheduler *s, int64_t now_ms)
 	s->next_heartbeat_ms = now_ms + HEARTBEAT_EVERY_MS;
 }
 
+/* The next wait (adaptive polling): right after something changed (a dispatch or a finish), a
+ * task may end any moment, so poll again soon and back off by doubling while nothing changes,
+ * up to poll_interval; with nothing in flight, poll_interval. */
+static int64_t next_interval(const struct scheduler *s, int64_t cur, int64_t max)
+{
+	int64_t min = ADAPTIVE_MIN_MS < max ? ADAPTIVE_MIN_MS : max;
+	if (s->dispatched_or_finished)
+		return min;
+	if (s->n_inflight == 0)
+		return max;
+	return cur * 2 < max ? cur * 2 : max;
+}
+
 int sched_loop(struct scheduler *s)
 {
-	int64_t interval = (int64_t)(s->cfg->poll_interval * 1000);
-	if (interval < TICK_MIN_MS)
-		interval = TICK_MIN_MS;
+	int64_t max = (int64_t)(s->cfg->poll_interval * 1000);
+	if (max < TICK_MIN_MS)
+		max = TICK_MIN_MS;
+	int64_t interval = max;
 	while (!s->stop) {
 		int64_t start = time_mono_ms();
 		if (!sched_tick(s, time_now_ms()))
@@ -408,6 +424,7 @@ int sched_loop(struct scheduler *s)
 		enum run_state state;
 		if (s->only_run_pk && watched_run_done(s, &state))
 			return state == RUN_SUCCESS ? 0 : 1;
+		interval = next_interval(s, interval, max);
 		int64_t spent = time_mono_ms() - start;
 		wait_ms(s, spent < interval ? interval - spent : 0);
 	}
