@@ -169,9 +169,8 @@ bool finish_without_service(struct scheduler *s, struct ti *ti, const struct tas
 	return ok;
 }
 
-/* Marks every task instance of the run that has not finished, and the run, as failed with
- * reason, in one transaction. */
-static bool fail_unfinished(struct scheduler *s, int64_t run_pk, const char *reason, int64_t now_ms)
+bool end_run(struct scheduler *s, int64_t run_pk, enum ti_state started, enum ti_state waiting,
+	     const char *reason, int64_t now_ms)
 {
 	struct ti_list tis = {0};
 	char *err = NULL;
@@ -180,7 +179,7 @@ static bool fail_unfinished(struct scheduler *s, int64_t run_pk, const char *rea
 		struct ti *ti = &tis.v[i];
 		if (ti_state_finished(ti->state))
 			continue;
-		ti->state = TI_FAILED;
+		ti->state = ti->state == TI_QUEUED || ti->state == TI_RUNNING ? started : waiting;
 		ti->end_ms = now_ms;
 		free(ti->error);
 		ti->error = xstrdup(reason);
@@ -191,19 +190,29 @@ static bool fail_unfinished(struct scheduler *s, int64_t run_pk, const char *rea
 	if (!ok) {
 		store_rollback(s->store);
 		log_error("store: %s", err ? err : "unknown error");
-		free(err);
 	}
+	free(err);
 	ti_list_finish(&tis);
+	return ok;
+}
+
+bool finish_run_tries(struct scheduler *s, int64_t run_pk, const char *reason, int64_t now_ms)
+{
+	bool aborting = s->aborting;
+	s->aborting = true; /* finish_try retries nothing */
+	bool ok = true;
+	/* Backwards: finishing a try moves the last entry into its place. */
+	for (size_t i = s->n_inflight; ok && i-- > 0;)
+		if (s->inflight[i].run_pk == run_pk)
+			ok = finish_try(s, i, false, NULL, reason, now_ms);
+	s->aborting = aborting;
 	return ok;
 }
 
 bool sched_abort_run(struct scheduler *s, const char *reason, int64_t now_ms)
 {
-	s->aborting = true;
-	bool ok = true;
-	for (size_t i = s->n_inflight; ok && i-- > 0;)
-		ok = finish_try(s, i, false, NULL, reason, now_ms);
-	ok = ok && fail_unfinished(s, s->only_run_pk, reason, now_ms);
+	bool ok = finish_run_tries(s, s->only_run_pk, reason, now_ms) &&
+		  end_run(s, s->only_run_pk, TI_FAILED, TI_FAILED, reason, now_ms);
 	struct run run = {0};
 	char *err = NULL;
 	if (ok && store_run_get_by_id(s->store, s->only_run_pk, &run, &err)) {

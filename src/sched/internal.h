@@ -20,6 +20,14 @@ bool finish_try(struct scheduler *s, size_t idx, bool success, const struct task
 bool finish_without_service(struct scheduler *s, struct ti *ti, const struct task *task,
 			    const char *error, int64_t now_ms);
 
+/* finish.c: ends a run at once, in one transaction: task instances not finished become
+ * `started` (those queued or running) or `waiting` (the others), with reason as their error;
+ * the run becomes failed. finish_run_tries first ends the run's in-flight tries (logs kept,
+ * services removed, failed with reason, no retry). */
+bool end_run(struct scheduler *s, int64_t run_pk, enum ti_state started, enum ti_state waiting,
+	     const char *reason, int64_t now_ms);
+bool finish_run_tries(struct scheduler *s, int64_t run_pk, const char *reason, int64_t now_ms);
+
 /* inflight list helpers (sched.c). inflight_track adds the try ti (which owns a service) with
  * the timeouts of task (NULL: defaults) and returns the new entry. */
 struct inflight *inflight_add(struct scheduler *s);

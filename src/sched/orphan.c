@@ -35,33 +35,6 @@ static bool has_inflight(const struct scheduler *s, int64_t run_pk)
 	return false;
 }
 
-/* Marks the run's unfinished task instances removed and the run failed, in one transaction. */
-static bool end_run(struct scheduler *s, const struct run *run, const char *reason, int64_t now_ms)
-{
-	struct ti_list tis = {0};
-	char *err = NULL;
-	bool ok = store_begin(s->store, &err) && store_tis_for_run(s->store, run->id, &tis, &err);
-	for (size_t i = 0; ok && i < tis.len; i++) {
-		struct ti *ti = &tis.v[i];
-		if (ti_state_finished(ti->state))
-			continue;
-		ti->state = TI_REMOVED;
-		ti->end_ms = now_ms;
-		free(ti->error);
-		ti->error = xstrdup(reason);
-		ok = store_ti_update(s->store, ti, &err);
-	}
-	ok = ok && store_run_set_state(s->store, run->id, RUN_FAILED, now_ms, &err) &&
-	     store_commit(s->store, &err);
-	if (!ok) {
-		store_rollback(s->store);
-		log_error("store: %s", err ? err : "unknown error");
-	}
-	free(err);
-	ti_list_finish(&tis);
-	return ok;
-}
-
 bool orphan_run(struct scheduler *s, const struct run *run, int64_t now_ms)
 {
 	struct orphan *o = find(s, run->id);
@@ -83,7 +56,7 @@ bool orphan_run(struct scheduler *s, const struct run *run, int64_t now_ms)
 	if (now_ms - o->since_ms < ORPHAN_GRACE_MS || has_inflight(s, run->id))
 		return true;
 	char *reason = xasprintf("DAG '%s' is no longer in the dags folder", run->dag_id);
-	bool ok = end_run(s, run, reason, now_ms);
+	bool ok = end_run(s, run->id, TI_REMOVED, TI_REMOVED, reason, now_ms);
 	if (ok) {
 		log_warnx("run failed dag=%s run=%s: %s", run->dag_id, run->run_id, reason);
 		orphan_forget(s, run->id);

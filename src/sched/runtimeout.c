@@ -9,38 +9,8 @@
 #include "swarmflow/core/slots.h"
 #include "swarmflow/core/units.h"
 
-/* Marks every task instance of the run that has not finished, and the run, as over with reason,
- * in one transaction: a try that had started (queued or running) fails; a task that never
- * started is skipped (as Airflow does on dagrun_timeout). */
-static bool end_run(struct scheduler *s, int64_t run_pk, const char *reason, int64_t now_ms)
-{
-	struct ti_list tis = {0};
-	char *err = NULL;
-	bool ok = store_begin(s->store, &err) && store_tis_for_run(s->store, run_pk, &tis, &err);
-	for (size_t i = 0; ok && i < tis.len; i++) {
-		struct ti *ti = &tis.v[i];
-		if (ti_state_finished(ti->state))
-			continue;
-		bool started = ti->state == TI_QUEUED || ti->state == TI_RUNNING;
-		ti->state = started ? TI_FAILED : TI_SKIPPED;
-		ti->end_ms = now_ms;
-		free(ti->error);
-		ti->error = xstrdup(reason);
-		ok = store_ti_update(s->store, ti, &err);
-	}
-	ok = ok && store_run_set_state(s->store, run_pk, RUN_FAILED, now_ms, &err) &&
-	     store_commit(s->store, &err);
-	if (!ok) {
-		store_rollback(s->store);
-		log_error("store: %s", err ? err : "unknown error");
-	}
-	free(err);
-	ti_list_finish(&tis);
-	return ok;
-}
-
 /* Fails the run: the in-flight tries of the run get their logs kept and their services removed
- * and fail with no retry, then the rest of the run ends (end_run). */
+ * and fail with no retry, then the rest of the run ends (end_run in finish.c). */
 static bool time_out(struct scheduler *s, const struct run *run, const struct dag *dag,
 		     int64_t now_ms)
 {
@@ -48,15 +18,9 @@ static bool time_out(struct scheduler *s, const struct run *run, const struct da
 	duration_format(dag->dagrun_timeout_s, limit);
 	char *reason = xasprintf("dagrun_timeout of %s exceeded", limit);
 	log_warnx("run timed out dag=%s run=%s: %s", run->dag_id, run->run_id, reason);
-	bool aborting = s->aborting;
-	s->aborting = true; /* finish_try retries nothing */
-	bool ok = true;
-	/* Backwards: finishing a try moves the last entry into its place. */
-	for (size_t i = s->n_inflight; ok && i-- > 0;)
-		if (s->inflight[i].run_pk == run->id)
-			ok = finish_try(s, i, false, NULL, reason, now_ms);
-	s->aborting = aborting;
-	ok = ok && end_run(s, run->id, reason, now_ms);
+	/* Like Airflow: tries that ran fail, tasks that never started are skipped. */
+	bool ok = finish_run_tries(s, run->id, reason, now_ms) &&
+		  end_run(s, run->id, TI_FAILED, TI_SKIPPED, reason, now_ms);
 	if (ok) {
 		/* A create whose answer was lost may have left a service no try knows of. */
 		sweep_services(s, run->dag_id, run->run_id);
