@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "swarmflow/sched/sched.h"
 #include "swarmflow/common/timeutil.h"
 #include "swarmflow/core/timetable.h"
 
@@ -84,12 +85,6 @@ static bool queue_run(struct store *st, const struct dag *dag, const struct inte
 	time_format_iso(iv->start, iso);
 	time_format_iso(iv->end, end_iso);
 	snprintf(run_id, sizeof(run_id), "backfill__%s", iso);
-	const char **ids = xcalloc(dag->n_tasks + 1, sizeof(*ids));
-	int *tries = xcalloc(dag->n_tasks + 1, sizeof(*tries));
-	for (size_t i = 0; i < dag->n_tasks; i++) {
-		ids[i] = dag->tasks[i].task_id;
-		tries[i] = dag->tasks[i].retries + 1;
-	}
 	struct run r = {.dag_id = dag->dag_id,
 			.run_id = run_id,
 			.run_type = "backfill",
@@ -100,9 +95,7 @@ static bool queue_run(struct store *st, const struct dag *dag, const struct inte
 			.conf = "{}"};
 	struct run made = {0};
 	char *err = NULL, *get_err = NULL;
-	bool ok = store_run_create(st, &r, ids, tries, dag->n_tasks, &made, &err);
-	free(ids);
-	free(tries);
+	bool ok = sched_run_create(st, dag, &r, &made, &err);
 	*pk = ok ? made.id : 0;
 	if (ok)
 		printf("queued  %s  data interval %s to %s\n", run_id, iso, end_iso);

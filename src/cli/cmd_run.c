@@ -83,21 +83,13 @@ bool cli_create_run(struct cli *cli, const struct dag *dag, const char *conf, co
 	    .queued_ms = now_ms,
 	    .conf = conf_text,
 	};
-	const char **ids = xcalloc(dag->n_tasks + 1, sizeof(*ids));
-	int *tries = xcalloc(dag->n_tasks + 1, sizeof(*tries));
-	for (size_t i = 0; i < dag->n_tasks; i++) {
-		ids[i] = dag->tasks[i].task_id;
-		tries[i] = dag->tasks[i].retries + 1;
-	}
 	struct store *st = cli_store(cli);
 	char *err = NULL;
-	bool ok = st && store_run_create(st, &r, ids, tries, dag->n_tasks, out, &err);
+	bool ok = st && sched_run_create(st, dag, &r, out, &err);
 	if (!ok && err)
 		fprintf(stderr, "swarmflow: %s\n", err);
-	*exit_code = st ? EXIT_FAILED : EXIT_FAILED;
+	*exit_code = EXIT_FAILED;
 	free(err);
-	free(ids);
-	free(tries);
 	free(conf_text);
 	return ok;
 }

@@ -184,12 +184,6 @@ static bool create_run(struct scheduler *s, const struct dag *dag, const struct 
 	time_format_iso(iv->start, iso);
 	time_format_iso(iv->end, end_iso);
 	snprintf(run_id, sizeof(run_id), "scheduled__%s", iso);
-	const char **ids = xcalloc(dag->n_tasks + 1, sizeof(*ids));
-	int *tries = xcalloc(dag->n_tasks + 1, sizeof(*tries));
-	for (size_t i = 0; i < dag->n_tasks; i++) {
-		ids[i] = dag->tasks[i].task_id;
-		tries[i] = dag->tasks[i].retries + 1;
-	}
 	struct run r = {.dag_id = dag->dag_id,
 			.run_id = run_id,
 			.run_type = "scheduled",
@@ -199,9 +193,7 @@ static bool create_run(struct scheduler *s, const struct dag *dag, const struct 
 			.queued_ms = now_ms,
 			.conf = "{}"};
 	char *err = NULL;
-	*created = store_run_create(s->store, &r, ids, tries, dag->n_tasks, NULL, &err);
-	free(ids);
-	free(tries);
+	*created = sched_run_create(s->store, dag, &r, NULL, &err);
 	if (*created) {
 		log_info("run created dag=%s run=%s type=scheduled interval=%s/%s", dag->dag_id,
 			 run_id, iso, end_iso);
