@@ -73,6 +73,10 @@ struct store *cli_store(struct cli *cli);
 /* The engine, version negotiated and checked to be a swarm manager, or NULL after printing
  * why. */
 struct engine *cli_engine(struct cli *cli);
+/* The same without printing: NULL with *why set (caller frees) and *retry true when no engine
+ * answered (worth waiting for), false when one answered but cannot be used (not a manager,
+ * not in a swarm, a bad docker_host). */
+struct engine *cli_engine_open(struct cli *cli, char **why, bool *retry);
 /* The DAGs of dags_folder, scanned once. */
 struct dagbag *cli_dags(struct cli *cli);
 /* The DAG by id, or NULL after printing "unknown DAG" (and the file errors, if any). */

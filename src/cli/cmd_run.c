@@ -19,6 +19,9 @@
 #define WAIT_POLL_MS 200
 /* How long a changed DAG file must stay unchanged before a running scheduler reads it. */
 #define DAG_SETTLE_MS 1000
+/* The daemon waits for an engine that does not answer: first retry, and the longest wait. */
+#define ENGINE_WAIT_MIN_MS 1000
+#define ENGINE_WAIT_MAX_MS 30000
 /* After this long in state queued, `--wait` says that no scheduler may be running. */
 #define QUEUED_HINT_MS 10000
 
@@ -197,19 +200,70 @@ static void block_signals(sigset_t *set)
 	sigprocmask(SIG_BLOCK, set, NULL);
 }
 
+/* Says in the heartbeat why the daemon is not running tasks (for `swarmflow health`). */
+static void beat_waiting(struct cli *cli, const char *why)
+{
+	struct heartbeat hb = {.time_ms = time_now_ms(),
+			       .pid = (long)getpid(),
+			       .poll_interval = cli->cfg.poll_interval};
+	str_copy(hb.instance, sizeof(hb.instance), cli->cfg.instance);
+	str_copy(hb.engine, sizeof(hb.engine), why);
+	heartbeat_write(cli->cfg.state_dir, &hb);
+}
+
+/* The daemon waits for an engine that does not answer yet (dockerd starting, a manager
+ * rebooting) with a capped backoff, logging once per change of what it sees; one that answers
+ * but cannot be used (not a manager) ends it. NULL with *stopped when a signal said stop. */
+static struct engine *wait_for_engine(struct cli *cli, const sigset_t *set, bool *stopped)
+{
+	int64_t delay = ENGINE_WAIT_MIN_MS;
+	char *last = NULL;
+	*stopped = false;
+	for (;;) {
+		char *why = NULL;
+		bool retry = false;
+		struct engine *e = cli_engine_open(cli, &why, &retry);
+		if (e && last)
+			log_info("engine: %s answers now", cli->cfg.docker_host);
+		if (e || !retry) {
+			if (!e)
+				fprintf(stderr, "swarmflow: %s\n", why);
+			free(why);
+			free(last);
+			return e;
+		}
+		if (!last || strcmp(last, why) != 0)
+			log_warnx("engine: %s; waiting for it (retrying up to every %d s)", why,
+				  ENGINE_WAIT_MAX_MS / 1000);
+		beat_waiting(cli, why);
+		free(last);
+		last = why;
+		struct timespec ts = {.tv_sec = delay / 1000, .tv_nsec = (delay % 1000) * 1000000};
+		siginfo_t info;
+		int sig = sigtimedwait(set, &info, &ts);
+		if (sig == SIGTERM || sig == SIGINT) {
+			free(last);
+			*stopped = true;
+			return NULL;
+		}
+		delay = delay * 2 < ENGINE_WAIT_MAX_MS ? delay * 2 : ENGINE_WAIT_MAX_MS;
+	}
+}
+
 static int run_scheduler(struct cli *cli, int64_t only_run_pk)
 {
 	struct store *st = cli_store(cli);
 	if (!st)
 		return EXIT_FAILED;
-	struct engine *e = cli_engine(cli);
+	sigset_t set;
+	block_signals(&set);
+	bool stopped = false;
+	struct engine *e = only_run_pk ? cli_engine(cli) : wait_for_engine(cli, &set, &stopped);
 	if (!e)
-		return EXIT_FAILED;
+		return stopped ? EXIT_OK : EXIT_FAILED;
 	struct dagbag *bag = cli_dags(cli);
 	/* From now on files are re-read while they may be being written: let them settle. */
 	dagbag_set_settle(bag, DAG_SETTLE_MS);
-	sigset_t set;
-	block_signals(&set);
 	struct scheduler s;
 	char *err = NULL;
 	if (!sched_init(&s, &cli->cfg, st, e, bag, only_run_pk, &err)) {

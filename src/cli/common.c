@@ -104,34 +104,31 @@ struct store *cli_store(struct cli *cli)
 	return cli->store;
 }
 
-/* Checks that the engine is a swarm manager; prints why not. */
-static bool check_manager(struct engine *e, const char *host)
+/* Checks that the engine is a swarm manager; *why says why not (caller frees). */
+static bool check_manager(struct engine *e, const char *host, char **why, bool *retry)
 {
 	struct engine_info info = {0};
 	struct engine_err eerr = {0};
 	if (!engine_info(e, &info, &eerr)) {
-		fprintf(stderr, "swarmflow: docker engine at %s: %s\n", host, eerr.message);
-		return false;
+		*retry = eerr.kind == ENGINE_ERR_CONNECT || eerr.kind == ENGINE_ERR_TIMEOUT;
+		return set_err(why, "docker engine at %s: %s", host, eerr.message);
 	}
-	if (strcmp(info.swarm_state, "active") != 0) {
-		fprintf(stderr,
-			"swarmflow: the docker engine at %s is not part of a swarm (state '%s'); "
-			"run `docker swarm init` first\n",
-			host, info.swarm_state);
-		return false;
-	}
-	if (!info.is_manager) {
-		fprintf(stderr,
-			"swarmflow: the docker engine at %s is a swarm worker; swarmflow needs a "
-			"manager's API (run it on a manager or set docker_host to one)\n",
-			host);
-		return false;
-	}
+	if (strcmp(info.swarm_state, "active") != 0)
+		return set_err(why,
+			       "the docker engine at %s is not part of a swarm (state '%s'); run "
+			       "`docker swarm init` first",
+			       host, info.swarm_state);
+	if (!info.is_manager)
+		return set_err(why,
+			       "the docker engine at %s is a swarm worker; swarmflow needs a "
+			       "manager's API (run it on a manager or set docker_host to one)",
+			       host);
 	return true;
 }
 
-struct engine *cli_engine(struct cli *cli)
+struct engine *cli_engine_open(struct cli *cli, char **why, bool *retry)
 {
+	*retry = false;
 	if (cli->engine)
 		return cli->engine;
 	const char *verify = env_lookup(cli->envp, "DOCKER_TLS_VERIFY");
@@ -144,22 +141,34 @@ struct engine *cli_engine(struct cli *cli)
 	char *err = NULL;
 	struct engine *e = engine_create(&opts, &err);
 	if (!e) {
-		fprintf(stderr, "swarmflow: docker_host: %s\n", err);
+		set_err(why, "docker_host: %s", err);
 		free(err);
 		return NULL;
 	}
 	struct engine_err eerr = {0};
 	if (!engine_negotiate(e, &eerr)) {
-		fprintf(stderr, "swarmflow: cannot use the docker engine at %s: %s\n",
-			cli->cfg.docker_host, eerr.message);
+		*retry = eerr.kind == ENGINE_ERR_CONNECT || eerr.kind == ENGINE_ERR_TIMEOUT;
+		set_err(why, "cannot use the docker engine at %s: %s", cli->cfg.docker_host,
+			eerr.message);
 		engine_destroy(e);
 		return NULL;
 	}
-	if (!check_manager(e, cli->cfg.docker_host)) {
+	if (!check_manager(e, cli->cfg.docker_host, why, retry)) {
 		engine_destroy(e);
 		return NULL;
 	}
 	cli->engine = e;
+	return e;
+}
+
+struct engine *cli_engine(struct cli *cli)
+{
+	char *why = NULL;
+	bool retry = false;
+	struct engine *e = cli_engine_open(cli, &why, &retry);
+	if (!e)
+		fprintf(stderr, "swarmflow: %s\n", why ? why : "cannot use the docker engine");
+	free(why);
 	return e;
 }
 
@@ -170,6 +179,7 @@ struct dagbag *cli_dags(struct cli *cli)
 		char *cache = xasprintf("%s/dagcache", cli->cfg.state_dir);
 		dagbag_set_cache(&cli->bag, cache);
 		free(cache);
+		dagbag_set_policy(&cli->bag, &cli->cfg.policy);
 		dagbag_refresh(&cli->bag);
 		cli->bag_loaded = true;
 	}
