@@ -82,6 +82,12 @@ bool sched_tick(struct scheduler *s, int64_t now_ms);
  * or was interrupted, or when the store failed. */
 int sched_loop(struct scheduler *s);
 
+/* Creates a run of dag in state queued (store_run_create) with one task instance per task of
+ * the DAG, each allowed retries + 1 tries. r gives the run id, type, dates, conf and runner;
+ * its dag_id is taken from dag. *out (may be NULL) and *err as in store_run_create. */
+bool sched_run_create(struct store *st, const struct dag *dag, const struct run *r, struct run *out,
+		      char **err);
+
 /* The runner name of this process as a `dags test`: "test:<host>:<pid>" (caller frees). */
 char *sched_test_runner(void);
 /* True when runner names a `dags test` process on this host that no longer exists. */
