@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "swarmflow/common/timeutil.h"
+#include "swarmflow/core/policy.h"
 #include "swarmflow/core/spec.h"
 
 static json_t *errors_json(const struct dag_errors *errs)
@@ -112,8 +113,9 @@ int cmd_dags_list(struct cli *cli, int argc, char **argv)
 	return EXIT_OK;
 }
 
-/* Validates one file; returns its number of errors and adds its DAG count to *n_dags. */
-static size_t validate_file(const char *path, size_t *n_dags)
+/* Validates one file against the parser and the policy; returns its number of errors and adds its
+ * DAG count to *n_dags. */
+static size_t validate_file(const char *path, const struct policy *policy, size_t *n_dags)
 {
 	FILE *fp = fopen(path, "rb");
 	if (!fp) {
@@ -133,7 +135,8 @@ static size_t validate_file(const char *path, size_t *n_dags)
 		return 1;
 	}
 	struct dag_file df = {0};
-	dag_file_parse(text.data ? text.data : "", text.len, path, &df);
+	if (dag_file_parse(text.data ? text.data : "", text.len, path, &df))
+		policy_check_file(policy, &df);
 	buf_finish(&text);
 	print_errors(stderr, &df.errors);
 	size_t errors = df.errors.len;
@@ -142,10 +145,11 @@ static size_t validate_file(const char *path, size_t *n_dags)
 	return errors;
 }
 
-static size_t validate_folder(const char *path, size_t *n_dags)
+static size_t validate_folder(const char *path, const struct policy *policy, size_t *n_dags)
 {
 	struct dagbag bag;
 	dagbag_init(&bag, path);
+	dagbag_set_policy(&bag, policy);
 	dagbag_refresh(&bag);
 	for (size_t f = 0; f < bag.n_files; f++) {
 		print_errors(stderr, &bag.files[f].parsed.errors);
@@ -167,13 +171,13 @@ int cmd_dags_validate(struct cli *cli, int argc, char **argv)
 		return EXIT_USAGE;
 	size_t errors = 0, n_dags = 0;
 	if (optind == argc)
-		errors += validate_folder(cli->cfg.dags_folder, &n_dags);
+		errors += validate_folder(cli->cfg.dags_folder, &cli->cfg.policy, &n_dags);
 	for (int i = optind; i < argc; i++) {
 		struct stat st;
 		if (stat(argv[i], &st) == 0 && S_ISDIR(st.st_mode))
-			errors += validate_folder(argv[i], &n_dags);
+			errors += validate_folder(argv[i], &cli->cfg.policy, &n_dags);
 		else
-			errors += validate_file(argv[i], &n_dags);
+			errors += validate_file(argv[i], &cli->cfg.policy, &n_dags);
 	}
 	printf("%zu DAG%s, %zu error%s\n", n_dags, n_dags == 1 ? "" : "s", errors,
 	       errors == 1 ? "" : "s");

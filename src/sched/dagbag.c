@@ -278,7 +278,8 @@ static struct dag **cache_load(const struct dagbag *bag, const char *path, size_
 	struct dag **dags = NULL;
 	if (read_text(cp, &b, &st, &err)) {
 		struct dag_file df = {0};
-		if (dag_file_parse(b.data ? b.data : "", b.len, path, &df) && df.n_dags) {
+		if (dag_file_parse(b.data ? b.data : "", b.len, path, &df) &&
+		    policy_check_file(bag->policy, &df) && df.n_dags) {
 			dags = df.dags;
 			*n = df.n_dags;
 			df.dags = NULL;
@@ -292,8 +293,20 @@ static struct dag **cache_load(const struct dagbag *bag, const char *path, size_
 	return dags;
 }
 
-/* Parses the file f found at nf->path into nf. When the new version has an error, the DAGs in use
- * of the previous version (old, may be NULL, else the cached last good version) move to nf. */
+/* Whether every DAG of a version kept in use passes the bag's policy. */
+static bool dags_allowed(const struct dagbag *bag, struct dag **dags, size_t n)
+{
+	struct dag_errors errs = {0};
+	bool ok = true;
+	for (size_t i = 0; bag->policy && ok && i < n; i++)
+		ok = policy_check_dag(bag->policy, dags[i], &errs);
+	dag_errors_finish(&errs);
+	return ok;
+}
+
+/* Parses the file f found at nf->path into nf and checks the bag's policy. When the new version
+ * has an error, the DAGs in use of the previous version (old, may be NULL, else the cached last
+ * good version) move to nf, if they pass the policy. */
 static void file_load(const struct dagbag *bag, struct dagbag_file *nf, const struct found *f,
 		      struct dagbag_file *old)
 {
@@ -301,7 +314,8 @@ static void file_load(const struct dagbag *bag, struct dagbag_file *nf, const st
 	struct stat st = {0};
 	char *err = NULL;
 	if (read_text(nf->path, &b, &st, &err)) {
-		if (dag_file_parse(b.data ? b.data : "", b.len, nf->path, &nf->parsed))
+		if (dag_file_parse(b.data ? b.data : "", b.len, nf->path, &nf->parsed) &&
+		    policy_check_file(bag->policy, &nf->parsed))
 			cache_store(bag, nf->path, &b);
 	} else {
 		nf->parsed.path = xstrdup(nf->path);
@@ -321,6 +335,9 @@ static void file_load(const struct dagbag *bag, struct dagbag_file *nf, const st
 		nf->dags = cache_load(bag, nf->path, &nf->n_dags);
 		return;
 	}
+	/* An old version that breaks the (new) policy is not kept: it goes with old. */
+	if (!dags_allowed(bag, old->dags, old->n_dags))
+		return;
 	nf->dags = old->dags; /* the last good version stays in use */
 	nf->n_dags = old->n_dags;
 	if (old->dags == old->parsed.dags) {
@@ -347,6 +364,20 @@ void dagbag_set_cache(struct dagbag *bag, const char *dir)
 {
 	free(bag->cache_dir);
 	bag->cache_dir = xstrdup(dir);
+}
+
+void dagbag_set_policy(struct dagbag *bag, const struct policy *p)
+{
+	if (bag->policy)
+		policy_finish(bag->policy);
+	free(bag->policy);
+	bag->policy = NULL;
+	if (p) {
+		bag->policy = xmalloc(sizeof(*bag->policy));
+		policy_copy(bag->policy, p);
+	}
+	for (size_t i = 0; i < bag->n_files; i++)
+		bag->files[i].size = -1; /* never a real size: parsed again at the next refresh */
 }
 
 static int cmp_found(const void *a, const void *b)
@@ -524,5 +555,8 @@ void dagbag_finish(struct dagbag *bag)
 	dag_errors_finish(&bag->errors);
 	free(bag->folder);
 	free(bag->cache_dir);
+	if (bag->policy)
+		policy_finish(bag->policy);
+	free(bag->policy);
 	*bag = (struct dagbag){0};
 }

@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include "swarmflow/core/dag.h"
+#include "swarmflow/core/policy.h"
 
 /* One `.dag` file as last seen. */
 struct dagbag_file {
@@ -27,6 +28,7 @@ struct dagbag {
 	char *folder;
 	char *cache_dir;   /* last good text of each file (dagbag_set_cache), or NULL */
 	int64_t settle_ms; /* a file changed less than this long ago is read later (0: at once) */
+	struct policy *policy;     /* checked after each good parse (dagbag_set_policy), or NULL */
 	struct dagbag_file *files; /* sorted by path */
 	size_t n_files;
 	struct dag_errors errors; /* folder-level problems (unreadable dirs, symlink loops,
@@ -49,6 +51,14 @@ void dagbag_set_cache(struct dagbag *bag, const char *dir);
  * stays): a file being written (cp truncates first, editors rewrite) is never read half-done.
  * For the daemon; one-shot commands read files as they are. */
 void dagbag_set_settle(struct dagbag *bag, int64_t ms);
+
+/* Checks every file's DAGs against a copy of p from now on (NULL: no policy, the default). A
+ * file whose DAGs break it is an errored file like any other: its errors say which rule
+ * ("FILE:LINE: dag 'x' task 'y': policy: ..."), it contributes no DAG, its text is not kept as
+ * the last good version, and the last good version it falls back on (the one in memory or the
+ * cached copy) is used only if it passes the policy too. Every file is parsed again at the next
+ * refresh, so a new policy (a reloaded config) applies to unchanged files as well. */
+void dagbag_set_policy(struct dagbag *bag, const struct policy *p);
 
 /* Scans the folder (subfolders too; names starting with '.' are skipped; only *.dag; symlink
  * loops detected), parses new or changed files (mtime or size differ), drops removed files, and
