@@ -84,9 +84,18 @@ bool time_parse_iso(const char *s, int64_t *out)
 	return true;
 }
 
+/* The range formatted: years 0000 to 9999 (what time_parse_iso accepts). Values outside are
+ * clamped, so that no arithmetic below can overflow (found by fuzz_template near INT64_MIN). */
+#define FORMAT_MIN_S INT64_C(-62167219200) /* 0000-01-01T00:00:00Z */
+#define FORMAT_MAX_S INT64_C(253402300799) /* 9999-12-31T23:59:59Z */
+
 static void split(int64_t unix_s, int64_t *y, unsigned *mo, unsigned *d, unsigned *h, unsigned *mi,
 		  unsigned *s)
 {
+	if (unix_s < FORMAT_MIN_S)
+		unix_s = FORMAT_MIN_S;
+	if (unix_s > FORMAT_MAX_S)
+		unix_s = FORMAT_MAX_S;
 	int64_t days = unix_s >= 0 ? unix_s / 86400 : -((-unix_s + 86399) / 86400);
 	int64_t rem = unix_s - days * 86400;
 	civil_from_days(days, y, mo, d);
@@ -105,6 +114,10 @@ void time_format_iso(int64_t unix_s, char out[static 32])
 
 void time_format_iso_ms(int64_t unix_ms, char out[static 32])
 {
+	if (unix_ms < FORMAT_MIN_S * 1000)
+		unix_ms = FORMAT_MIN_S * 1000;
+	if (unix_ms > FORMAT_MAX_S * 1000 + 999)
+		unix_ms = FORMAT_MAX_S * 1000 + 999;
 	int64_t sec = unix_ms >= 0 ? unix_ms / 1000 : -((-unix_ms + 999) / 1000);
 	int64_t y;
 	unsigned mo, d, h, mi, s;

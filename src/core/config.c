@@ -525,7 +525,11 @@ static bool parse_text(cfg_t *c, const char *buf, struct parse_ctx *ctx, char **
 	if (t.n_errors > 0)
 		set_err(err, "%s:%d: %s", ctx->path, t.errors[0].line, t.errors[0].message);
 	else if (cfg_parse_buf(c, t.text) != CFG_SUCCESS)
-		ok = set_err(err, "%s", ctx->err ? ctx->err : "syntax error");
+		/* libconfuse reports most errors through the error function (ctx->err, already
+		 * "PATH:LINE: ..."), but not all: give the rest the same form. */
+		ok = ctx->err ? set_err(err, "%s", ctx->err)
+			      : set_err(err, "%s:%d: syntax error", ctx->path,
+					c->line > 0 ? c->line : 1);
 	else if (t.comment_line)
 		ok = set_err(err, "%s:%d: comment '/*' is never closed", ctx->path, t.comment_line);
 	else if (t.open_line)

@@ -387,6 +387,14 @@ json_t *mount_parse(const char *s, char **err)
 	char *why = NULL;
 	json_t *j = NULL;
 
+	/* jansson refuses strings that are not UTF-8, and a refused Source or Target would be
+	 * left out of the mount without a word (found by fuzz_mount). */
+	json_t *probe = json_string(s);
+	if (!probe) {
+		set_err(err, "mount: not valid UTF-8");
+		return NULL;
+	}
+	json_decref(probe);
 	if (read_all(&m, s, &why))
 		j = to_json(&m);
 	else

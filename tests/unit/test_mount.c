@@ -166,12 +166,25 @@ static void test_null_err(void **state)
 	json_decref(j);
 }
 
+/* Bytes that are not UTF-8 are refused, not silently left out of the JSON (fuzz_mount). */
+static void test_not_utf8(void **state)
+{
+	(void)state;
+	static const char *const in[] = {"type=bind,source=/srv/\xc3,target=/data",
+					 "target=/data\xff"};
+	for (size_t i = 0; i < ARRAY_LEN(in); i++) {
+		char *err = NULL;
+		assert_null(mount_parse(in[i], &err));
+		assert_string_equal(err, "mount: not valid UTF-8");
+		free(err);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_good_mounts),
-	    cmocka_unit_test(test_bad_mounts),
-	    cmocka_unit_test(test_error_text),
+	    cmocka_unit_test(test_good_mounts), cmocka_unit_test(test_bad_mounts),
+	    cmocka_unit_test(test_not_utf8),    cmocka_unit_test(test_error_text),
 	    cmocka_unit_test(test_null_err),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

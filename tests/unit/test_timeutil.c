@@ -222,13 +222,32 @@ static void test_clocks(void **state)
 	assert_true(a >= 0 && b >= a);
 }
 
+/* Times outside years 0000-9999 are clamped, never overflowed (fuzz_template found INT64_MIN). */
+static void test_format_extremes(void **state)
+{
+	(void)state;
+	char out[32];
+	time_format_iso(INT64_MIN, out);
+	assert_string_equal(out, "0000-01-01T00:00:00Z");
+	time_format_iso(INT64_MAX, out);
+	assert_string_equal(out, "9999-12-31T23:59:59Z");
+	time_format_iso_ms(INT64_MIN, out);
+	assert_string_equal(out, "0000-01-01T00:00:00.000Z");
+	time_format_iso_ms(INT64_MAX, out);
+	assert_string_equal(out, "9999-12-31T23:59:59.999Z");
+	char day[16];
+	time_format_date(INT64_MIN + 1, day);
+	assert_string_equal(day, "0000-01-01");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_parse_good),      cmocka_unit_test(test_parse_bad),
-	    cmocka_unit_test(test_format),          cmocka_unit_test(test_format_ms),
-	    cmocka_unit_test(test_days_from_civil), cmocka_unit_test(test_civil_round_trip),
-	    cmocka_unit_test(test_iso_round_trip),  cmocka_unit_test(test_clocks),
+	    cmocka_unit_test(test_format_extremes),  cmocka_unit_test(test_parse_good),
+	    cmocka_unit_test(test_parse_bad),        cmocka_unit_test(test_format),
+	    cmocka_unit_test(test_format_ms),        cmocka_unit_test(test_days_from_civil),
+	    cmocka_unit_test(test_civil_round_trip), cmocka_unit_test(test_iso_round_trip),
+	    cmocka_unit_test(test_clocks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
