@@ -147,7 +147,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!m) {
 		/* "mount '<input>': why", or, for input that is not UTF-8 (not echoed),
 		 * "mount: not valid UTF-8". */
-		CHECK(strncmp(err, "mount '", 7) == 0 || strcmp(err, "mount: not valid UTF-8") == 0);
+		CHECK(strncmp(err, "mount '", 7) == 0 ||
+		      strcmp(err, "mount: not valid UTF-8") == 0);
 		free(err);
 		free(s);
 		return 0;
