@@ -263,3 +263,19 @@ void env_restart(struct env *env)
 	if (!sched_init(&env->s, &env->cfg, env->store, env->engine, &env->bag, 0, &err))
 		fail_msg("sched_init: %s", err);
 }
+
+void env_put_dag(struct env *env, const char *file, const char *text)
+{
+	char *path = xasprintf("%s/%s.dag", env->cfg.dags_folder, file);
+	FILE *fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs(text, fp);
+	assert_int_equal(fclose(fp), 0);
+	free(path);
+	assert_true(dagbag_refresh(&env->bag) >= 1);
+	for (size_t i = 0; i < env->bag.n_files; i++)
+		if (env->bag.files[i].parsed.errors.len)
+			fail_msg("%s: %s", env->bag.files[i].path,
+				 env->bag.files[i].parsed.errors.v[0].message);
+	assert_int_equal(dagbag_error_count(&env->bag), 0);
+}

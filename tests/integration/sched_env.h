@@ -36,6 +36,8 @@ int env_teardown(void **state);
 void env_start(struct env *env, const char *tasks);
 /* The same with the run owned by runner (NULL: the daemon). */
 void env_start_runner(struct env *env, const char *tasks, const char *runner);
+/* Writes dags/FILE.dag with text and reloads the DAGs; every file must be valid. */
+void env_put_dag(struct env *env, const char *file, const char *text);
 /* Stops the scheduler and starts a new one on the same store, engine and DAGs (a restart). */
 void env_restart(struct env *env);
 /* One tick at env->now; the clock then moves on by step_ms. */

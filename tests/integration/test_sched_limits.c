@@ -14,20 +14,6 @@
 #include "sched_env.h"
 #include "swarmflow/common/util.h"
 
-/* Writes DAG file NAME.dag with text and loads it next to `t`. */
-static void add_dag(struct env *env, const char *name, const char *text)
-{
-	char *path = xasprintf("%s/%s.dag", env->cfg.dags_folder, name);
-	FILE *fp = fopen(path, "w");
-	assert_non_null(fp);
-	fputs(text, fp);
-	assert_int_equal(fclose(fp), 0);
-	free(path);
-	assert_true(dagbag_refresh(&env->bag) >= 1);
-	assert_int_equal(dagbag_error_count(&env->bag), 0);
-	assert_non_null(dagbag_find(&env->bag, name));
-}
-
 /* Creates a manual run of dag_id queued now, driven by runner (NULL: the daemon); returns its
  * row id. */
 static int64_t add_run(struct env *env, const char *dag_id, const char *run_id, const char *runner)
@@ -248,12 +234,14 @@ static void test_max_active_tasks(void **state)
 {
 	struct env *env = *state;
 	env_start(env, "  task solo {\n    shell = \"true\"\n  }\n");
-	add_dag(env, "u",
-		"dag u {\n  schedule = \"none\"\n  max_active_tasks = 2\n"
-		"  defaults {\n    image = \"busybox:1.36\"\n  }\n"
-		"  task a {\n    shell = \"echo a\"\n  }\n  task b {\n    shell = \"echo b\"\n  }\n"
-		"  task c {\n    shell = \"echo c\"\n  }\n  task d {\n    upstream = {a}\n"
-		"    shell = \"echo d\"\n  }\n}\n");
+	env_put_dag(
+	    env, "u",
+	    "dag u {\n  schedule = \"none\"\n  max_active_tasks = 2\n"
+	    "  defaults {\n    image = \"busybox:1.36\"\n  }\n"
+	    "  task a {\n    shell = \"echo a\"\n  }\n  task b {\n    shell = \"echo b\"\n  }\n"
+	    "  task c {\n    shell = \"echo c\"\n  }\n  task d {\n    upstream = {a}\n"
+	    "    shell = \"echo d\"\n  }\n}\n");
+	assert_non_null(dagbag_find(&env->bag, "u"));
 	int64_t r1 = add_run(env, "u", "manual__1", NULL);
 	char *me = sched_test_runner();
 	int64_t r2 = add_run(env, "u", "manual__2", me);
@@ -320,12 +308,13 @@ static int64_t start_timeout_dag(struct env *env)
 	fake_engine_script(env->fe, &slow);
 	fake_engine_script(env->fe, &slow2);
 	env_start(env, "  task solo {\n    shell = \"true\"\n  }\n");
-	add_dag(env, "u",
-		"dag u {\n  schedule = \"none\"\n  dagrun_timeout = \"10s\"\n"
-		"  defaults {\n    image = \"busybox:1.36\"\n  }\n"
-		"  task slow {\n    shell = \"sleep 100\"\n  }\n"
-		"  task slow2 {\n    shell = \"sleep 100\"\n    retries = 3\n  }\n"
-		"  task after {\n    upstream = {slow, slow2}\n    shell = \"true\"\n  }\n}\n");
+	env_put_dag(env, "u",
+		    "dag u {\n  schedule = \"none\"\n  dagrun_timeout = \"10s\"\n"
+		    "  defaults {\n    image = \"busybox:1.36\"\n  }\n"
+		    "  task slow {\n    shell = \"sleep 100\"\n  }\n"
+		    "  task slow2 {\n    shell = \"sleep 100\"\n    retries = 3\n  }\n"
+		    "  task after {\n    upstream = {slow, slow2}\n    shell = \"true\"\n  }\n}\n");
+	assert_non_null(dagbag_find(&env->bag, "u"));
 	return add_run(env, "u", "manual__slow", NULL);
 }
 

@@ -28,27 +28,13 @@ static int64_t at(const char *iso)
 	return t;
 }
 
-/* Writes dags/NAME.dag and reloads the DAGs; the file must be valid. */
-static void put_dag(struct env *env, const char *name, const char *text)
-{
-	char *path = xasprintf("%s/%s.dag", env->cfg.dags_folder, name);
-	FILE *fp = fopen(path, "w");
-	assert_non_null(fp);
-	fputs(text, fp);
-	assert_int_equal(fclose(fp), 0);
-	free(path);
-	assert_true(dagbag_refresh(&env->bag) >= 1);
-	if (dagbag_error_count(&env->bag))
-		fail_msg("%s.dag: %s", name, env->bag.files[0].parsed.errors.v[0].message);
-}
-
 /* A DAG `s` with one task `a` and the given DAG keys. */
 static void put_s(struct env *env, const char *keys, const char *task_keys)
 {
 	char *text = xasprintf("dag s {\n%s  defaults {\n    image = \"busybox:1.36\"\n  }\n"
 			       "  task a {\n    shell = \"echo ds={{ ds }}\"\n%s  }\n}\n",
 			       keys, task_keys);
-	put_dag(env, "s", text);
+	env_put_dag(env, "s", text);
 	free(text);
 }
 
@@ -362,7 +348,7 @@ static void put_many(struct env *env, const char *first_start)
 			   "  task a {\n    image = \"busybox:1.36\"\n  }\n}\n",
 			   i, i == 0 ? first_start : "2027-01-01", i);
 	}
-	put_dag(env, "many", b.data);
+	env_put_dag(env, "many", b.data);
 	buf_finish(&b);
 }
 
@@ -394,9 +380,9 @@ static void test_cost_per_tick(void **state)
 
 	/* A file sorted before the others shifts every DAG's place in the bag: the new DAG is
 	 * read and run, the others still cost nothing; nor does removing it again. */
-	put_dag(env, "a_first",
-		"dag a_first {\n  schedule = \"@hourly\"\n  start_date = \"2026-10-31\"\n"
-		"  task a {\n    image = \"busybox:1.36\"\n  }\n}\n");
+	env_put_dag(env, "a_first",
+		    "dag a_first {\n  schedule = \"@hourly\"\n  start_date = \"2026-10-31\"\n"
+		    "  task a {\n    image = \"busybox:1.36\"\n  }\n}\n");
 	r0 = schedule_reads(env);
 	env_tick(env, 500);
 	assert_int_equal(schedule_reads(env) - r0, 1 + 4);
