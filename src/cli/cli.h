@@ -79,6 +79,13 @@ struct engine *cli_engine(struct cli *cli);
 struct engine *cli_engine_open(struct cli *cli, char **why, bool *retry);
 /* The DAGs of dags_folder, scanned once. */
 struct dagbag *cli_dags(struct cli *cli);
+
+/* SIGHUP (reload.c): loads the config again; on success the live keys (parallelism, pools,
+ * policy, poll and reload intervals, log level, webhook, keep_failed_services) replace the
+ * running ones and the DAG files are read again under the new policy; a changed key the daemon
+ * is bound to (dags_folder, state_dir, docker_host, instance, ...) is logged and kept. On error
+ * logs it and keeps the running config. ctx is the struct cli. */
+bool cli_reload_config(void *ctx);
 /* The DAG by id, or NULL after printing "unknown DAG" (and the file errors, if any). */
 const struct dag *cli_dag(struct cli *cli, const char *dag_id);
 

@@ -74,6 +74,8 @@ void limits_destroy(struct limits *l);
 bool limits_refresh(struct scheduler *s);
 bool limits_allow(const struct scheduler *s, const struct dag *dag, const struct task *task);
 void limits_take(struct scheduler *s, const struct dag *dag, const struct task *task);
+/* The config changed (SIGHUP): parallelism and pools are read again at the next refresh. */
+void limits_reconfigure(struct limits *l);
 
 /* runtimeout.c: when run has been running longer than dag->dagrun_timeout_s, removes the services
  * of its in-flight tries and fails them, its unfinished tasks and the run, and sets *ended.

@@ -35,6 +35,13 @@ static const char *pool_of(const struct scheduler *s, const struct ti *ti)
 	return task ? task->pool : NULL;
 }
 
+void limits_reconfigure(struct limits *l)
+{
+	if (l->ready)
+		slots_finish(&l->slots);
+	l->ready = false;
+}
+
 bool limits_refresh(struct scheduler *s)
 {
 	struct limits *l = s->limits;

@@ -375,6 +375,9 @@ static void wait_ms(struct scheduler *s, int64_t ms)
 			 s->only_run_pk ? "removing the test run's services"
 					: "running tasks are left for the next start");
 		s->stop = true;
+	} else if (sig == SIGHUP && s->reload_config) {
+		log_info("signal SIGHUP: reloading the config");
+		s->reload_pending = true;
 	} else if (sig > 0) {
 		log_info("signal %d ignored", sig);
 	}
@@ -410,13 +413,31 @@ static int64_t next_interval(const struct scheduler *s, int64_t cur, int64_t max
 	return cur * 2 < max ? cur * 2 : max;
 }
 
-int sched_loop(struct scheduler *s)
+/* The longest wait between ticks: poll_interval (which a SIGHUP may change). */
+static int64_t max_interval(const struct scheduler *s)
 {
 	int64_t max = (int64_t)(s->cfg->poll_interval * 1000);
-	if (max < TICK_MIN_MS)
-		max = TICK_MIN_MS;
-	int64_t interval = max;
+	return max < TICK_MIN_MS ? TICK_MIN_MS : max;
+}
+
+/* Applies a SIGHUP: the new config is in place for this tick, DAG files are read again now
+ * (the policy may have changed) and the limits follow the new config at the tick's refresh. */
+static void apply_reload(struct scheduler *s)
+{
+	s->reload_pending = false;
+	if (!s->reload_config(s->reload_ctx))
+		return;
+	s->next_reload_ms = 0;
+	limits_reconfigure(s->limits);
+}
+
+int sched_loop(struct scheduler *s)
+{
+	int64_t interval = max_interval(s);
 	while (!s->stop) {
+		if (s->reload_pending)
+			apply_reload(s);
+		int64_t max = max_interval(s);
 		int64_t start = time_mono_ms();
 		if (!sched_tick(s, time_now_ms()))
 			return 1;

@@ -47,6 +47,11 @@ struct scheduler {
 	 * no handler and no global flag are needed. NULL: sleep without watching signals. */
 	const sigset_t *signals;
 	bool stop;           /* set when SIGTERM or SIGINT arrived: the loop ends */
+	/* SIGHUP: reloads the config the scheduler reads through cfg (same address, new values)
+	 * and returns whether it did. NULL: SIGHUP is logged and ignored. */
+	bool (*reload_config)(void *ctx);
+	void *reload_ctx;
+	bool reload_pending; /* SIGHUP arrived: reload before the next tick */
 	int64_t only_run_pk; /* 0: every run; else only this one (dags test) */
 	struct inflight *inflight;
 	size_t n_inflight, cap_inflight;
