@@ -276,7 +276,7 @@ static int run_scheduler(struct cli *cli, int64_t only_run_pk)
 		s.reload_config = cli_reload_config;
 		s.reload_ctx = cli;
 	}
-	s.next_reload_ms = time_now_ms() + (int64_t)(cli->cfg.dag_reload_interval * 1000);
+	s.next_reload_ms = time_mono_ms() + (int64_t)(cli->cfg.dag_reload_interval * 1000);
 	int rc = sched_loop(&s);
 	sched_finish(&s);
 	return rc;

@@ -124,10 +124,10 @@ bool finish_try(struct scheduler *s, size_t idx, bool success, const struct task
 	ti.log_path = save_log(s, f->dag_id, f->run_id, f->task_id, f->try_number, &logs);
 	ti.has_exit_code = st && st->has_exit_code;
 	ti.exit_code = ti.has_exit_code ? st->exit_code : 0;
-	/* A try that ended between two polls was never seen running: its start is then the
-	 * creation of its service, the closest time we know. */
+	/* A try that ended between two polls was never seen running (mark_running records the
+	 * start): its start is then the creation of its service, the closest time we know. */
 	if (!ti.start_ms)
-		ti.start_ms = f->started_ms ? f->started_ms : f->created_ms;
+		ti.start_ms = f->created_ms;
 	/* An aborted run retries nothing: without the task, set_outcome fails the try. */
 	const struct task *task = s->aborting ? NULL : task_of(s, f->dag_id, f->task_id);
 	set_outcome(&ti, task, success, error, now_ms);

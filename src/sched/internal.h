@@ -34,6 +34,12 @@ struct inflight *inflight_add(struct scheduler *s);
 struct inflight *inflight_track(struct scheduler *s, const struct ti *ti, const struct task *task,
 				int64_t created_ms);
 void inflight_remove(struct scheduler *s, size_t idx);
+/* The monotonic time (on the tick's mono_ms clock) of a past wall-clock time wall_ms, e.g. a
+ * queued_ms recorded before a restart; never 0. */
+int64_t sched_mono_of(const struct scheduler *s, int64_t wall_ms);
+/* Sets f's monotonic times from its wall-clock ones (created_ms, started_ms) and the tick's
+ * clocks. */
+void inflight_set_clock(const struct scheduler *s, struct inflight *f);
 size_t inflight_count_dag(const struct scheduler *s, const char *dag_id);
 
 /* adopt.c: adopts the queued or running tries of a run (a try recorded without its service id
@@ -47,6 +53,7 @@ bool take_over(struct scheduler *s, struct run *run, int64_t now_ms);
 /* sweep.c: removes services of this instance (of one run when dag_id and run_id are given)
  * whose try the store says is over. */
 void sweep_services(struct scheduler *s, const char *dag_id, const char *run_id);
+void strangers_free(struct scheduler *s);
 
 /* True when this scheduler drives run: the daemon drives runs without a runner, `dags test`
  * only its own. */

@@ -40,20 +40,20 @@ bool orphan_run(struct scheduler *s, const struct run *run, int64_t now_ms)
 	struct orphan *o = find(s, run->id);
 	if (!o) {
 		s->orphans = xrealloc(s->orphans, (s->n_orphans + 1) * sizeof(*s->orphans));
-		s->orphans[s->n_orphans++] = (struct orphan){run->id, now_ms, false};
+		s->orphans[s->n_orphans++] = (struct orphan){run->id, s->mono_ms, false};
 		return true;
 	}
-	if (!o->warned && now_ms - o->since_ms >= ORPHAN_WARN_MS) {
+	if (!o->warned && s->mono_ms - o->since_ms >= ORPHAN_WARN_MS) {
 		/* Not at once: a run triggered right after its file was added waits a moment for
 		 * the next reload, and that is no news. */
 		log_warnx(
 		    "run waits for its DAG dag=%s run=%s: the DAG is not in the dags folder "
 		    "(deleted, renamed or broken); the run ends in %lld s unless it comes back",
 		    run->dag_id, run->run_id,
-		    (long long)(ORPHAN_GRACE_MS - (now_ms - o->since_ms)) / 1000);
+		    (long long)(ORPHAN_GRACE_MS - (s->mono_ms - o->since_ms)) / 1000);
 		o->warned = true;
 	}
-	if (now_ms - o->since_ms < ORPHAN_GRACE_MS || has_inflight(s, run->id))
+	if (s->mono_ms - o->since_ms < ORPHAN_GRACE_MS || has_inflight(s, run->id))
 		return true;
 	char *reason = xasprintf("DAG '%s' is no longer in the dags folder", run->dag_id);
 	bool ok = end_run(s, run->id, TI_REMOVED, TI_REMOVED, reason, now_ms);

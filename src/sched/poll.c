@@ -22,7 +22,7 @@ static bool mark_running(struct scheduler *s, struct inflight *f, int64_t now_ms
 {
 	struct ti ti = {0};
 	char *err = NULL;
-	f->started_ms = now_ms;
+	f->started_mono = s->mono_ms;
 	if (!store_ti_get(s->store, f->ti_pk, &ti, &err))
 		goto error;
 	ti.state = TI_RUNNING;
@@ -49,7 +49,7 @@ static int check_pending(struct scheduler *s, size_t idx, const struct task_stat
 		const char *why = st->err[0] ? st->err : st->message;
 		str_copy(f->last_reason, sizeof(f->last_reason), why);
 	}
-	if (now_ms - f->created_ms <= f->pending_timeout_s * 1000)
+	if (s->mono_ms - f->created_mono <= f->pending_timeout_s * 1000)
 		return 0;
 	char limit[32];
 	duration_format(f->pending_timeout_s, limit);
@@ -65,9 +65,9 @@ static int check_running(struct scheduler *s, size_t idx, const struct task_stat
 			 int64_t now_ms)
 {
 	struct inflight *f = &s->inflight[idx];
-	if (!f->started_ms && !mark_running(s, f, now_ms))
+	if (!f->started_mono && !mark_running(s, f, now_ms))
 		return -1;
-	if (!f->timeout_s || now_ms - f->started_ms <= f->timeout_s * 1000)
+	if (!f->timeout_s || s->mono_ms - f->started_mono <= f->timeout_s * 1000)
 		return 0;
 	char limit[32];
 	duration_format(f->timeout_s, limit);

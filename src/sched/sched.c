@@ -69,6 +69,22 @@ int64_t retry_delay_for(const struct task *task, int next_try)
 	return delay < MAX_RETRY_DELAY_S ? delay : MAX_RETRY_DELAY_S;
 }
 
+int64_t sched_mono_of(const struct scheduler *s, int64_t wall_ms)
+{
+	int64_t ago = s->wall_ms - wall_ms;
+	/* A time in the future (the clock was stepped back since) counts as now. The result is
+	 * never 0, which means "not yet" in the in-flight entries. */
+	int64_t mono = s->mono_ms - (ago > 0 ? ago : 0);
+	return mono != 0 ? mono : -1;
+}
+
+void inflight_set_clock(const struct scheduler *s, struct inflight *f)
+{
+	f->created_mono = sched_mono_of(s, f->created_ms);
+	f->started_mono = f->started_ms ? sched_mono_of(s, f->started_ms) : 0;
+	f->clock_pending = false;
+}
+
 struct inflight *inflight_track(struct scheduler *s, const struct ti *ti, const struct task *task,
 				int64_t created_ms)
 {
@@ -82,6 +98,9 @@ struct inflight *inflight_track(struct scheduler *s, const struct ti *ti, const 
 	f->service_id = xstrdup(ti->service_id);
 	f->service_name = xstrdup(ti->service_name);
 	f->created_ms = created_ms;
+	f->clock_pending = true;
+	if (s->ticked)
+		inflight_set_clock(s, f);
 	f->pending_timeout_s = task ? task->pending_timeout_s : TASK_DEFAULT_PENDING_TIMEOUT_S;
 	f->timeout_s = task ? task->timeout_s : 0;
 	f->tty = task && task->tty;
@@ -101,6 +120,7 @@ bool sched_init(struct scheduler *s, const struct config *cfg, struct store *sto
 	    .cfg = cfg, .store = store, .engine = engine, .bag = bag, .only_run_pk = only_run_pk};
 	s->logs_dir = xasprintf("%s/logs", cfg->state_dir);
 	s->limits = limits_create();
+	s->stranger_grace_ms = STRANGER_GRACE_MS;
 	s->notifier = notifier_create(cfg);
 	if (!adopt_owned(s, time_now_ms()))
 		return set_err(err, "store: cannot read the tries to adopt");
@@ -113,6 +133,7 @@ void sched_finish(struct scheduler *s)
 		inflight_free(&s->inflight[i]);
 	free(s->inflight);
 	free(s->orphans);
+	strangers_free(s);
 	free(s->logs_dir);
 	limits_destroy(s->limits);
 	notifier_destroy(s->notifier);
@@ -319,21 +340,33 @@ static bool process_runs(struct scheduler *s, int64_t now_ms)
 
 static void reload_dags(struct scheduler *s, int64_t now_ms)
 {
-	if (now_ms < s->next_reload_ms)
+	(void)now_ms;
+	if (s->mono_ms < s->next_reload_ms)
 		return;
 	long n = dagbag_refresh(s->bag);
 	if (n > 0)
 		log_info("dags reloaded files=%ld errors=%zu", n, dagbag_error_count(s->bag));
-	s->next_reload_ms = now_ms + (int64_t)(s->cfg->dag_reload_interval * 1000);
+	s->next_reload_ms = s->mono_ms + (int64_t)(s->cfg->dag_reload_interval * 1000);
 }
 
 bool sched_tick(struct scheduler *s, int64_t now_ms)
 {
+	return sched_tick_clock(s, now_ms, now_ms);
+}
+
+bool sched_tick_clock(struct scheduler *s, int64_t now_ms, int64_t mono_ms)
+{
+	s->wall_ms = now_ms;
+	s->mono_ms = mono_ms;
+	s->ticked = true;
+	for (size_t i = 0; i < s->n_inflight; i++)
+		if (s->inflight[i].clock_pending)
+			inflight_set_clock(s, &s->inflight[i]);
 	s->dispatched_or_finished = false;
 	reload_dags(s, now_ms);
-	if (!s->only_run_pk && now_ms >= s->next_sweep_ms) {
+	if (!s->only_run_pk && mono_ms >= s->next_sweep_ms) {
 		sweep_services(s, NULL, NULL);
-		s->next_sweep_ms = now_ms + SWEEP_INTERVAL_MS;
+		s->next_sweep_ms = mono_ms + SWEEP_INTERVAL_MS;
 	}
 	if (!s->only_run_pk && !schedule_runs(s, now_ms))
 		return false;
@@ -384,9 +417,9 @@ static void wait_ms(struct scheduler *s, int64_t ms)
 }
 
 /* The daemon's heartbeat (see heartbeat.h), at most every HEARTBEAT_EVERY_MS. */
-static void beat(struct scheduler *s, int64_t now_ms)
+static void beat(struct scheduler *s, int64_t now_ms, int64_t mono_ms)
 {
-	if (s->only_run_pk || now_ms < s->next_heartbeat_ms)
+	if (s->only_run_pk || mono_ms < s->next_heartbeat_ms)
 		return;
 	struct heartbeat hb = {.time_ms = now_ms,
 			       .pid = (long)getpid(),
@@ -397,7 +430,7 @@ static void beat(struct scheduler *s, int64_t now_ms)
 	if (!heartbeat_write(s->cfg->state_dir, &hb))
 		log_warn("cannot write the heartbeat in %s", s->cfg->state_dir);
 	s->engine_error[0] = '\0';
-	s->next_heartbeat_ms = now_ms + HEARTBEAT_EVERY_MS;
+	s->next_heartbeat_ms = mono_ms + HEARTBEAT_EVERY_MS;
 }
 
 /* The next wait (adaptive polling): right after something changed (a dispatch or a finish), a
@@ -439,9 +472,9 @@ int sched_loop(struct scheduler *s)
 			apply_reload(s);
 		int64_t max = max_interval(s);
 		int64_t start = time_mono_ms();
-		if (!sched_tick(s, time_now_ms()))
+		if (!sched_tick_clock(s, time_now_ms(), time_mono_ms()))
 			return 1;
-		beat(s, time_now_ms());
+		beat(s, time_now_ms(), time_mono_ms());
 		enum run_state state;
 		if (s->only_run_pk && watched_run_done(s, &state))
 			return state == RUN_SUCCESS ? 0 : 1;

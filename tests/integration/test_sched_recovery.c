@@ -149,7 +149,8 @@ static void test_secret_lookup(void **state)
 }
 
 /* Services of tries the store says are over (a remove that failed) go at the daemon's sweep;
- * a live try's service and services the store does not know stay. */
+ * a live try's service stays; a service the store does not know stays for the grace period
+ * (sweeps every 30 s), then goes, once. */
 static void test_sweep(void **state)
 {
 	struct env *env = *state;
@@ -164,12 +165,21 @@ static void test_sweep(void **state)
 	char *left = add_service_of(env, "done", 1);
 	char *stranger = add_service_of(env, "not-in-the-store", 1);
 	env_restart(env);
+	int64_t first_seen = env->now; /* the daemon sweeps at its first tick */
 	env_tick(env, 500);
 	assert_int_equal(env_deletes_of(env, left), 1);
 	assert_int_equal(env_deletes_of(env, stranger), 0);
 	env_run_to_end(env, 10, 500);
 	assert_int_equal(env_run_state_of(env), RUN_SUCCESS);
 	assert_int_equal(env_deletes_of(env, stranger), 0);
+	while (env->now - first_seen < STRANGER_GRACE_MS - 30000) {
+		env_tick(env, 30000);
+		assert_int_equal(env_deletes_of(env, stranger), 0);
+	}
+	for (int i = 0; i < 4; i++)
+		env_tick(env, 30000);
+	assert_int_equal(env_deletes_of(env, stranger), 1);
+	assert_int_equal(fake_engine_live(env->fe), 0);
 	free(left);
 	free(stranger);
 }

@@ -21,9 +21,15 @@ struct inflight {
 	int try_number;
 	char *service_id;
 	char *service_name;
-	int64_t created_ms; /* when the service was created (or adopted) */
-	int64_t started_ms; /* first seen running; 0 until then */
-	bool seen_task;     /* the engine has shown a task for the service at least once */
+	/* On the monotonic clock (see struct scheduler.mono_ms), so that a step of the wall
+	 * clock never fires or delays a timeout. */
+	int64_t created_ms;   /* wall clock, as recorded: the start of a try never seen running */
+	int64_t started_ms;   /* wall clock: when an adopted try was recorded running, else 0 */
+	int64_t created_mono; /* when the service was created (or, adopted, recorded as queued) */
+	int64_t started_mono; /* first seen running; 0 until then */
+	bool clock_pending;   /* adopted before the first tick: the _mono times come from the
+				 _ms ones at that tick */
+	bool seen_task;       /* the engine has shown a task for the service at least once */
 	int64_t pending_timeout_s;
 	int64_t timeout_s;
 	bool tty;
@@ -31,11 +37,24 @@ struct inflight {
 	char last_reason[512]; /* what the engine last said while the task waited */
 };
 
+/* The default time a service with this instance's labels that the store does not know may stay:
+ * the sweep of the daemon removes it then (logged with its labels). Long enough for an operator
+ * to notice that two deployments share an instance name, or that state_dir was replaced. */
+#define STRANGER_GRACE_MS (10 * 60 * 1000)
+
+/* A service with this instance's labels whose try the store does not know, and when the sweep
+ * first saw it (monotonic). */
+struct stranger {
+	char *service_id;
+	int64_t since_ms;
+	bool seen; /* in the current sweep's list */
+};
+
 /* A run whose DAG is not loaded, and when that was first seen. */
 struct orphan {
 	int64_t run_pk;
-	int64_t since_ms;
-	bool warned; /* the wait has been logged */
+	int64_t since_ms; /* monotonic */
+	bool warned;      /* the wait has been logged */
 };
 
 struct scheduler {
@@ -46,7 +65,7 @@ struct scheduler {
 	/* Signals the caller blocked; the loop waits for them between ticks (sigtimedwait), so
 	 * no handler and no global flag are needed. NULL: sleep without watching signals. */
 	const sigset_t *signals;
-	bool stop;           /* set when SIGTERM or SIGINT arrived: the loop ends */
+	bool stop; /* set when SIGTERM or SIGINT arrived: the loop ends */
 	/* SIGHUP: reloads the config the scheduler reads through cfg (same address, new values)
 	 * and returns whether it did. NULL: SIGHUP is logged and ignored. */
 	bool (*reload_config)(void *ctx);
@@ -55,17 +74,24 @@ struct scheduler {
 	int64_t only_run_pk; /* 0: every run; else only this one (dags test) */
 	struct inflight *inflight;
 	size_t n_inflight, cap_inflight;
-	int64_t next_reload_ms;
-	int64_t next_sweep_ms; /* the daemon sweeps leftover services at start and then and again */
+	/* The clocks of the current tick: wall_ms for what is recorded and scheduled (UTC dates),
+	 * mono_ms (CLOCK_MONOTONIC) for elapsed time: timeouts, grace periods, intervals. */
+	int64_t wall_ms, mono_ms;
+	bool ticked;            /* wall_ms and mono_ms hold a tick's clocks */
+	int64_t next_reload_ms; /* monotonic */
+	int64_t next_sweep_ms;  /* monotonic; the daemon sweeps leftover services now and then */
 	char *logs_dir;
 	bool dispatched_or_finished; /* the last tick changed something (adaptive polling) */
 	struct limits *limits;       /* limits.c: what is in flight, per DAG and pool */
 	struct notifier *notifier;   /* notify.c: failure webhooks, posted off the loop */
 	struct orphan *orphans;      /* runs whose DAG went missing, and since when (orphan.c) */
 	size_t n_orphans;
-	char engine_error[1024]; /* the last engine failure since the last heartbeat, or "" */
-	int64_t next_heartbeat_ms;
-	bool aborting;                    /* sched_abort_run() is ending the run: no retries */
+	struct stranger *strangers; /* sweep.c: our services the store does not know */
+	size_t n_strangers;
+	int64_t stranger_grace_ms; /* how long one may stay before it is removed */
+	char engine_error[1024];   /* the last engine failure since the last heartbeat, or "" */
+	int64_t next_heartbeat_ms; /* monotonic */
+	bool aborting;             /* sched_abort_run() is ending the run: no retries */
 	struct schedule_state *schedules; /* schedule.c: per DAG, when to look at it again */
 };
 
@@ -81,6 +107,9 @@ void sched_finish(struct scheduler *s);
  * that just finished are dispatched in the same pass), and finish runs. False only when the
  * store fails (engine trouble is logged and retried next pass). */
 bool sched_tick(struct scheduler *s, int64_t now_ms);
+/* The same with the two clocks apart (sched_tick gives now_ms as both): wall_ms is the UTC time
+ * recorded and scheduled by, mono_ms a monotonic clock that measures every elapsed time. */
+bool sched_tick_clock(struct scheduler *s, int64_t wall_ms, int64_t mono_ms);
 
 /* Runs ticks until SIGTERM/SIGINT (see signals) or, with only_run_pk, until that run has
  * finished. Returns 0 on a clean stop or a successful watched run, 1 when the watched run failed
