@@ -228,14 +228,9 @@ bool engine_info(struct engine *e, struct engine_info *out, struct engine_err *e
 	return true;
 }
 
-bool engine_service_create(struct engine *e, json_t *spec, char **id_out, struct engine_err *err)
+/* The ID in the answer to a create (j consumed); false with a protocol error without one. */
+static bool created_id(json_t *j, char **id_out, struct engine_err *err)
 {
-	char *body = spec ? json_dumps(spec, JSON_COMPACT) : NULL;
-	if (!body)
-		return transport_err_set(err, ENGINE_ERR_PROTOCOL, 0,
-					 "the service spec cannot be serialized");
-	json_t *j = call(e, "POST", "/services/create", body, JSON_OBJECT, err);
-	free(body);
 	if (!j)
 		return false;
 	const char *id = json_string_value(json_object_get(j, "ID"));
@@ -251,6 +246,96 @@ bool engine_service_create(struct engine *e, json_t *spec, char **id_out, struct
 	*id_out = xstrdup(id);
 	json_decref(j);
 	return true;
+}
+
+bool engine_service_create(struct engine *e, json_t *spec, char **id_out, struct engine_err *err)
+{
+	char *body = spec ? json_dumps(spec, JSON_COMPACT) : NULL;
+	if (!body)
+		return transport_err_set(err, ENGINE_ERR_PROTOCOL, 0,
+					 "the service spec cannot be serialized");
+	json_t *j = call(e, "POST", "/services/create", body, JSON_OBJECT, err);
+	free(body);
+	return created_id(j, id_out, err);
+}
+
+/* Makes the n calls (paths without the version) at once; false with *err when the version
+ * could not be negotiated (no call was made). */
+static bool request_many(struct engine *e, struct transport_call *calls, size_t n,
+			 struct engine_err *err)
+{
+	if (e->auto_version && !e->negotiated && !engine_negotiate(e, err))
+		return false;
+	char **full = xcalloc(n + 1, sizeof(*full));
+	for (size_t i = 0; i < n; i++) {
+		full[i] = xasprintf("/v%s%s", e->version, calls[i].path);
+		calls[i].path = full[i];
+	}
+	transport_request_many(e->t, calls, n);
+	for (size_t i = 0; i < n; i++)
+		free(full[i]);
+	free(full);
+	return true;
+}
+
+void engine_services_create_many(struct engine *e, struct engine_create *c, size_t n)
+{
+	struct transport_call *calls = xcalloc(n + 1, sizeof(*calls));
+	char **bodies = xcalloc(n + 1, sizeof(*bodies));
+	for (size_t i = 0; i < n; i++) {
+		bodies[i] = c[i].spec ? json_dumps(c[i].spec, JSON_COMPACT) : NULL;
+		calls[i] = (struct transport_call){
+		    .method = "POST", .path = "/services/create", .json_body = bodies[i]};
+		buf_init(&calls[i].resp, 0);
+	}
+	struct engine_err nego = {0};
+	bool asked = request_many(e, calls, n, &nego);
+	for (size_t i = 0; i < n; i++) {
+		c[i].id = NULL;
+		if (!bodies[i])
+			c[i].ok = transport_err_set(&c[i].err, ENGINE_ERR_PROTOCOL, 0,
+						    "the service spec cannot be serialized");
+		else if (!asked || !calls[i].ok)
+			c[i].ok = false;
+		else
+			c[i].ok = created_id(parse_body(&calls[i].resp, JSON_OBJECT,
+							"POST /services/create", &c[i].err),
+					     &c[i].id, &c[i].err);
+		if (bodies[i] && (!asked || !calls[i].ok))
+			c[i].err = asked ? calls[i].err : nego;
+		buf_finish(&calls[i].resp);
+		free(bodies[i]);
+	}
+	free(bodies);
+	free(calls);
+}
+
+void engine_services_remove_many(struct engine *e, const char *const *ids, size_t n, bool *ok,
+				 struct engine_err *err)
+{
+	struct transport_call *calls = xcalloc(n + 1, sizeof(*calls));
+	char **paths = xcalloc(n + 1, sizeof(*paths));
+	for (size_t i = 0; i < n; i++) {
+		char *esc = transport_escape(e->t, ids[i]);
+		paths[i] = xasprintf("/services/%s", esc);
+		free(esc);
+		calls[i] = (struct transport_call){.method = "DELETE", .path = paths[i]};
+		buf_init(&calls[i].resp, 0);
+	}
+	struct engine_err nego = {0};
+	bool asked = request_many(e, calls, n, &nego);
+	for (size_t i = 0; i < n; i++) {
+		err[i] = asked ? calls[i].err : nego;
+		ok[i] = asked && calls[i].ok;
+		if (!ok[i] && err[i].kind == ENGINE_ERR_HTTP && err[i].status == 404) {
+			log_debug("engine: service %s was already gone", ids[i]);
+			ok[i] = true;
+		}
+		buf_finish(&calls[i].resp);
+		free(paths[i]);
+	}
+	free(paths);
+	free(calls);
 }
 
 bool engine_service_remove(struct engine *e, const char *id, struct engine_err *err)

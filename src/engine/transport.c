@@ -1,4 +1,5 @@
-/* transport.c - HTTP to the Docker Engine over one reused libcurl handle (unix socket or TCP). */
+/* transport.c - HTTP to the Docker Engine (unix socket or TCP): one reused libcurl handle for
+ * requests in turn, and a curl multi handle for batches of requests made at once. */
 #include "swarmflow/engine/transport.h"
 
 #include <curl/curl.h>
@@ -22,8 +23,14 @@
 /* How much of a non-JSON error body goes into engine_err.message. */
 #define ERROR_BODY_EXCERPT 200
 
+/* The most connections a batch opens at once (transport_request_many). */
+#define MANY_MAX_PARALLEL 16
+
 struct transport {
 	CURL *curl;
+	CURLM *multi;                  /* batches; NULL until the first one */
+	CURL *pool[MANY_MAX_PARALLEL]; /* its easy handles, copies of curl's options */
+	char pool_err[MANY_MAX_PARALLEL][CURL_ERROR_SIZE];
 	char *base_url;    /* "http://localhost", "http://host:2375" or "https://host:2376" */
 	char *socket_path; /* the unix socket, or NULL for TCP */
 	char *host;        /* as configured, for messages */
@@ -35,6 +42,8 @@ struct transport {
 /* What one transfer collects; the write callback's user data. */
 struct xfer {
 	struct transport *t;
+	CURL *curl;             /* the handle doing the transfer */
+	char *errbuf;           /* its CURLOPT_ERRORBUFFER */
 	long status;            /* known at the first body byte */
 	struct buf *resp;       /* buffered mode */
 	transport_sink_fn sink; /* streaming mode */
@@ -144,7 +153,7 @@ static size_t on_write(char *data, size_t size, size_t nmemb, void *userdata)
 	struct xfer *x = userdata;
 	size_t len = size * nmemb;
 	if (!x->status)
-		curl_easy_getinfo(x->t->curl, CURLINFO_RESPONSE_CODE, &x->status);
+		curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &x->status);
 	if (x->status < 200 || x->status > 299) {
 		size_t room = TRANSPORT_MAX_ERROR_BODY - x->errbody.len;
 		buf_append(&x->errbody, data, len < room ? len : room);
@@ -217,6 +226,11 @@ void transport_destroy(struct transport *t)
 {
 	if (!t)
 		return;
+	for (size_t i = 0; i < MANY_MAX_PARALLEL; i++)
+		if (t->pool[i])
+			curl_easy_cleanup(t->pool[i]);
+	if (t->multi)
+		curl_multi_cleanup(t->multi);
 	if (t->curl)
 		curl_easy_cleanup(t->curl);
 	curl_slist_free_all(t->json_headers);
@@ -239,9 +253,8 @@ char *transport_escape(struct transport *t, const char *s)
 	return copy;
 }
 
-static void set_method(struct transport *t, const char *method, const char *body)
+static void set_method(struct transport *t, CURL *c, const char *method, const char *body)
 {
-	CURL *c = t->curl;
 	if (strcmp(method, "POST") == 0) {
 		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, NULL);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body ? body : "");
@@ -312,7 +325,7 @@ static bool classify(struct transport *t, struct xfer *x, CURLcode rc, long stat
 	    rc == CURLE_FILESIZE_EXCEEDED)
 		return transport_err_set(err, ENGINE_ERR_TOO_BIG, 0, "response body over %u bytes",
 					 ENGINE_MAX_BODY);
-	const char *text = t->errbuf[0] ? t->errbuf : curl_easy_strerror(rc);
+	const char *text = x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc);
 	if (rc != CURLE_OK && curl_kind(rc) == ENGINE_ERR_CONNECT)
 		return transport_err_set(err, ENGINE_ERR_CONNECT, 0, "cannot connect to %s: %s",
 					 t->host, text);
@@ -328,24 +341,40 @@ static bool classify(struct transport *t, struct xfer *x, CURLcode rc, long stat
 	return true;
 }
 
-static bool perform(struct transport *t, struct xfer *x, const char *method, const char *path,
-		    struct engine_err *err)
+/* Points x's handle at path, with x as the write callback's data; returns the URL to free
+ * after the transfer. */
+static char *prepare(struct transport *t, struct xfer *x, const char *path)
 {
 	char *url = xasprintf("%s%s", t->base_url, path);
-	curl_easy_setopt(t->curl, CURLOPT_URL, url);
-	curl_easy_setopt(t->curl, CURLOPT_WRITEDATA, x);
-	curl_easy_setopt(t->curl, CURLOPT_MAXFILESIZE_LARGE,
+	curl_easy_setopt(x->curl, CURLOPT_URL, url);
+	curl_easy_setopt(x->curl, CURLOPT_WRITEDATA, x);
+	curl_easy_setopt(x->curl, CURLOPT_MAXFILESIZE_LARGE,
 			 (curl_off_t)(x->sink ? 0 : ENGINE_MAX_BODY));
-	t->errbuf[0] = '\0';
-	int64_t start = time_mono_ms();
-	CURLcode rc = curl_easy_perform(t->curl);
+	x->errbuf[0] = '\0';
+	return url;
+}
+
+/* Classifies the finished transfer of x into *err; logs it. */
+static bool conclude(struct transport *t, struct xfer *x, CURLcode rc, const char *method,
+		     const char *path, int64_t start, struct engine_err *err)
+{
 	long status = 0, connects = 0;
-	curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_getinfo(t->curl, CURLINFO_NUM_CONNECTS, &connects);
+	curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_getinfo(x->curl, CURLINFO_NUM_CONNECTS, &connects);
 	log_debug("engine %s %s: status %ld, curl %d, %lld ms, %s connection", method, path, status,
 		  (int)rc, (long long)(time_mono_ms() - start), connects ? "new" : "reused");
 	bool ok = classify(t, x, rc, status, err);
 	buf_finish(&x->errbody);
+	return ok;
+}
+
+static bool perform(struct transport *t, struct xfer *x, const char *method, const char *path,
+		    struct engine_err *err)
+{
+	char *url = prepare(t, x, path);
+	int64_t start = time_mono_ms();
+	CURLcode rc = curl_easy_perform(x->curl);
+	bool ok = conclude(t, x, rc, method, path, start, err);
 	free(url);
 	return ok;
 }
@@ -353,17 +382,99 @@ static bool perform(struct transport *t, struct xfer *x, const char *method, con
 bool transport_request(struct transport *t, const char *method, const char *path,
 		       const char *json_body, struct buf *resp, struct engine_err *err)
 {
-	struct xfer x = {.t = t, .resp = resp};
+	struct xfer x = {.t = t, .curl = t->curl, .errbuf = t->errbuf, .resp = resp};
 	buf_reset(resp);
 	resp->max = ENGINE_MAX_BODY;
-	set_method(t, method, json_body);
+	set_method(t, t->curl, method, json_body);
 	return perform(t, &x, method, path, err);
 }
 
 bool transport_stream(struct transport *t, const char *path, transport_sink_fn sink, void *ctx,
 		      struct engine_err *err)
 {
-	struct xfer x = {.t = t, .sink = sink, .ctx = ctx};
-	set_method(t, "GET", NULL);
+	struct xfer x = {.t = t, .curl = t->curl, .errbuf = t->errbuf, .sink = sink, .ctx = ctx};
+	set_method(t, t->curl, "GET", NULL);
 	return perform(t, &x, "GET", path, err);
+}
+
+/* The pool's handle i, made on first use as a copy of the main handle's options. */
+static CURL *pool_handle(struct transport *t, size_t i)
+{
+	if (!t->pool[i]) {
+		t->pool[i] = curl_easy_duphandle(t->curl);
+		if (!t->pool[i])
+			fatalx("out of memory (curl_easy_duphandle)");
+		curl_easy_setopt(t->pool[i], CURLOPT_ERRORBUFFER, t->pool_err[i]);
+	}
+	return t->pool[i];
+}
+
+/* One transfer of a batch: its call, and the pool slot that carries it. */
+struct many_slot {
+	struct xfer x;
+	struct transport_call *call;
+	char *url;
+	int64_t start;
+};
+
+static void many_start(struct transport *t, struct many_slot *slot, size_t i,
+		       struct transport_call *call)
+{
+	*slot = (struct many_slot){.call = call, .start = time_mono_ms()};
+	slot->x = (struct xfer){
+	    .t = t, .curl = pool_handle(t, i), .errbuf = t->pool_err[i], .resp = &call->resp};
+	buf_reset(&call->resp);
+	call->resp.max = ENGINE_MAX_BODY;
+	set_method(t, slot->x.curl, call->method, call->json_body);
+	curl_easy_setopt(slot->x.curl, CURLOPT_PRIVATE, (char *)slot);
+	slot->url = prepare(t, &slot->x, call->path);
+	if (curl_multi_add_handle(t->multi, slot->x.curl) != CURLM_OK)
+		fatalx("curl_multi_add_handle failed");
+}
+
+/* Ends the transfers that are done; returns how many. */
+static size_t many_reap(struct transport *t, struct many_slot **free_slots, size_t *n_free)
+{
+	size_t done = 0;
+	int left = 0;
+	CURLMsg *msg;
+	while ((msg = curl_multi_info_read(t->multi, &left))) {
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		struct many_slot *slot = NULL;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&slot);
+		CURLcode rc = msg->data.result;
+		curl_multi_remove_handle(t->multi, msg->easy_handle);
+		struct transport_call *c = slot->call;
+		c->ok = conclude(t, &slot->x, rc, c->method, c->path, slot->start, &c->err);
+		free(slot->url);
+		free_slots[(*n_free)++] = slot;
+		done++;
+	}
+	return done;
+}
+
+void transport_request_many(struct transport *t, struct transport_call *calls, size_t n)
+{
+	if (n == 0)
+		return;
+	if (!t->multi && !(t->multi = curl_multi_init()))
+		fatalx("curl_multi_init failed");
+	struct many_slot slots[MANY_MAX_PARALLEL];
+	struct many_slot *free_slots[MANY_MAX_PARALLEL];
+	size_t n_free = 0, next = 0, done = 0;
+	for (size_t i = MANY_MAX_PARALLEL; i-- > 0;)
+		free_slots[n_free++] = &slots[i];
+	while (done < n) {
+		while (next < n && n_free > 0) {
+			struct many_slot *slot = free_slots[--n_free];
+			many_start(t, slot, (size_t)(slot - slots), &calls[next++]);
+		}
+		int running = 0;
+		curl_multi_perform(t->multi, &running);
+		size_t reaped = many_reap(t, free_slots, &n_free);
+		done += reaped;
+		if (!reaped && running)
+			curl_multi_poll(t->multi, NULL, 0, 1000, NULL);
+	}
 }

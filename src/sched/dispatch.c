@@ -1,4 +1,7 @@
-/* dispatch.c - turns a scheduled task instance into a Swarm service for its next try. */
+/* dispatch.c - turns a scheduled task instance into a Swarm service for its next try.
+ * dispatch_ti records the try as queued with its service name and keeps its spec; at the end of
+ * the tick dispatch_flush creates all the services kept at once (concurrent requests), so that
+ * 32 ready tasks do not wait on each other's create. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,13 +74,13 @@ static json_t *build_spec(struct scheduler *s, const struct run *run, const stru
 
 /* After a 409 name conflict: the service of this very try may exist already (created before a
  * crash). Returns its ID when the labels prove it is ours, else NULL. */
-static char *find_existing(struct scheduler *s, const struct run *run, const struct task *task,
-			   int try_number)
+static char *find_existing(struct scheduler *s, const char *dag_id, const char *run_id,
+			   const struct task *task, int try_number)
 {
 	char *labels[5];
 	labels[0] = xasprintf("swarmflow.instance=%s", s->cfg->instance);
-	labels[1] = xasprintf("swarmflow.dag_id=%s", run->dag_id);
-	labels[2] = xasprintf("swarmflow.run_id=%s", run->run_id);
+	labels[1] = xasprintf("swarmflow.dag_id=%s", dag_id);
+	labels[2] = xasprintf("swarmflow.run_id=%s", run_id);
 	labels[3] = xasprintf("swarmflow.task_id=%s", task->task_id);
 	labels[4] = xasprintf("swarmflow.try_number=%d", try_number);
 	json_t *list = NULL;
@@ -147,29 +150,82 @@ static bool record_queued(struct scheduler *s, struct ti *ti, const char *name, 
 	return store_ti(s, ti);
 }
 
-/* Creates the service; on success tracks the try. */
-static bool create(struct scheduler *s, const struct run *run, const struct task *task,
-		   struct ti *ti, json_t *spec, int64_t now_ms)
+/* What the create of the service of ti gave (c): on success (or a 409 for this very try's
+ * service) tracks the try; else fails it or puts it back to scheduled. */
+static bool created(struct scheduler *s, const struct task *task, struct ti *ti,
+		    struct engine_create *c, int64_t now_ms)
 {
-	struct engine_err eerr = {0};
-	char *id = NULL;
-	bool created = engine_service_create(s->engine, spec, &id, &eerr);
-	if (!created && eerr.kind == ENGINE_ERR_HTTP && eerr.status == 409)
-		id = find_existing(s, run, task, ti->try_number);
+	char *id = c->ok ? c->id : NULL;
+	c->id = NULL;
+	if (!id && c->err.kind == ENGINE_ERR_HTTP && c->err.status == 409)
+		id = find_existing(s, ti->dag_id, ti->run_id, task, ti->try_number);
 	if (!id) {
-		if (permanent(&eerr))
-			return finish_without_service(s, ti, task, eerr.message, now_ms);
-		return retry_later(s, ti, task, "create service", &eerr, now_ms);
+		if (permanent(&c->err))
+			return finish_without_service(s, ti, task, c->err.message, now_ms);
+		return retry_later(s, ti, task, "create service", &c->err, now_ms);
 	}
+	free(ti->service_id);
 	ti->service_id = id;
 	if (!store_ti(s, ti))
 		return false;
 	inflight_track(s, ti, task, ti->queued_ms);
-	limits_take(s, dagbag_find(s->bag, ti->dag_id), task);
 	s->dispatched_or_finished = true;
 	log_info("task queued dag=%s run=%s task=%s try=%d service=%s", ti->dag_id, ti->run_id,
 		 ti->task_id, ti->try_number, ti->service_name);
 	return true;
+}
+
+/* Keeps the spec of a try recorded as queued for dispatch_flush (spec consumed). Counts it
+ * against the limits now, so that the rest of the tick sees it. */
+static void keep_create(struct scheduler *s, const struct dag *dag, const struct task *task,
+			const struct ti *ti, json_t *spec)
+{
+	if (s->n_creates == s->cap_creates) {
+		s->cap_creates = s->cap_creates ? 2 * s->cap_creates : 16;
+		s->creates = xrealloc(s->creates, s->cap_creates * sizeof(*s->creates));
+	}
+	s->creates[s->n_creates++] = (struct pending_create){ti->id, task, spec};
+	limits_take(s, dag, task);
+}
+
+bool dispatch_flush(struct scheduler *s, int64_t now_ms)
+{
+	size_t n = s->n_creates;
+	if (n == 0)
+		return true;
+	struct engine_create *c = xcalloc(n, sizeof(*c));
+	for (size_t i = 0; i < n; i++)
+		c[i].spec = s->creates[i].spec;
+	engine_services_create_many(s->engine, c, n);
+	bool ok = true;
+	for (size_t i = 0; i < n; i++) {
+		struct ti ti = {0};
+		char *err = NULL;
+		if (ok && !store_ti_get(s->store, s->creates[i].ti_pk, &ti, &err)) {
+			log_error("store: %s", err);
+			free(err);
+			ok = false;
+		}
+		/* A try whose create succeeded but cannot be recorded is adopted at the next
+		 * start through its name (409), like after a crash. */
+		if (ok)
+			ok = created(s, s->creates[i].task, &ti, &c[i], now_ms);
+		ti_finish(&ti);
+		free(c[i].id);
+		json_decref(s->creates[i].spec);
+	}
+	free(c);
+	s->n_creates = 0;
+	return ok;
+}
+
+void dispatch_discard(struct scheduler *s)
+{
+	for (size_t i = 0; i < s->n_creates; i++)
+		json_decref(s->creates[i].spec);
+	free(s->creates);
+	s->creates = NULL;
+	s->n_creates = s->cap_creates = 0;
 }
 
 bool dispatch_ti(struct scheduler *s, const struct run *run, const struct dag *dag,
@@ -193,7 +249,12 @@ bool dispatch_ti(struct scheduler *s, const struct run *run, const struct dag *d
 		ok = finish_without_service(s, ti, task, error, now_ms);
 	} else {
 		const char *name = json_string_value(json_object_get(spec, "Name"));
-		ok = record_queued(s, ti, name, now_ms) && create(s, run, task, ti, spec, now_ms);
+		ok = record_queued(s, ti, name, now_ms);
+		if (ok)
+			keep_create(s, dag, task, ti, spec);
+		else
+			json_decref(spec);
+		spec = NULL;
 	}
 	json_decref(spec);
 	free_ids(ids, n_ids);

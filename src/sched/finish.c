@@ -96,6 +96,42 @@ static void log_outcome(const struct ti *ti)
 		 code, ti->error ? ti->error : "");
 }
 
+/* Keeps f's service for removes_flush (its outcome is recorded: nothing is lost if the
+ * scheduler dies before; the sweep removes it then). */
+static void keep_remove(struct scheduler *s, const struct inflight *f)
+{
+	if (s->n_removes == s->cap_removes) {
+		s->cap_removes = s->cap_removes ? 2 * s->cap_removes : 16;
+		s->removes = xrealloc(s->removes, s->cap_removes * sizeof(*s->removes));
+	}
+	s->removes[s->n_removes++] =
+	    (struct pending_remove){xstrdup(f->service_id), xstrdup(f->service_name)};
+}
+
+void removes_flush(struct scheduler *s)
+{
+	size_t n = s->n_removes;
+	if (n == 0)
+		return;
+	const char **ids = xcalloc(n, sizeof(*ids));
+	bool *ok = xcalloc(n, sizeof(*ok));
+	struct engine_err *errs = xcalloc(n, sizeof(*errs));
+	for (size_t i = 0; i < n; i++)
+		ids[i] = s->removes[i].service_id;
+	engine_services_remove_many(s->engine, ids, n, ok, errs);
+	for (size_t i = 0; i < n; i++) {
+		if (!ok[i])
+			log_warnx("engine: remove service %s: %s", s->removes[i].service_name,
+				  errs[i].message);
+		free(s->removes[i].service_id);
+		free(s->removes[i].service_name);
+	}
+	free(errs);
+	free(ok);
+	free(ids);
+	s->n_removes = 0;
+}
+
 static const struct task *task_of(struct scheduler *s, const char *dag_id, const char *task_id)
 {
 	const struct dag *dag = dagbag_find(s->bag, dag_id);
@@ -134,11 +170,8 @@ bool finish_try(struct scheduler *s, size_t idx, bool success, const struct task
 	bool ok = record(s, &ti);
 	if (ok && ti.state == TI_FAILED)
 		notify_task_failed(s, &ti, logs.data ? logs.data : "");
-	if (ok && !(f->keep_on_failure && !success)) {
-		struct engine_err eerr = {0};
-		if (!engine_service_remove(s->engine, f->service_id, &eerr))
-			log_warnx("engine: remove service %s: %s", f->service_name, eerr.message);
-	}
+	if (ok && !(f->keep_on_failure && !success))
+		keep_remove(s, f);
 	if (ok) {
 		log_outcome(&ti);
 		inflight_remove(s, idx);
@@ -206,6 +239,7 @@ bool finish_run_tries(struct scheduler *s, int64_t run_pk, const char *reason, i
 		if (s->inflight[i].run_pk == run_pk)
 			ok = finish_try(s, i, false, NULL, reason, now_ms);
 	s->aborting = aborting;
+	removes_flush(s);
 	return ok;
 }
 

@@ -8,6 +8,17 @@
 bool dispatch_ti(struct scheduler *s, const struct run *run, const struct dag *dag,
 		 const struct task *task, struct ti *ti, int64_t now_ms);
 
+/* dispatch.c: creates, all at once, the services of the tries dispatch_ti recorded as queued
+ * this tick, and tracks them (or fails or reschedules the tries). Returns false only on a store
+ * failure. dispatch_discard frees what is left (sched_finish). */
+bool dispatch_flush(struct scheduler *s, int64_t now_ms);
+void dispatch_discard(struct scheduler *s);
+
+/* finish.c: removes, all at once, the services finish_try let go of (their outcome is
+ * recorded; a removal that fails is logged and left to the sweep). removes_flush runs at the end
+ * of every tick and wherever finish_try was called outside one. */
+void removes_flush(struct scheduler *s);
+
 /* poll.c: one GET /tasks for every in-flight service; finishes the tries that ended. Returns the
  * number of tries finished, or -1 on a store failure. */
 long poll_inflight(struct scheduler *s, int64_t now_ms);

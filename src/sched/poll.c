@@ -139,5 +139,6 @@ long poll_inflight(struct scheduler *s, int64_t now_ms)
 		finished += r;
 	}
 	json_decref(tasks);
+	removes_flush(s);
 	return finished;
 }

@@ -133,6 +133,9 @@ void sched_finish(struct scheduler *s)
 		inflight_free(&s->inflight[i]);
 	free(s->inflight);
 	free(s->orphans);
+	dispatch_discard(s);
+	removes_flush(s);
+	free(s->removes);
 	strangers_free(s);
 	free(s->logs_dir);
 	limits_destroy(s->limits);
@@ -375,7 +378,12 @@ bool sched_tick_clock(struct scheduler *s, int64_t now_ms, int64_t mono_ms)
 		return false;
 	if (finished > 0)
 		s->dispatched_or_finished = true;
-	return limits_refresh(s) && process_runs(s, now_ms);
+	bool ok = limits_refresh(s) && process_runs(s, now_ms);
+	/* Also after a store failure: the tries recorded as queued get their services (or are
+	 * adopted through their names at the next start). */
+	ok = dispatch_flush(s, now_ms) && ok;
+	removes_flush(s);
+	return ok;
 }
 
 static bool watched_run_done(struct scheduler *s, enum run_state *state)

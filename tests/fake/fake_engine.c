@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "swarmflow/common/log.h"
@@ -162,6 +163,50 @@ static bool serve_one(struct fake_engine *fe, int c)
 	return answered;
 }
 
+/* A connection served on a thread of its own (parallel mode). */
+struct worker_arg {
+	struct fake_engine *fe;
+	int c;
+};
+
+static void *serve_parallel(void *arg)
+{
+	struct worker_arg *w = arg;
+	struct fake_engine *fe = w->fe;
+	int c = w->c;
+	free(w);
+	pthread_mutex_lock(&fe->mu);
+	if (++fe->parallel > fe->max_parallel)
+		fe->max_parallel = fe->parallel;
+	pthread_mutex_unlock(&fe->mu);
+	struct timespec ts = {fe->parallel_delay_ms / 1000,
+			      (long)(fe->parallel_delay_ms % 1000) * 1000000};
+	nanosleep(&ts, NULL);
+	bool answered = serve_one(fe, c);
+	pthread_mutex_lock(&fe->mu);
+	fe->parallel--;
+	if (!answered) {
+		fe->held = xrealloc(fe->held, (fe->n_held + 1) * sizeof(*fe->held));
+		fe->held[fe->n_held++] = c;
+	}
+	pthread_mutex_unlock(&fe->mu);
+	if (answered)
+		close(c);
+	return NULL;
+}
+
+static void start_worker(struct fake_engine *fe, int c)
+{
+	struct worker_arg *w = xmalloc(sizeof(*w));
+	*w = (struct worker_arg){fe, c};
+	pthread_mutex_lock(&fe->mu);
+	fe->workers = xrealloc(fe->workers, (fe->n_workers + 1) * sizeof(*fe->workers));
+	if ((errno = pthread_create(&fe->workers[fe->n_workers], NULL, serve_parallel, w)) != 0)
+		fatalx("fake engine: pthread_create: %s", strerror(errno));
+	fe->n_workers++;
+	pthread_mutex_unlock(&fe->mu);
+}
+
 static void *serve(void *arg)
 {
 	struct fake_engine *fe = arg;
@@ -171,6 +216,10 @@ static void *serve(void *arg)
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
 			break;
+		}
+		if (fe->parallel_delay_ms > 0) {
+			start_worker(fe, c);
+			continue;
 		}
 		if (serve_one(fe, c)) {
 			close(c);
@@ -189,6 +238,7 @@ struct fake_engine *fake_engine_create(const struct fake_engine_opts *opts)
 	pthread_mutex_init(&fe->mu, NULL);
 	fe->routes = opts->routes;
 	fe->swarm = opts->swarm;
+	fe->parallel_delay_ms = opts->parallel_delay_ms;
 	snprintf(fe->api_version, sizeof(fe->api_version), "%s",
 		 opts->api_version ? opts->api_version : "1.41");
 	snprintf(fe->dir, sizeof(fe->dir), "/tmp/sf-fake-XXXXXX");
@@ -250,6 +300,10 @@ void fake_engine_destroy(struct fake_engine *fe)
 		(void)n;
 		pthread_join(fe->thread, NULL);
 	}
+	/* The accept thread has ended: no worker is added any more. */
+	for (size_t i = 0; i < fe->n_workers; i++)
+		pthread_join(fe->workers[i], NULL);
+	free(fe->workers);
 	for (size_t i = 0; i < fe->n_held; i++)
 		close(fe->held[i]);
 	free(fe->held);
@@ -427,6 +481,15 @@ size_t fake_engine_max_live(struct fake_engine *fe)
 {
 	pthread_mutex_lock(&fe->mu);
 	size_t n = fe->max_live;
+	pthread_mutex_unlock(&fe->mu);
+	return n;
+}
+
+size_t fake_engine_max_parallel(struct fake_engine *fe)
+{
+	pthread_mutex_lock(&fe->mu);
+	size_t n = fe->max_parallel;
+	fe->max_parallel = fe->parallel;
 	pthread_mutex_unlock(&fe->mu);
 	return n;
 }

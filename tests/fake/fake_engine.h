@@ -68,6 +68,10 @@ struct fake_engine_opts {
 	 * answer at all (the connection is held open until fake_engine_destroy). */
 	bool swarm;
 	const char *api_version; /* GET /version's ApiVersion in swarm mode; NULL: "1.41" */
+	/* > 0: every connection is served on a thread of its own, which waits this long before
+	 * answering, and the fake counts how many it served at once (fake_engine_max_parallel):
+	 * requests a client makes at once then overlap. 0: one connection after the other. */
+	int parallel_delay_ms;
 };
 
 /* A request as the fake got it. */
@@ -130,6 +134,9 @@ size_t fake_engine_services(struct fake_engine *fe, struct fake_service *out, si
 /* Services alive now, and the most that were alive at once. */
 size_t fake_engine_live(struct fake_engine *fe);
 size_t fake_engine_max_live(struct fake_engine *fe);
+/* With parallel_delay_ms: the most requests that were being answered at the same time since
+ * the last call (which starts the count again). */
+size_t fake_engine_max_parallel(struct fake_engine *fe);
 
 /* Writes all of data to a client (for fake_route.gen). False when the client went away. */
 bool fake_write(int fd, const void *data, size_t len);

@@ -47,6 +47,7 @@ struct fake_engine {
 	const struct fake_route *routes;
 	bool swarm;
 	char api_version[16];
+	int parallel_delay_ms;
 
 	pthread_mutex_t mu; /* guards everything below */
 	struct record *reqs;
@@ -60,6 +61,9 @@ struct fake_engine {
 	unsigned next_id;
 	struct named *named;
 	size_t n_named;
+	pthread_t *workers; /* parallel mode: one thread per connection, joined at the end */
+	size_t n_workers;
+	size_t parallel, max_parallel;
 };
 
 /* What to send back: a route, or status and body, or nothing (status NULL: hold). */

@@ -389,12 +389,74 @@ static void test_bad_socket(void **state)
 	free(host);
 }
 
+#define MANY 10
+
+/* A service that runs nothing (0 replicas), for create/remove tests. */
+static json_t *idle_spec(const struct live *l, const char *name)
+{
+	json_t *spec = json_pack("{s:s, s:{s:s}, s:{s:{s:s}}, s:{s:{s:i}}}", "Name", name, "Labels",
+				 LABEL_KEY, l->uniq, "TaskTemplate", "ContainerSpec", "Image",
+				 IMAGE, "Mode", "Replicated", "Replicas", 0);
+	assert_non_null(spec);
+	return spec;
+}
+
+/* Creates and removes made at once: each gets its own outcome (one bad name fails alone, a
+ * service already gone counts as removed), and nothing is left. */
+static void test_many(void **state)
+{
+	struct live *l = *state;
+	struct engine_create c[MANY] = {{0}};
+	char *names[MANY];
+	for (int i = 0; i < MANY; i++) {
+		names[i] = i == 3 ? xasprintf("%s bad name!", l->uniq)
+				  : xasprintf("%s-many-%d", l->uniq, i);
+		c[i].spec = idle_spec(l, names[i]);
+	}
+	double t0 = now_ms();
+	engine_services_create_many(l->e, c, MANY);
+	printf("latency: %d creates at once %.2f ms\n", MANY, now_ms() - t0);
+	const char *ids[MANY + 1];
+	size_t n = 0;
+	for (int i = 0; i < MANY; i++) {
+		if (i == 3) {
+			assert_false(c[i].ok);
+			assert_null(c[i].id);
+			assert_int_equal(c[i].err.status, 400);
+			continue;
+		}
+		if (!c[i].ok)
+			fail_msg("create %d: %s", i, c[i].err.message);
+		strv_push(&l->owned, c[i].id);
+		ids[n++] = c[i].id;
+	}
+	ids[n++] = "no-such-service-of-swarmflow";
+	bool ok[MANY + 1];
+	struct engine_err errs[MANY + 1];
+	t0 = now_ms();
+	engine_services_remove_many(l->e, ids, n, ok, errs);
+	printf("latency: %zu removes at once %.2f ms\n", n, now_ms() - t0);
+	for (size_t i = 0; i < n; i++)
+		if (!ok[i])
+			fail_msg("remove %s: %s", ids[i], errs[i].message);
+	assert_no_services(l);
+	for (int i = 0; i < MANY; i++) {
+		free(c[i].id);
+		json_decref(c[i].spec);
+		free(names[i]);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_negotiate_and_info), cmocka_unit_test(test_job_lifecycle),
-	    cmocka_unit_test(test_invalid_spec),       cmocka_unit_test(test_lookup_missing),
-	    cmocka_unit_test(test_lookup_exact),       cmocka_unit_test(test_bad_socket),
+	    cmocka_unit_test(test_negotiate_and_info),
+	    cmocka_unit_test(test_job_lifecycle),
+	    cmocka_unit_test(test_invalid_spec),
+	    cmocka_unit_test(test_lookup_missing),
+	    cmocka_unit_test(test_lookup_exact),
+	    cmocka_unit_test(test_bad_socket),
+	    cmocka_unit_test(test_many),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

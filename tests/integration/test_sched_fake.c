@@ -392,6 +392,51 @@ static void test_start_without_running(void **state)
 	ti_finish(&ti);
 }
 
+/* Twelve ready tasks: their twelve creates are made at once, not one after the other, and so
+ * are the removes of their services; each service is created and removed exactly once. */
+static void test_concurrent_creates_and_removes(void **state)
+{
+	struct env *env = *state;
+	fake_engine_destroy(env->fe);
+	struct fake_engine_opts opts = {.swarm = true, .parallel_delay_ms = 40};
+	env->fe = fake_engine_create(&opts);
+	assert_non_null(env->fe);
+	struct buf tasks;
+	buf_init(&tasks, 0);
+	for (int i = 0; i < 12; i++)
+		buf_printf(&tasks, "  task p%d {\n    shell = \"echo %d\"\n  }\n", i, i);
+	env_start(env, tasks.data);
+	buf_finish(&tasks);
+	fake_engine_max_parallel(env->fe); /* count from here */
+	env_tick(env, 500);
+	assert_int_equal(env_count_from(env, 0, "POST", "/services/create"), 12);
+	size_t creates_at_once = fake_engine_max_parallel(env->fe);
+	/* 12 requests made together over up to 16 connections, each answered after 40 ms. */
+	assert_true(creates_at_once >= 6);
+	for (int i = 0; i < 12; i++) {
+		char name[8];
+		snprintf(name, sizeof(name), "p%d", i);
+		assert_int_equal(env_ti_state_of(env, name), TI_QUEUED);
+	}
+	/* Ticks until every task finished: the last tick removes what finished in it. */
+	size_t removes_at_once = 0;
+	for (int i = 0; i < 10 && env_run_state_of(env) != RUN_SUCCESS; i++) {
+		env_tick(env, 500);
+		size_t m = fake_engine_max_parallel(env->fe);
+		removes_at_once = m > removes_at_once ? m : removes_at_once;
+	}
+	assert_int_equal(env_run_state_of(env), RUN_SUCCESS);
+	assert_true(removes_at_once >= 6);
+	struct fake_service svcs[16];
+	size_t n = fake_engine_services(env->fe, svcs, 16);
+	assert_int_equal(n, 12);
+	for (size_t i = 0; i < n; i++) {
+		assert_true(svcs[i].removed);
+		assert_int_equal(env_deletes_of(env, svcs[i].id), 1);
+	}
+	assert_int_equal(fake_engine_live(env->fe), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -399,6 +444,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_downstream_same_tick, env_setup, env_teardown),
 	    cmocka_unit_test_setup_teardown(test_exit_code, env_setup, env_teardown),
 	    cmocka_unit_test_setup_teardown(test_pending_timeout, env_setup, env_teardown),
+	    cmocka_unit_test_setup_teardown(test_concurrent_creates_and_removes, env_setup,
+					    env_teardown),
 	    cmocka_unit_test_setup_teardown(test_adopt_on_conflict, env_setup, env_teardown),
 	    cmocka_unit_test_setup_teardown(test_create_500, env_setup, env_teardown),
 	    cmocka_unit_test_setup_teardown(test_parallelism, env_setup, env_teardown),

@@ -76,6 +76,23 @@ bool engine_service_create(struct engine *e, json_t *spec, char **id_out, struct
 /* DELETE /services/{id}. A 404 (already gone) counts as success. */
 bool engine_service_remove(struct engine *e, const char *id, struct engine_err *err);
 
+/* One create of a batch: spec in; ok with id (caller frees) or err out. */
+struct engine_create {
+	json_t *spec;
+	bool ok;
+	char *id;
+	struct engine_err err;
+};
+
+/* The n creates at once (concurrent requests, see transport_request_many), each as
+ * engine_service_create would do it. */
+void engine_services_create_many(struct engine *e, struct engine_create *c, size_t n);
+
+/* DELETE /services/{id} for the n ids at once; ok[i] and err[i] (both arrays of n) as
+ * engine_service_remove would set them. */
+void engine_services_remove_many(struct engine *e, const char *const *ids, size_t n, bool *ok,
+				 struct engine_err *err);
+
 /* GET /services?filters={"label":[...]}: services whose labels match all of `labels`
  * ("k=v" or "k"). *out is the JSON array (caller decrefs). */
 bool engine_services_list(struct engine *e, const char *const *labels, size_t n_labels,

@@ -31,6 +31,22 @@ char *transport_escape(struct transport *t, const char *s);
 bool transport_request(struct transport *t, const char *method, const char *path,
 		       const char *json_body, struct buf *resp, struct engine_err *err);
 
+/* One request of a batch: method, path and json_body as for transport_request; ok, resp (a 2xx
+ * body; the caller makes it with buf_init and frees it) and err are filled in. */
+struct transport_call {
+	const char *method;
+	const char *path;
+	const char *json_body;
+	bool ok;
+	struct buf resp;
+	struct engine_err err;
+};
+
+/* Makes the n requests at once, over up to 16 connections (a curl multi handle), and returns
+ * when every one has ended; each with the same timeouts, caps and error reporting as
+ * transport_request. The order in which they reach the engine is not defined. */
+void transport_request_many(struct transport *t, struct transport_call *calls, size_t n);
+
 /* Receives a 2xx body piece by piece; returns false to stop the transfer. */
 typedef bool (*transport_sink_fn)(void *ctx, const char *data, size_t len);
 

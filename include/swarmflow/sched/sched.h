@@ -50,6 +50,19 @@ struct stranger {
 	bool seen; /* in the current sweep's list */
 };
 
+/* A try recorded as queued whose service is created at the end of the tick (dispatch.c). */
+struct pending_create {
+	int64_t ti_pk;
+	const struct task *task; /* in the dagbag, which does not change during a tick */
+	json_t *spec;
+};
+
+/* A service to remove at the end of the tick (finish.c), with its name for the log. */
+struct pending_remove {
+	char *service_id;
+	char *service_name;
+};
+
 /* A run whose DAG is not loaded, and when that was first seen. */
 struct orphan {
 	int64_t run_pk;
@@ -74,6 +87,10 @@ struct scheduler {
 	int64_t only_run_pk; /* 0: every run; else only this one (dags test) */
 	struct inflight *inflight;
 	size_t n_inflight, cap_inflight;
+	struct pending_create *creates; /* made at once by dispatch_flush */
+	size_t n_creates, cap_creates;
+	struct pending_remove *removes; /* made at once by removes_flush */
+	size_t n_removes, cap_removes;
 	/* The clocks of the current tick: wall_ms for what is recorded and scheduled (UTC dates),
 	 * mono_ms (CLOCK_MONOTONIC) for elapsed time: timeouts, grace periods, intervals. */
 	int64_t wall_ms, mono_ms;
