@@ -2,6 +2,7 @@
  * and the DAGs; output. */
 #include <errno.h>
 #include <stdio.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -126,6 +127,17 @@ static bool check_manager(struct engine *e, const char *host, char **why, bool *
 	return true;
 }
 
+/* The engine's cancel check: a SIGTERM or SIGINT waits for the daemon's loop (it blocks them),
+ * so a request to a hung engine ends at once instead of after its timeout. Commands that do not
+ * block them are simply killed by the signal. */
+static bool stop_signal_pending(void *ctx)
+{
+	sigset_t pending;
+	if (sigpending(&pending) != 0)
+		return false;
+	return sigismember(&pending, SIGTERM) == 1 || sigismember(&pending, SIGINT) == 1;
+}
+
 struct engine *cli_engine_open(struct cli *cli, char **why, bool *retry)
 {
 	*retry = false;
@@ -137,6 +149,7 @@ struct engine *cli_engine_open(struct cli *cli, char **why, bool *retry)
 	    .api_version = cli->cfg.docker_api_version,
 	    .tls_verify = verify && *verify && strcmp(verify, "0") != 0,
 	    .cert_path = env_lookup(cli->envp, "DOCKER_CERT_PATH"),
+	    .cancel = stop_signal_pending,
 	};
 	char *err = NULL;
 	struct engine *e = engine_create(&opts, &err);

@@ -27,6 +27,7 @@ const char *engine_err_kind_name(enum engine_err_kind kind)
 {
 	static const char *const names[] = {
 	    [ENGINE_OK] = "ok",
+	    [ENGINE_ERR_CANCELLED] = "cancelled",
 	    [ENGINE_ERR_CONNECT] = "connect",
 	    [ENGINE_ERR_TIMEOUT] = "timeout",
 	    [ENGINE_ERR_HTTP] = "http",

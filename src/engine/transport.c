@@ -35,6 +35,8 @@ struct transport {
 	char *socket_path; /* the unix socket, or NULL for TCP */
 	char *host;        /* as configured, for messages */
 	char *ca, *cert, *key;
+	bool (*cancel)(void *ctx); /* engine_opts.cancel */
+	void *cancel_ctx;
 	struct curl_slist *json_headers; /* Content-Type for POST bodies, no Expect: 100-continue */
 	char errbuf[CURL_ERROR_SIZE];
 };
@@ -168,6 +170,14 @@ static size_t on_write(char *data, size_t size, size_t nmemb, void *userdata)
 	return buf_append(x->resp, data, len) ? len : 0;
 }
 
+/* libcurl's progress callback: non-zero aborts the transfer (CURLE_ABORTED_BY_CALLBACK). */
+static int on_progress(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+		       curl_off_t ulnow)
+{
+	const struct transport *t = userdata;
+	return t->cancel(t->cancel_ctx) ? 1 : 0;
+}
+
 static void set_fixed_options(struct transport *t, const struct engine_opts *opts)
 {
 	CURL *c = t->curl;
@@ -185,6 +195,13 @@ static void set_fixed_options(struct transport *t, const struct engine_opts *opt
 #if LIBCURL_VERSION_NUM >= 0x075500
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 #endif
+	if (opts->cancel) {
+		t->cancel = opts->cancel;
+		t->cancel_ctx = opts->cancel_ctx;
+		curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+		curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+		curl_easy_setopt(c, CURLOPT_XFERINFODATA, t);
+	}
 	if (t->socket_path)
 		curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, t->socket_path);
 	if (str_has_prefix(t->base_url, "https://")) {
@@ -319,6 +336,9 @@ static void http_message(const struct buf *body, long status, char *out, size_t 
 static bool classify(struct transport *t, struct xfer *x, CURLcode rc, long status,
 		     struct engine_err *err)
 {
+	if (rc == CURLE_ABORTED_BY_CALLBACK)
+		return transport_err_set(err, ENGINE_ERR_CANCELLED, 0,
+					 "request cancelled: the process is stopping");
 	if (rc == CURLE_WRITE_ERROR && x->aborted)
 		return transport_err_set(err, ENGINE_ERR_PROTOCOL, 0, "aborted by receiver");
 	if ((rc == CURLE_WRITE_ERROR && x->resp && x->resp->too_big) ||

@@ -41,13 +41,23 @@ static char *save_log(struct scheduler *s, const char *dag_id, const char *run_i
 	return path;
 }
 
-static void fetch_logs(struct scheduler *s, const struct inflight *f, struct buf *out)
+/* False when the fetch was cancelled because the process is stopping: the try is then left in
+ * flight, for the next start to finish with its whole log. */
+static bool fetch_logs(struct scheduler *s, const struct inflight *f, struct buf *out)
 {
 	struct engine_err eerr = {0};
-	if (!engine_service_logs(s->engine, f->service_id, f->tty, out, &eerr)) {
-		log_warnx("engine: logs of service %s: %s", f->service_name, eerr.message);
-		buf_printf(out, "\n[swarmflow] could not fetch the logs: %s\n", eerr.message);
+	if (engine_service_logs(s->engine, f->service_id, f->tty, out, &eerr))
+		return true;
+	if (eerr.kind == ENGINE_ERR_CANCELLED) {
+		log_info(
+		    "logs of service %s not fetched: stopping; the try is finished at the next "
+		    "start",
+		    f->service_name);
+		return false;
 	}
+	log_warnx("engine: logs of service %s: %s", f->service_name, eerr.message);
+	buf_printf(out, "\n[swarmflow] could not fetch the logs: %s\n", eerr.message);
+	return true;
 }
 
 /* Sets the outcome of a try on ti: success, or failed / up_for_retry per the task's retries. */
@@ -151,7 +161,11 @@ bool finish_try(struct scheduler *s, size_t idx, bool success, const struct task
 	}
 	struct buf logs;
 	buf_init(&logs, 0);
-	fetch_logs(s, f, &logs);
+	if (!fetch_logs(s, f, &logs)) {
+		buf_finish(&logs);
+		ti_finish(&ti);
+		return true;
+	}
 	if (!success)
 		buf_printf(&logs, "%s[swarmflow] try %d failed: %s\n",
 			   logs.len && logs.data[logs.len - 1] != '\n' ? "\n" : "", f->try_number,

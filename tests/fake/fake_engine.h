@@ -105,7 +105,8 @@ const char *fake_engine_socket(const struct fake_engine *fe);
 /* Adds (or replaces, for the same key) a script; copied. Applies to services created after. */
 void fake_engine_script(struct fake_engine *fe, const struct fake_script *script);
 /* The next `times` requests (times < 0: every one until fake_engine_faults_clear) whose request
- * line contains match get status and the JSON body, before any route or the swarm. Copied. */
+ * line contains match get status and the JSON body, before any route or the swarm; status NULL:
+ * they get no answer at all (held open until fake_engine_destroy). Copied. */
 void fake_engine_fault(struct fake_engine *fe, const char *match, const char *status,
 		       const char *body, int times);
 void fake_engine_faults_clear(struct fake_engine *fe);

@@ -1,5 +1,6 @@
 /* fake_engine_main.c - the fake engine as a program, for end-to-end tests of the swarmflow binary
- * against what the real engine here cannot show: a node that is not a manager, or not in a swarm.
+ * against what the real engine here cannot show: a node that is not a manager, or not in a
+ * swarm, or a manager that hangs (accepts GET /tasks and never answers).
  * Prints the socket path on stdout, then serves until SIGTERM or SIGINT. */
 #include <signal.h>
 #include <stdio.h>
@@ -31,8 +32,8 @@ int main(int argc, char **argv)
 		opts.routes = worker_routes;
 	} else if (strcmp(mode, "no-swarm") == 0) {
 		opts.routes = no_swarm_routes;
-	} else if (strcmp(mode, "manager") != 0) {
-		fprintf(stderr, "usage: fake-engine manager|worker|no-swarm\n");
+	} else if (strcmp(mode, "manager") != 0 && strcmp(mode, "hung-tasks") != 0) {
+		fprintf(stderr, "usage: fake-engine manager|worker|no-swarm|hung-tasks\n");
 		return 2;
 	}
 	sigset_t set;
@@ -45,6 +46,8 @@ int main(int argc, char **argv)
 		perror("fake-engine");
 		return 1;
 	}
+	if (strcmp(mode, "hung-tasks") == 0)
+		fake_engine_fault(fe, "/tasks", NULL, NULL, -1);
 	printf("%s\n", fake_engine_socket(fe));
 	fflush(stdout);
 	int sig = 0;

@@ -317,6 +317,43 @@ static void test_timeout(void **state)
 	engine_destroy(e);
 }
 
+/* The cancel check of test_cancel: true from a given monotonic time on. */
+static bool cancel_after(void *ctx)
+{
+	return time_mono_ms() >= *(const int64_t *)ctx;
+}
+
+/* A request the engine never answers ends soon after cancel says stop, long before its
+ * timeout, as ENGINE_ERR_CANCELLED; the next request on the same client works again. */
+static void test_cancel(void **state)
+{
+	static const struct fake_route routes[] = {VERSION_141, END_ROUTES};
+	struct fake *f = *state;
+	fake_start(f, routes);
+	char *host = xasprintf("unix://%s", fake_engine_socket(f->fe));
+	int64_t at = time_mono_ms() + 300;
+	struct engine_opts opts = {.host = host,
+				   .api_version = "1.41",
+				   .timeout_ms = 20000,
+				   .cancel = cancel_after,
+				   .cancel_ctx = &at};
+	char *cerr = NULL;
+	struct engine *e = engine_create(&opts, &cerr);
+	assert_non_null(e);
+	struct engine_err err = {0};
+	struct engine_info info;
+	int64_t t0 = time_mono_ms();
+	assert_false(engine_info(e, &info, &err)); /* /info is never answered */
+	int64_t ms = time_mono_ms() - t0;
+	assert_int_equal(err.kind, ENGINE_ERR_CANCELLED);
+	assert_string_equal(engine_err_kind_name(err.kind), "cancelled");
+	assert_true(ms >= 290 && ms < 3000);
+	at = INT64_MAX; /* no longer stopping */
+	assert_true(engine_negotiate(e, &err));
+	engine_destroy(e);
+	free(host);
+}
+
 #define LOGS_HEAD                                                                                  \
 	"HTTP/1.1 200 OK\r\nContent-Type: application/vnd.docker.multiplexed-stream\r\n"           \
 	"Connection: close\r\n\r\n"
@@ -685,6 +722,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_http_errors, fake_setup, fake_teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_bodies, fake_setup, fake_teardown),
 	    cmocka_unit_test_setup_teardown(test_too_big, fake_setup, fake_teardown),
+	    cmocka_unit_test_setup_teardown(test_cancel, fake_setup, fake_teardown),
 	    cmocka_unit_test_setup_teardown(test_timeout, fake_setup, fake_teardown),
 	    cmocka_unit_test_setup_teardown(test_logs, fake_setup, fake_teardown),
 	    cmocka_unit_test_setup_teardown(test_tasks_drop_gone, fake_setup, fake_teardown),

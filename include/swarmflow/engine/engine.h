@@ -16,11 +16,12 @@
 
 enum engine_err_kind {
 	ENGINE_OK = 0,
-	ENGINE_ERR_CONNECT,  /* no engine answered (socket missing, refused, DNS, TLS) */
-	ENGINE_ERR_TIMEOUT,  /* the request took longer than its timeout */
-	ENGINE_ERR_HTTP,     /* the engine answered with a non-2xx status; message is its own */
-	ENGINE_ERR_PROTOCOL, /* a body that is not the JSON we expected, or truncated */
-	ENGINE_ERR_TOO_BIG,  /* a body over ENGINE_MAX_BODY */
+	ENGINE_ERR_CONNECT,   /* no engine answered (socket missing, refused, DNS, TLS) */
+	ENGINE_ERR_TIMEOUT,   /* the request took longer than its timeout */
+	ENGINE_ERR_HTTP,      /* the engine answered with a non-2xx status; message is its own */
+	ENGINE_ERR_PROTOCOL,  /* a body that is not the JSON we expected, or truncated */
+	ENGINE_ERR_TOO_BIG,   /* a body over ENGINE_MAX_BODY */
+	ENGINE_ERR_CANCELLED, /* opts.cancel said stop (the process is stopping) */
 };
 
 /* What went wrong with one call. */
@@ -39,6 +40,11 @@ struct engine_opts {
 	const char *cert_path;   /* DOCKER_CERT_PATH: ca.pem, cert.pem, key.pem */
 	long connect_timeout_ms; /* 0: 5000 */
 	long timeout_ms;         /* per request; 0: 30000 */
+	/* Asked about once a second while a request waits (and as data arrives): true ends it
+	 * at once with ENGINE_ERR_CANCELLED, so that a hung engine never holds a stopping
+	 * scheduler for the whole timeout. NULL: never. */
+	bool (*cancel)(void *ctx);
+	void *cancel_ctx;
 };
 
 struct engine;
