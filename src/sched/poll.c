@@ -80,6 +80,22 @@ static int check_running(struct scheduler *s, size_t idx, const struct task_stat
 
 /* Acts on what the engine says of one in-flight try. Returns 1 when it finished, 0 when it goes
  * on, -1 on a store failure. */
+/* Records the node the task was placed on, once per try (for the UI, `tasks list` and the
+ * try's history). False only on a store failure. */
+static bool note_node(struct scheduler *s, struct inflight *f, const struct task_status *st)
+{
+	if (f->node_recorded || !st->node_id[0])
+		return true;
+	char *err = NULL;
+	if (!store_ti_set_node(s->store, f->ti_pk, st->node_id, &err)) {
+		log_error("store: %s", err);
+		free(err);
+		return false;
+	}
+	f->node_recorded = true;
+	return true;
+}
+
 static int handle(struct scheduler *s, size_t idx, const struct task_status *st, int64_t now_ms)
 {
 	if (!st && s->inflight[idx].seen_task) {
@@ -91,6 +107,8 @@ static int handle(struct scheduler *s, size_t idx, const struct task_status *st,
 	if (!st)
 		return check_pending(s, idx, NULL, now_ms);
 	s->inflight[idx].seen_task = true;
+	if (!note_node(s, &s->inflight[idx], st))
+		return -1;
 	switch (st->phase) {
 	case PHASE_PENDING:
 		return check_pending(s, idx, st, now_ms);

@@ -1,9 +1,11 @@
 /* store.c - the SQLite state database: open, schema migrations, statements, transactions. */
 #include "store_priv.h"
 
+#include <sys/stat.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "swarmflow/common/log.h"
 #include "swarmflow/common/util.h"
@@ -72,6 +74,11 @@ static const char *const migrations[] = {
     " end_ms INTEGER,"
     " PRIMARY KEY (ti_pk, try_number));"
     "PRAGMA user_version = 1;",
+    /* 2: the Swarm node a try ran on (task instance and try), when a try was queued. */
+    "ALTER TABLE task_instances ADD COLUMN node_id TEXT;"
+    "ALTER TABLE task_tries ADD COLUMN node_id TEXT;"
+    "ALTER TABLE task_tries ADD COLUMN queued_ms INTEGER;"
+    "PRAGMA user_version = 2;",
 };
 
 #define SCHEMA_VERSION ((int)ARRAY_LEN(migrations))
@@ -82,7 +89,8 @@ static const char *const migrations[] = {
 	" data_interval_end, queued_ms, start_ms, end_ms, conf, runner"
 #define TI_COLS                                                                                    \
 	"id, run_pk, dag_id, run_id, task_id, state, try_number, max_tries, service_id,"           \
-	" service_name, exit_code, error, log_path, queued_ms, start_ms, end_ms, next_try_ms"
+	" service_name, exit_code, error, log_path, queued_ms, start_ms, end_ms, next_try_ms,"     \
+	" node_id"
 #define RUNS_ORDER " ORDER BY logical_date DESC, id DESC LIMIT ?3"
 #define FINISHED_RUN "('success', 'failed')"
 
@@ -120,22 +128,34 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_TIS_FOR_RUN] = "SELECT " TI_COLS " FROM task_instances WHERE run_pk = ?1 ORDER BY id",
     [ST_TIS_IN_FLIGHT] = "SELECT " TI_COLS " FROM task_instances"
 			 " WHERE state IN ('queued', 'running') ORDER BY id",
+    /* node_id is not written from the struct (store_ti_set_node does): a new try number clears
+     * it, since the new try has not been placed on a node yet. */
     [ST_TI_UPDATE] = "UPDATE task_instances SET state = ?2, try_number = ?3, service_id = ?4,"
 		     " service_name = ?5, exit_code = ?6, error = ?7, log_path = ?8,"
-		     " queued_ms = ?9, start_ms = ?10, end_ms = ?11, next_try_ms = ?12"
+		     " queued_ms = ?9, start_ms = ?10, end_ms = ?11, next_try_ms = ?12,"
+		     " node_id = CASE WHEN try_number = ?3 THEN node_id END"
 		     " WHERE id = ?1",
+    [ST_TI_SET_NODE] = "UPDATE task_instances SET node_id = ?2 WHERE id = ?1",
+    [ST_TRY_SET_NODE] = "UPDATE task_tries SET node_id = ?2 WHERE ti_pk = ?1 AND try_number ="
+			" (SELECT try_number FROM task_instances WHERE id = ?1)",
+    /* The node is the task instance's when it is on this try, else the struct's; a node or a
+     * queue time once known is kept when the try is recorded again without one. */
     [ST_TRY_UPSERT] = "INSERT INTO task_tries (ti_pk, try_number, state, service_id,"
-		      " service_name, exit_code, error, log_path, start_ms, end_ms)"
-		      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+		      " service_name, exit_code, error, log_path, start_ms, end_ms, node_id,"
+		      " queued_ms)"
+		      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, coalesce((SELECT node_id"
+		      "  FROM task_instances WHERE id = ?1 AND try_number = ?2), ?11), ?12)"
 		      " ON CONFLICT (ti_pk, try_number) DO UPDATE SET state = excluded.state,"
 		      " service_id = excluded.service_id, service_name = excluded.service_name,"
 		      " exit_code = excluded.exit_code, error = excluded.error,"
 		      " log_path = excluded.log_path, start_ms = excluded.start_ms,"
-		      " end_ms = excluded.end_ms",
+		      " end_ms = excluded.end_ms,"
+		      " node_id = coalesce(excluded.node_id, task_tries.node_id),"
+		      " queued_ms = coalesce(excluded.queued_ms, task_tries.queued_ms)",
     /* Same columns as TI_COLS, so that the tries read as task instance snapshots. */
     [ST_TRIES_LIST] = "SELECT t.ti_pk, i.run_pk, i.dag_id, i.run_id, i.task_id, t.state,"
 		      " t.try_number, i.max_tries, t.service_id, t.service_name, t.exit_code,"
-		      " t.error, t.log_path, NULL, t.start_ms, t.end_ms, NULL"
+		      " t.error, t.log_path, t.queued_ms, t.start_ms, t.end_ms, NULL, t.node_id"
 		      " FROM task_tries t JOIN task_instances i ON i.id = t.ti_pk"
 		      " WHERE t.ti_pk = ?1 ORDER BY t.try_number",
     [ST_DAG_SET_PAUSED] = "INSERT INTO dags (dag_id, paused) VALUES (?1, ?2)"
@@ -146,7 +166,7 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_TI_CLEAR] = "UPDATE task_instances SET state = 'none', max_tries = try_number + ?3 + 1,"
 		    " service_id = NULL, service_name = NULL, exit_code = NULL, error = NULL,"
 		    " log_path = NULL, queued_ms = NULL, start_ms = NULL, end_ms = NULL,"
-		    " next_try_ms = NULL WHERE run_pk = ?1 AND task_id = ?2",
+		    " next_try_ms = NULL, node_id = NULL WHERE run_pk = ?1 AND task_id = ?2",
 };
 
 bool store_fail(struct store *s, char **err, const char *fmt, ...)
@@ -207,7 +227,16 @@ int64_t store_col_i64(sqlite3_stmt *st, int i)
 	return sqlite3_column_int64(st, i);
 }
 
-/* Runs constant SQL (pragmas, migrations): the only place sqlite3_exec is used. */
+/* The smallest page size: a database file that is not empty holds at least one page. */
+#define SQLITE_MIN_FILE 512
+
+/* True for the names SQLite gives databases that have no file: ":memory:" and "" (temporary). */
+static bool is_memory(const char *path)
+{
+	return strcmp(path, ":memory:") == 0 || path[0] == '\0';
+}
+
+/* Runs constant SQL (pragmas, migrations and their transaction). */
 static bool exec_sql(struct store *s, const char *sql, const char *what, char **err)
 {
 	if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
@@ -215,35 +244,49 @@ static bool exec_sql(struct store *s, const char *sql, const char *what, char **
 	return true;
 }
 
-static bool read_user_version(struct store *s, int *out, char **err)
+static bool read_int(struct store *s, const char *sql, int *out, char **err)
 {
 	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
-		return store_fail(s, err, "read schema version");
-	bool ok = sqlite3_step(st) == SQLITE_ROW;
+	bool ok = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) == SQLITE_OK &&
+		  sqlite3_step(st) == SQLITE_ROW;
 	if (ok)
 		*out = sqlite3_column_int(st, 0);
 	else
-		store_fail(s, err, "read schema version");
+		store_fail(s, err, "%s", sql);
 	sqlite3_finalize(st);
 	return ok;
 }
 
 /* Applies migration step `step` (to version step + 1) unless another process already did while
- * we waited for the write lock. */
-static bool migrate_step(struct store *s, int step, char **err)
+ * we waited for the write lock. The step's SQL and its new user_version commit together or not
+ * at all: a crash leaves the database at the older version, whole. */
+static bool migrate_step(struct store *s, const char *path, int step, char **err)
 {
-	int version;
+	int version, tables = 0;
 	if (!exec_sql(s, "BEGIN IMMEDIATE", "begin migration", err))
 		return false;
-	if (!read_user_version(s, &version, err))
+	if (!read_int(s, "PRAGMA user_version", &version, err))
 		goto error;
-	if (version <= step && !exec_sql(s, migrations[step], "migrate schema", err))
+	if (version == 0 &&
+	    (!read_int(s, "SELECT count(*) FROM sqlite_master", &tables, err) || tables > 0)) {
+		/* Version 0 with tables: some other program's database, not an empty one. */
+		if (tables > 0)
+			set_err(err,
+				"store: %s: has tables but no schema version: not a swarmflow "
+				"state database",
+				path);
 		goto error;
-	if (!read_user_version(s, &version, err))
+	}
+	char *what = xasprintf("%s: migrate to schema version %d", path, step + 1);
+	bool applied = version > step || exec_sql(s, migrations[step], what, err);
+	free(what);
+	if (!applied)
+		goto error;
+	if (!read_int(s, "PRAGMA user_version", &version, err))
 		goto error;
 	if (version != step + 1) {
-		set_err(err, "store: migration %d left schema version %d", step + 1, version);
+		set_err(err, "store: %s: migration %d left schema version %d", path, step + 1,
+			version);
 		goto error;
 	}
 	if (!exec_sql(s, "COMMIT", "commit migration", err))
@@ -254,28 +297,59 @@ error:
 	return false;
 }
 
-static bool migrate(struct store *s, char **err)
+static bool migrate(struct store *s, const char *path, char **err)
 {
 	int version;
-	if (!read_user_version(s, &version, err))
+	if (!read_int(s, "PRAGMA user_version", &version, err))
 		return false;
 	if (version > SCHEMA_VERSION)
 		return set_err(err,
-			       "state database schema version %d is newer than this swarmflow (%d)",
-			       version, SCHEMA_VERSION);
-	for (int step = version < 0 ? 0 : version; step < SCHEMA_VERSION; step++) {
-		if (!migrate_step(s, step, err))
+			       "store: %s: schema version %d is newer than this swarmflow's (%d); "
+			       "use a swarmflow at least as new as the one that wrote it",
+			       path, version, SCHEMA_VERSION);
+	if (version < 0)
+		return set_err(err, "store: %s: schema version %d: not a swarmflow state database",
+			       path, version);
+	for (int step = version; step < SCHEMA_VERSION; step++) {
+		if (!migrate_step(s, path, step, err))
 			return false;
 	}
 	s->version = SCHEMA_VERSION;
 	return true;
 }
 
+/* False for a file that cannot be a database because it is too short to hold one page (SQLite
+ * itself takes a one-byte file for an empty database and would write over it); a longer one that
+ * is not a database is refused by SQLite's own SQLITE_NOTADB. Only stat(): opening and closing
+ * the file here would drop the POSIX locks of every connection this process has open on it
+ * (the web server's and the scheduler's share the process). */
+static bool sqlite_size_ok(const char *path)
+{
+	struct stat sb;
+	if (stat(path, &sb) != 0)
+		return true; /* missing: created; unreadable: sqlite3_open_v2 says why */
+	return sb.st_size == 0 || sb.st_size >= SQLITE_MIN_FILE;
+}
+
+/* Checks the file before anything else, so that a file that is not a database says so instead
+ * of failing in whatever statement comes first. */
+static bool check_database(struct store *s, const char *path, char **err)
+{
+	int version;
+	if (!is_memory(path) && !sqlite_size_ok(path))
+		return set_err(err, "store: %s is not an SQLite database (file is not a database)",
+			       path);
+	if (read_int(s, "PRAGMA user_version", &version, NULL))
+		return true;
+	if (sqlite3_errcode(s->db) == SQLITE_NOTADB)
+		return set_err(err, "store: %s is not an SQLite database (%s)", path,
+			       sqlite3_errmsg(s->db));
+	return store_fail(s, err, "read %s", path);
+}
+
 static bool set_pragmas(struct store *s, const char *path, char **err)
 {
-	if (sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS) != SQLITE_OK)
-		return store_fail(s, err, "set busy timeout");
-	if (strcmp(path, ":memory:") != 0 && path[0] != '\0') {
+	if (!is_memory(path)) {
 		sqlite3_stmt *st = NULL;
 		if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode = WAL", -1, &st, NULL) !=
 			SQLITE_OK ||
@@ -315,7 +389,13 @@ struct store *store_open(const char *path, char **err)
 		goto error;
 	}
 	sqlite3_extended_result_codes(s->db, 1);
-	if (!set_pragmas(s, path, err) || !migrate(s, err) || !prepare_all(s, err))
+	/* The busy timeout comes first: every later step may wait for another connection. */
+	if (sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS) != SQLITE_OK) {
+		store_fail(s, err, "set busy timeout");
+		goto error;
+	}
+	if (!check_database(s, path, err) || !set_pragmas(s, path, err) || !migrate(s, path, err) ||
+	    !prepare_all(s, err))
 		goto error;
 	return s;
 error:

@@ -30,6 +30,7 @@ static bool read_ti(sqlite3_stmt *st, struct ti *out, char **err)
 	out->start_ms = store_col_i64(st, 14);
 	out->end_ms = store_col_i64(st, 15);
 	out->next_try_ms = store_col_i64(st, 16);
+	out->node_id = store_col_text(st, 17);
 	return true;
 }
 
@@ -130,6 +131,34 @@ bool store_ti_clear(struct store *s, int64_t run_pk, const char *task_id, int re
 	return true;
 }
 
+bool store_ti_set_node(struct store *s, int64_t ti_pk, const char *node_id, char **err)
+{
+	if (node_id && !*node_id)
+		node_id = NULL;
+	if (!store_begin(s, err))
+		return false;
+	sqlite3_stmt *st = store_stmt(s, ST_TI_SET_NODE);
+	sqlite3_bind_int64(st, 1, ti_pk);
+	store_bind_text(st, 2, node_id);
+	bool ok = store_step_done(s, st, "set the node of a task instance", err);
+	if (ok && sqlite3_changes(s->db) == 0)
+		ok = set_err(err, "store: set node: no task instance with id %lld",
+			     (long long)ti_pk);
+	if (ok && node_id) {
+		/* The current try may be recorded already (it ended before its node was known). A
+		 * try's recorded node is never erased. */
+		st = store_stmt(s, ST_TRY_SET_NODE);
+		sqlite3_bind_int64(st, 1, ti_pk);
+		store_bind_text(st, 2, node_id);
+		ok = store_step_done(s, st, "set the node of a try", err);
+	}
+	if (!ok) {
+		store_rollback(s);
+		return false;
+	}
+	return store_commit(s, err);
+}
+
 bool store_try_record(struct store *s, const struct ti *ti, char **err)
 {
 	sqlite3_stmt *st = store_stmt(s, ST_TRY_UPSERT);
@@ -143,6 +172,8 @@ bool store_try_record(struct store *s, const struct ti *ti, char **err)
 	store_bind_text(st, 8, ti->log_path);
 	store_bind_ms(st, 9, ti->start_ms);
 	store_bind_ms(st, 10, ti->end_ms);
+	store_bind_text(st, 11, ti->node_id);
+	store_bind_ms(st, 12, ti->queued_ms);
 	return store_step_done(s, st, "record task try", err);
 }
 
@@ -164,6 +195,7 @@ void ti_finish(struct ti *ti)
 	free(ti->service_name);
 	free(ti->error);
 	free(ti->log_path);
+	free(ti->node_id);
 	*ti = (struct ti){0};
 }
 

@@ -146,6 +146,15 @@ static void test_exit_code(void **state)
 	free(log);
 	struct fake_service svc = env_service_of(env, "boom");
 	assert_string_equal(svc.id, ti.service_id);
+	/* The node the engine placed the task on is kept, on the instance and on its try. */
+	assert_string_equal(ti.node_id, "node1");
+	struct ti_list tries = {0};
+	char *err = NULL;
+	assert_true(store_tries_list(env->store, ti.id, &tries, &err));
+	assert_int_equal(tries.len, 1);
+	assert_string_equal(tries.v[0].node_id, "node1");
+	assert_int_equal(tries.v[0].queued_ms, ti.queued_ms);
+	ti_list_finish(&tries);
 	ti_finish(&ti);
 	assert_int_equal(env_ti_state_of(env, "after"), TI_UPSTREAM_FAILED);
 	assert_int_equal(env_count_from(env, 0, "POST", "/services/create"), 1);

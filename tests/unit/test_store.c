@@ -145,12 +145,12 @@ static void set_state(struct store *s, int64_t id, enum run_state st, int64_t no
 static void test_open_schema_and_reopen(void **state)
 {
 	struct fixture *f = *state;
-	assert_int_equal(store_schema_version(f->s), 1);
+	assert_int_equal(store_schema_version(f->s), 2);
 	int64_t id = make_run(f->s, "etl", "r1", 1000);
 	store_close(f->s);
 
 	sqlite3 *db = raw_open(f->path);
-	assert_int_equal(raw_int(db, "PRAGMA user_version"), 1);
+	assert_int_equal(raw_int(db, "PRAGMA user_version"), 2);
 	assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
 				     " AND name IN ('dags', 'dag_runs', 'task_instances', "
 				     "'task_tries')"),
@@ -166,7 +166,7 @@ static void test_open_schema_and_reopen(void **state)
 	sqlite3_close(db);
 
 	f->s = open_ok(f->path);
-	assert_int_equal(store_schema_version(f->s), 1);
+	assert_int_equal(store_schema_version(f->s), 2);
 	struct run r = {0};
 	char *err = NULL;
 	assert_true(store_run_get(f->s, "etl", "r1", &r, &err));
@@ -178,7 +178,7 @@ static void test_open_schema_and_reopen(void **state)
 static void test_open_memory(void **state)
 {
 	struct fixture *f = *state;
-	assert_int_equal(store_schema_version(f->s), 1);
+	assert_int_equal(store_schema_version(f->s), 2);
 	bool paused = true;
 	char *err = NULL;
 	assert_true(store_dag_is_paused(f->s, "nothing", &paused, &err));
@@ -205,8 +205,12 @@ static void test_newer_schema_refused(void **state)
 	sqlite3_close(db);
 	char *err = NULL;
 	assert_null(store_open(f->path, &err));
-	assert_string_equal(err,
-			    "state database schema version 99 is newer than this swarmflow (1)");
+	char *want =
+	    xasprintf("store: %s: schema version 99 is newer than this swarmflow's (2); use"
+		      " a swarmflow at least as new as the one that wrote it",
+		      f->path);
+	assert_string_equal(err, want);
+	free(want);
 	free(err);
 }
 
@@ -658,6 +662,96 @@ static void test_tries(void **state)
 	ti_finish(&t);
 }
 
+/* The node a try ran on and the time it was queued: on the task instance, then on its try. */
+static void test_node_and_queue_time(void **state)
+{
+	struct fixture *f = *state;
+	char *err = NULL;
+	int64_t id = make_run(f->s, "etl", "r1", 1000);
+	struct ti t = get_ti(f->s, id, "transform");
+	assert_null(t.node_id);
+	t.state = TI_RUNNING;
+	t.try_number = 1;
+	t.queued_ms = 40;
+	t.start_ms = 50;
+	update_ok(f->s, &t);
+	assert_true(store_ti_set_node(f->s, t.id, "node-1", &err));
+	struct ti g = get_ti(f->s, id, "transform");
+	assert_string_equal(g.node_id, "node-1");
+	ti_finish(&g);
+
+	/* An update of the same try keeps the node, whatever the struct says (t has none). */
+	t.state = TI_UP_FOR_RETRY;
+	t.end_ms = 60;
+	update_ok(f->s, &t);
+	g = get_ti(f->s, id, "transform");
+	assert_string_equal(g.node_id, "node-1");
+	ti_finish(&g);
+	/* The try's record copies the task instance's node and the struct's queue time. */
+	record_ok(f->s, &t);
+
+	/* The next try starts without a node, even from a struct that still carries one. */
+	t.state = TI_QUEUED;
+	t.try_number = 2;
+	t.queued_ms = 70;
+	t.start_ms = t.end_ms = 0;
+	t.node_id = "stale";
+	update_ok(f->s, &t);
+	t.node_id = NULL;
+	g = get_ti(f->s, id, "transform");
+	assert_null(g.node_id);
+	ti_finish(&g);
+	/* Try 2 ends before its node is known; the node arrives late and reaches its row too. */
+	t.state = TI_FAILED;
+	t.end_ms = 90;
+	update_ok(f->s, &t);
+	record_ok(f->s, &t);
+	assert_true(store_ti_set_node(f->s, t.id, "node-2", &err));
+	/* The task instance forgets its node, and the try is recorded once more without one: the
+	 * try's known node is kept. */
+	assert_true(store_ti_set_node(f->s, t.id, "", &err));
+	g = get_ti(f->s, id, "transform");
+	assert_null(g.node_id);
+	ti_finish(&g);
+	record_ok(f->s, &t);
+
+	struct ti_list l = {0};
+	assert_true(store_tries_list(f->s, t.id, &l, &err));
+	assert_int_equal(l.len, 2);
+	assert_int_equal(l.v[0].try_number, 1);
+	assert_string_equal(l.v[0].node_id, "node-1");
+	assert_int_equal(l.v[0].queued_ms, 40);
+	assert_int_equal(l.v[0].next_try_ms, 0);
+	assert_int_equal(l.v[1].try_number, 2);
+	assert_string_equal(l.v[1].node_id, "node-2");
+	assert_int_equal(l.v[1].queued_ms, 70);
+	ti_list_finish(&l);
+
+	/* A recorded try of an older number takes the struct's node, not the current try's. */
+	struct ti old = t;
+	old.try_number = 1;
+	old.node_id = "node-x";
+	old.queued_ms = 0;
+	record_ok(f->s, &old);
+	assert_true(store_tries_list(f->s, t.id, &l, &err));
+	assert_string_equal(l.v[0].node_id, "node-x");
+	assert_int_equal(l.v[0].queued_ms, 40);
+	ti_list_finish(&l);
+
+	/* Other task instances are untouched; an unknown one fails and changes nothing. */
+	g = get_ti(f->s, id, "extract");
+	assert_null(g.node_id);
+	ti_finish(&g);
+	assert_false(store_ti_set_node(f->s, t.id + 1000, "n", &err));
+	char *want =
+	    xasprintf("store: set node: no task instance with id %lld", (long long)(t.id + 1000));
+	assert_string_equal(err, want);
+	free(want);
+	free(err);
+	t.node_id = NULL;
+	ti_finish(&t);
+}
+
 static void test_pause(void **state)
 {
 	struct fixture *f = *state;
@@ -730,6 +824,7 @@ static void test_latest_and_clear(void **state)
 	ti.error = xstrdup("boom");
 	ti.end_ms = 5;
 	update_ok(f->s, &ti);
+	assert_true(store_ti_set_node(f->s, ti.id, "node-a", &err));
 	ti_finish(&ti);
 	assert_true(store_ti_clear(f->s, newest, "transform", 2, &err));
 	ti = get_ti(f->s, newest, "transform");
@@ -739,6 +834,7 @@ static void test_latest_and_clear(void **state)
 	assert_null(ti.service_id);
 	assert_false(ti.has_exit_code);
 	assert_null(ti.error);
+	assert_null(ti.node_id);
 	assert_int_equal(ti.end_ms, 0);
 	ti_finish(&ti);
 	assert_false(store_ti_clear(f->s, newest, "nope", 0, &err));
@@ -915,6 +1011,7 @@ int main(void)
 	    BOTH(test_ti_update_roundtrip),
 	    BOTH(test_tis_in_flight),
 	    BOTH(test_tries),
+	    BOTH(test_node_and_queue_time),
 	    BOTH(test_pause),
 	    BOTH(test_runner),
 	    BOTH(test_latest_and_clear),

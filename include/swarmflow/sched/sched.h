@@ -30,6 +30,7 @@ struct inflight {
 	bool clock_pending;   /* adopted before the first tick: the _mono times come from the
 				 _ms ones at that tick */
 	bool seen_task;       /* the engine has shown a task for the service at least once */
+	bool node_recorded;   /* the node its task was placed on is in the store */
 	int64_t pending_timeout_s;
 	int64_t timeout_s;
 	bool tty;

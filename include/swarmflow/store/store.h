@@ -62,6 +62,10 @@ struct ti {
 	char *log_path;                      /* NULL until logs were saved */
 	int64_t queued_ms, start_ms, end_ms; /* 0: not yet */
 	int64_t next_try_ms;                 /* up_for_retry: earliest time of the next try */
+	/* The Swarm node the try's container was placed on; NULL until known. Set only by
+	 * store_ti_set_node (store_ti_update does not write it, and clears it when the try number
+	 * changes); copied into the try's history row by store_try_record. */
+	char *node_id;
 };
 
 struct run_list {
@@ -76,8 +80,12 @@ struct ti_list {
 
 struct store;
 
-/* Opens (creating when missing) the database at path, in WAL mode with a busy timeout, and
- * migrates its schema to the newest version. Returns NULL with *err set. ":memory:" works. */
+/* Opens (creating when missing) the database at path, with a busy timeout and (for a file) in
+ * WAL mode, and migrates its schema to the newest version, each step in its own transaction (a
+ * crash leaves the older version, whole). Every connection, readers too, opens here. Returns
+ * NULL with *err set; the error names the file when it is not an SQLite database, is some other
+ * program's database, or has a schema version newer than this build's (both versions given; the
+ * file is then left untouched). ":memory:" works. */
 struct store *store_open(const char *path, char **err);
 /* Closes (accepts NULL). */
 void store_close(struct store *s);
@@ -137,7 +145,8 @@ bool store_tis_for_run(struct store *s, int64_t run_pk, struct ti_list *out, cha
 bool store_tis_in_flight(struct store *s, struct ti_list *out, char **err);
 
 /* Writes every mutable field of ti (state, try_number, service_id, service_name, exit code,
- * error, log_path, times, next_try_ms) by ti->id. */
+ * error, log_path, times, next_try_ms) by ti->id. Not node_id: see store_ti_set_node; a new
+ * try_number clears the stored node (the new try has not been placed yet). */
 bool store_ti_update(struct store *s, const struct ti *ti, char **err);
 
 /* Clears the task instance of task_id in a run for another go (`tasks clear`): state none, no
@@ -146,11 +155,20 @@ bool store_ti_update(struct store *s, const struct ti *ti, char **err);
  * the history. Fails when the run has no such task. */
 bool store_ti_clear(struct store *s, int64_t run_pk, const char *task_id, int retries, char **err);
 
+/* Records the Swarm node a task instance's current try runs on (NULL or "": not known), on the
+ * task instance and, when that try is already in the history table and the node is known, on
+ * its row too (a try's recorded node is never erased); one transaction. Fails when there is no
+ * such task instance. */
+bool store_ti_set_node(struct store *s, int64_t ti_pk, const char *node_id, char **err);
+
 /* Records a finished (or started) try in the history table, keyed by (ti id, try_number):
- * inserted or replaced. */
+ * inserted or replaced. Its node_id is the task instance's stored node when the task instance is
+ * on this try, else ti->node_id; its queued_ms is ti->queued_ms. A node or queue time already on
+ * the row is kept when the new record has none. */
 bool store_try_record(struct store *s, const struct ti *ti, char **err);
 /* The tries of one task instance, oldest first (each as a struct ti snapshot: id is the task
- * instance's, queued_ms and next_try_ms are 0). Free with ti_list_finish(). */
+ * instance's, next_try_ms is 0; queued_ms and node_id are the try's own, 0 / NULL for tries
+ * recorded before schema version 2). Free with ti_list_finish(). */
 bool store_tries_list(struct store *s, int64_t ti_pk, struct ti_list *out, char **err);
 
 /* Pause flag of a DAG (false when never set). */
