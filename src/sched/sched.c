@@ -441,17 +441,14 @@ static void beat(struct scheduler *s, int64_t now_ms, int64_t mono_ms)
 	s->next_heartbeat_ms = mono_ms + HEARTBEAT_EVERY_MS;
 }
 
-/* The next wait (adaptive polling): right after something changed (a dispatch or a finish), a
- * task may end any moment, so poll again soon and back off by doubling while nothing changes,
- * up to poll_interval; with nothing in flight, poll_interval. */
-static int64_t next_interval(const struct scheduler *s, int64_t cur, int64_t max)
+int64_t sched_next_poll(int64_t since_change_ms, int64_t max_ms)
 {
-	int64_t min = ADAPTIVE_MIN_MS < max ? ADAPTIVE_MIN_MS : max;
-	if (s->dispatched_or_finished)
-		return min;
-	if (s->n_inflight == 0)
-		return max;
-	return cur * 2 < max ? cur * 2 : max;
+	if (since_change_ms < 0)
+		since_change_ms = 0;
+	for (int64_t step = ADAPTIVE_MIN_MS; step < max_ms; step *= 2)
+		if (step > since_change_ms)
+			return step - since_change_ms;
+	return max_ms - since_change_ms % max_ms;
 }
 
 /* The longest wait between ticks: poll_interval (which a SIGHUP may change). */
@@ -474,7 +471,7 @@ static void apply_reload(struct scheduler *s)
 
 int sched_loop(struct scheduler *s)
 {
-	int64_t interval = max_interval(s);
+	int64_t last_change = 0; /* monotonic start of the last tick that dispatched or finished */
 	while (!s->stop) {
 		if (s->reload_pending)
 			apply_reload(s);
@@ -486,9 +483,11 @@ int sched_loop(struct scheduler *s)
 		enum run_state state;
 		if (s->only_run_pk && watched_run_done(s, &state))
 			return state == RUN_SUCCESS ? 0 : 1;
-		interval = next_interval(s, interval, max);
-		int64_t spent = time_mono_ms() - start;
-		wait_ms(s, spent < interval ? interval - spent : 0);
+		if (s->dispatched_or_finished)
+			last_change = start;
+		int64_t now = time_mono_ms();
+		wait_ms(s, s->n_inflight ? sched_next_poll(now - last_change, max)
+					 : (now - start < max ? max - (now - start) : 0));
 	}
 	if (s->only_run_pk &&
 	    !sched_abort_run(s, "interrupted: dags test was stopped by a signal", time_now_ms()))

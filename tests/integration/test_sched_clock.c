@@ -91,9 +91,32 @@ static void test_adopted_timeout_counts_from_recorded_start(void **state)
 	assert_int_equal(env_ti_state_of(env, "forever"), TI_FAILED);
 }
 
+/* The poll times after a change: 0.1, 0.2, 0.4 s, then every multiple of poll_interval, so
+ * a task that ends 1.0 s after its dispatch is seen at 1.0 s (not 1.2 s, as plain doubling
+ * would); the time the tick took is taken off. */
+static void test_next_poll(void **state)
+{
+	(void)state;
+	int64_t t = 0, seen[8];
+	for (int i = 0; i < 8; i++) {
+		t += sched_next_poll(t, 500);
+		seen[i] = t;
+	}
+	const int64_t want[8] = {100, 200, 400, 500, 1000, 1500, 2000, 2500};
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(seen[i], want[i]);
+	assert_int_equal(sched_next_poll(130, 500), 70); /* a tick that took 30 ms */
+	assert_int_equal(sched_next_poll(1020, 500), 480);
+	assert_int_equal(sched_next_poll(0, 2000), 100);
+	assert_int_equal(sched_next_poll(900, 2000), 700); /* 1.6 s: the last short step */
+	assert_int_equal(sched_next_poll(0, 50), 50);      /* poll_interval under 0.1 s */
+	assert_int_equal(sched_next_poll(-5, 500), 100);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_next_poll),
 	    cmocka_unit_test_setup_teardown(test_wall_jump_ahead_keeps_pending, env_setup,
 					    env_teardown),
 	    cmocka_unit_test_setup_teardown(test_wall_step_back_still_times_out, env_setup,

@@ -129,6 +129,12 @@ bool sched_tick(struct scheduler *s, int64_t now_ms);
  * recorded and scheduled by, mono_ms a monotonic clock that measures every elapsed time. */
 bool sched_tick_clock(struct scheduler *s, int64_t wall_ms, int64_t mono_ms);
 
+/* Adaptive polling: how long to wait before the next poll, since_change_ms after the start of
+ * the last tick that dispatched or finished a try, with poll_interval max_ms. Right after a
+ * change a task may end any moment, so the polls come 0.1, 0.2 and 0.4 s after it, then at
+ * every multiple of max_ms after it: never later than a poll every max_ms would see the end. */
+int64_t sched_next_poll(int64_t since_change_ms, int64_t max_ms);
+
 /* Runs ticks until SIGTERM/SIGINT (see signals) or, with only_run_pk, until that run has
  * finished. Returns 0 on a clean stop or a successful watched run, 1 when the watched run failed
  * or was interrupted, or when the store failed. */
