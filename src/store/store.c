@@ -2,6 +2,7 @@
 #include "store_priv.h"
 
 #include <sys/stat.h>
+#include <time.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -267,6 +268,8 @@ static bool migrate_step(struct store *s, const char *path, int step, char **err
 		return false;
 	if (!read_int(s, "PRAGMA user_version", &version, err))
 		goto error;
+	if (version > step) /* another process migrated past this step while we waited */
+		return exec_sql(s, "COMMIT", "commit migration", err);
 	if (version == 0 &&
 	    (!read_int(s, "SELECT count(*) FROM sqlite_master", &tables, err) || tables > 0)) {
 		/* Version 0 with tables: some other program's database, not an empty one. */
@@ -278,7 +281,7 @@ static bool migrate_step(struct store *s, const char *path, int step, char **err
 		goto error;
 	}
 	char *what = xasprintf("%s: migrate to schema version %d", path, step + 1);
-	bool applied = version > step || exec_sql(s, migrations[step], what, err);
+	bool applied = exec_sql(s, migrations[step], what, err);
 	free(what);
 	if (!applied)
 		goto error;
@@ -347,13 +350,33 @@ static bool check_database(struct store *s, const char *path, char **err)
 	return store_fail(s, err, "read %s", path);
 }
 
+/* PRAGMA journal_mode = WAL; its step. Switching a new database to WAL takes an exclusive lock
+ * and SQLite answers SQLITE_BUSY at once, without the busy handler, when another connection
+ * holds one (several processes creating the database together): tried again for up to
+ * BUSY_TIMEOUT_MS. */
+static int step_wal(struct store *s, sqlite3_stmt **st)
+{
+	int rc = SQLITE_BUSY;
+	for (int waited = 0; waited <= BUSY_TIMEOUT_MS; waited += 10) {
+		sqlite3_finalize(*st);
+		*st = NULL;
+		if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode = WAL", -1, st, NULL) !=
+		    SQLITE_OK)
+			return SQLITE_ERROR;
+		rc = sqlite3_step(*st);
+		if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED)
+			return rc;
+		struct timespec ts = {0, 10 * 1000000};
+		nanosleep(&ts, NULL);
+	}
+	return rc;
+}
+
 static bool set_pragmas(struct store *s, const char *path, char **err)
 {
 	if (!is_memory(path)) {
 		sqlite3_stmt *st = NULL;
-		if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode = WAL", -1, &st, NULL) !=
-			SQLITE_OK ||
-		    sqlite3_step(st) != SQLITE_ROW) {
+		if (step_wal(s, &st) != SQLITE_ROW) {
 			sqlite3_finalize(st);
 			return store_fail(s, err, "set WAL journal mode");
 		}

@@ -611,13 +611,9 @@ static void test_failed_step_rolls_back(void **state)
 	free(before);
 }
 
-/* Several processes open an old database at once: one migrates, the others wait and find it
- * done; nothing is applied twice. */
-static void test_concurrent_first_open(void **state)
+/* Six processes open the database at path together; each must end at the current version. */
+static void open_together(const char *path)
 {
-	struct fixture *f = *state;
-	build_old(f->path, 1);
-	make_fresh(f->fresh);
 	int go[2];
 	assert_int_equal(pipe(go), 0);
 	pid_t kids[6];
@@ -630,7 +626,7 @@ static void test_concurrent_first_open(void **state)
 			if (read(go[0], &c, 1) != 0) /* EOF: everyone starts together */
 				_exit(3);
 			char *err = NULL;
-			struct store *s = store_open(f->path, &err);
+			struct store *s = store_open(path, &err);
 			if (!s) {
 				fprintf(stderr, "child: %s\n", err);
 				_exit(1);
@@ -648,11 +644,44 @@ static void test_concurrent_first_open(void **state)
 		assert_true(WIFEXITED(status));
 		assert_int_equal(WEXITSTATUS(status), 0);
 	}
+}
+
+/* Several processes open an old database at once: one migrates, the others wait and find it
+ * done; nothing is applied twice. */
+static void test_concurrent_first_open(void **state)
+{
+	struct fixture *f = *state;
+	build_old(f->path, 1);
+	make_fresh(f->fresh);
+	open_together(f->path);
 	char *want = dump_file(f->fresh, schema_dumps, ARRAY_LEN(schema_dumps));
 	char *got = dump_file(f->path, schema_dumps, ARRAY_LEN(schema_dumps));
 	assert_string_equal(got, want);
 	free(got);
 	free(want);
+}
+
+/* Several processes create the database together (version 0): a process that read version 0
+ * and then waited for another's migration must find every step done, not fail on the first. */
+static void test_concurrent_create(void **state)
+{
+	struct fixture *f = *state;
+	for (int round = 0; round < 8; round++) {
+		char *path = xasprintf("%s.race%d", f->path, round);
+		open_together(path);
+		struct store *s = open_ok(path);
+		assert_int_equal(store_schema_version(s), CURRENT);
+		store_close(s);
+		for (const char *sfx = ""; sfx; sfx = *sfx ? NULL : "-wal") {
+			char *p2 = xasprintf("%s%s", path, sfx);
+			unlink(p2);
+			free(p2);
+		}
+		char *shm = xasprintf("%s-shm", path);
+		unlink(shm);
+		free(shm);
+		free(path);
+	}
 }
 
 int main(void)
@@ -666,6 +695,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_foreign_database, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_failed_step_rolls_back, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_concurrent_first_open, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_concurrent_create, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
