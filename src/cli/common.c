@@ -54,16 +54,44 @@ int cli_getopt(const struct command *cmd, int argc, char **argv, const char *sho
 	return c;
 }
 
+/* Adds to b the names of the positional arguments from..to-1 of a usage ("DAG RUN_ID [TASK...]
+ * [--try N]", "DAG --from DATE --to DATE"): the words outside brackets that are no option and
+ * no option's value. */
+static void positional_names(const char *args, int from, int to, struct buf *b)
+{
+	int depth = 0, index = 0;
+	bool after_option = false;
+	for (const char *p = args; *p;) {
+		size_t len = strcspn(p, " ");
+		bool opened = *p == '[';
+		depth += opened;
+		bool word = depth == 0 && len && !after_option && *p != '-';
+		after_option = depth == 0 && len > 1 && p[0] == '-' && p[1] == '-';
+		if (word && index >= from && index < to)
+			buf_printf(b, "%s%.*s", b->len ? ", " : "", (int)len, p);
+		index += word;
+		for (size_t i = 0; i < len; i++)
+			depth -= p[i] == ']' && depth > 0;
+		p += len + (p[len] == ' ');
+	}
+}
+
 bool cli_nargs(const struct command *cmd, int argc, char **argv, int min, int max)
 {
 	int n = argc - optind;
-	if (max >= 0 && n > max)
+	if (max >= 0 && n > max) {
 		fprintf(stderr, "swarmflow %s: unexpected argument '%s'\n", cmd->name,
 			argv[optind + max]);
-	else if (n < min)
-		fprintf(stderr, "swarmflow %s: too few arguments\n", cmd->name);
-	else
+	} else if (n < min) {
+		struct buf names;
+		buf_init(&names, 0);
+		positional_names(cmd->args, n, min, &names);
+		fprintf(stderr, "swarmflow %s: too few arguments%s%s\n", cmd->name,
+			names.len ? ": missing " : "", names.len ? names.data : "");
+		buf_finish(&names);
+	} else {
 		return true;
+	}
 	cli_usage(cmd);
 	return false;
 }
@@ -111,7 +139,9 @@ static bool check_manager(struct engine *e, const char *host, char **why, bool *
 	struct engine_info info = {0};
 	struct engine_err eerr = {0};
 	if (!engine_info(e, &info, &eerr)) {
-		*retry = eerr.kind == ENGINE_ERR_CONNECT || eerr.kind == ENGINE_ERR_TIMEOUT;
+		*retry = eerr.kind == ENGINE_ERR_CONNECT || eerr.kind == ENGINE_ERR_TIMEOUT ||
+			 eerr.kind ==
+			     ENGINE_ERR_CANCELLED; /* a stopping daemon: the wait sees the signal */
 		return set_err(why, "docker engine at %s: %s", host, eerr.message);
 	}
 	if (strcmp(info.swarm_state, "active") != 0)
@@ -160,7 +190,9 @@ struct engine *cli_engine_open(struct cli *cli, char **why, bool *retry)
 	}
 	struct engine_err eerr = {0};
 	if (!engine_negotiate(e, &eerr)) {
-		*retry = eerr.kind == ENGINE_ERR_CONNECT || eerr.kind == ENGINE_ERR_TIMEOUT;
+		*retry = eerr.kind == ENGINE_ERR_CONNECT || eerr.kind == ENGINE_ERR_TIMEOUT ||
+			 eerr.kind ==
+			     ENGINE_ERR_CANCELLED; /* a stopping daemon: the wait sees the signal */
 		set_err(why, "cannot use the docker engine at %s: %s", cli->cfg.docker_host,
 			eerr.message);
 		engine_destroy(e);

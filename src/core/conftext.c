@@ -10,6 +10,24 @@
 /* The longest "${...}" quoted back in an error message. */
 #define ENV_QUOTE_MAX 60
 
+/*
+ * The longest token libconfuse 3.3 is given. Its flex scanner reads its input in blocks of a few
+ * KiB and matches a token again from its start after each block, so a token of n bytes costs
+ * about n * n / 8 KiB steps: 2 MB of blanks on one line took 2.6 s, 5 MB 10 s (and the
+ * scheduler's loop stops meanwhile). Tokens are runs of blanks (comments are blanked), unquoted
+ * values and the part of a single-quoted string on one line; double-quoted strings are read a
+ * byte at a time and are not limited. At 16 KiB, 10 MiB of such tokens cost about 0.5 s.
+ */
+#define TOKEN_MAX (16 * 1024)
+
+/*
+ * The most sections ("name { }" and "name title { }", not the lists "key = { }") one text may
+ * hold. libconfuse compares every new titled section with all those before it and builds each with
+ * all its options: 40,000 empty DAGs (0.5 MB) took 7.5 s and 650 MB, so 10 MiB of them would
+ * stop the scheduler for an hour and run out of memory. 10,000 take about 0.5 s.
+ */
+#define SECTIONS_MAX 10000
+
 /* Adds an error, after those on the same or earlier lines: the list stays in line order. */
 __attribute__((format(printf, 3, 4))) static void add_error(struct conf_text *t, int line,
 							    const char *fmt, ...)
@@ -94,10 +112,13 @@ struct lexer {
 	char *copy;       /* the same text, where comments are blanked out */
 	int line;
 	enum lex_state state;
-	int depth;        /* of '{' outside strings and comments */
-	int open_line;    /* line of the '{' that took depth from 0 to 1 */
-	int comment_line; /* line of a block comment that is never closed, or 0 */
-	int string_line;  /* line where the current string started */
+	int depth;         /* of '{' outside strings and comments */
+	int open_line;     /* line of the '{' that took depth from 0 to 1 */
+	int comment_line;  /* line of a block comment that is never closed, or 0 */
+	int string_line;   /* line where the current string started */
+	bool after_equals; /* the last token was '=' (so a '{' opens a list, not a section) */
+	int sections;      /* sections opened so far */
+	int too_many_line; /* line of the section past SECTIONS_MAX, or 0 */
 	struct conf_text *out;
 };
 
@@ -170,10 +191,26 @@ static bool lex_env(struct lexer *lx)
 	return true;
 }
 
+/* At a '{': counts the sections (a '{' after '=' opens a list). */
+static void lex_open(struct lexer *lx)
+{
+	if (!lx->after_equals && ++lx->sections == SECTIONS_MAX + 1)
+		lx->too_many_line = lx->line;
+	if (lx->depth++ == 0)
+		lx->open_line = lx->line;
+}
+
 static void lex_code(struct lexer *lx)
 {
 	const char *p = lx->p;
 	size_t left = (size_t)(lx->end - p);
+	bool blank = *p == ' ' || *p == '\t' || *p == '\r' || *p == '\n';
+	bool comment = *p == '#' || (*p == '/' && left > 1 && (p[1] == '*' || p[1] == '/'));
+	if (!blank && !comment) {
+		if (*p == '{')
+			lex_open(lx);
+		lx->after_equals = *p == '=';
+	}
 	if (*p == '#') {
 		lex_skip_line(lx);
 	} else if (*p == '/' && left > 1 && p[1] == '*') {
@@ -191,9 +228,7 @@ static void lex_code(struct lexer *lx)
 		lx->string_line = lx->line;
 		lx->p++;
 	} else if (*p == '{') {
-		if (lx->depth++ == 0)
-			lx->open_line = lx->line;
-		lx->p++;
+		lx->p++; /* counted by lex_open() */
 	} else if (*p == '}') {
 		lx->depth -= lx->depth > 0;
 		lx->p++;
@@ -234,6 +269,79 @@ static void lex_scan(struct lexer *lx)
 			  lx->state == LEX_DQ ? "'\"'" : "\"'\"");
 }
 
+/* ---- tokens too long for libconfuse ---- */
+
+enum run_kind { RUN_BLANKS, RUN_WORD, RUN_SQ };
+
+/* The run of one kind of token being measured by check_tokens(). */
+struct run {
+	enum run_kind kind;
+	size_t len;
+};
+
+static const char *const run_messages[] = {
+    [RUN_BLANKS] = "more than 16 KiB of blanks or comment in a row on one line",
+    [RUN_WORD] = "unquoted value longer than 16 KiB (write it in double quotes)",
+    [RUN_SQ] = "single-quoted string with more than 16 KiB on one line (use double quotes)",
+};
+
+/* Extends the current run with one byte of kind k (starting a new run when the kind changes);
+ * false when it just became too long. */
+static bool run_grow(struct run *r, enum run_kind k)
+{
+	if (r->kind != k || r->len == 0)
+		*r = (struct run){k, 0};
+	return ++r->len != TOKEN_MAX + 1;
+}
+
+/*
+ * Measures the tokens of the prepared text (comments already blanked) the way libconfuse's
+ * scanner splits them; adds an error for the first one longer than TOKEN_MAX. Linear.
+ */
+static bool check_tokens(struct conf_text *t)
+{
+	enum lex_state state = LEX_CODE;
+	struct run r = {RUN_BLANKS, 0};
+	int line = 1;
+	for (const char *p = t->text, *end = t->text + t->len; p < end; p++) {
+		char c = *p;
+		bool grew = true;
+		if (c == '\n') {
+			line++;
+			r.len = 0;
+		} else if (state == LEX_DQ) {
+			if (c == '\\' && p + 1 < end && p[1] != '\n')
+				p++; /* an escaped byte */
+			else if (c == '"')
+				state = LEX_CODE;
+		} else if (state == LEX_SQ) {
+			if (c == '\'') {
+				state = LEX_CODE;
+				r.len = 0;
+			} else if (c == '\\') {
+				r.len = 0; /* an escape is a token of its own */
+				if (p + 1 < end && p[1] != '\n')
+					p++;
+			} else {
+				grew = run_grow(&r, RUN_SQ);
+			}
+		} else if (c == ' ' || c == '\t') {
+			grew = run_grow(&r, RUN_BLANKS);
+		} else if (unquoted_char(c)) {
+			grew = run_grow(&r, RUN_WORD);
+		} else {
+			r.len = 0;
+			if (c == '"' || c == '\'')
+				state = c == '"' ? LEX_DQ : LEX_SQ;
+		}
+		if (!grew) {
+			add_error(t, line, "%s", run_messages[r.kind]);
+			return false;
+		}
+	}
+	return true;
+}
+
 /* ---- the text ---- */
 
 bool conf_text_prepare(const char *buf, size_t len, struct conf_text *out)
@@ -255,6 +363,17 @@ bool conf_text_prepare(const char *buf, size_t len, struct conf_text *out)
 	if (lx.state == LEX_CODE) {
 		out->comment_line = lx.comment_line;
 		out->open_line = lx.depth > 0 ? lx.open_line : 0;
+	}
+	if (lx.too_many_line)
+		add_error(
+		    out, lx.too_many_line,
+		    "more than %d sections ({ } blocks other than lists) in one file: split it "
+		    "into several files",
+		    SECTIONS_MAX);
+	if (lx.too_many_line || !check_tokens(out)) {
+		free(out->text);
+		out->text = NULL;
+		return false;
 	}
 	return true;
 }

@@ -596,6 +596,13 @@ static struct dag *dag_build(cfg_t *sec, const char *path, struct dag_errors *er
 		d->schedule_str = xstrdup("none");
 	else
 		schedule_parse(d->schedule_str, &d->schedule, NULL);
+	/* A start_date that is set but invalid is reported at its own line; saying as well that
+	 * the schedule needs a start_date would point at the wrong line and the wrong fix (the
+	 * file has an error, so this DAG is never used). */
+	const char *start = cfg_getstr(sec, "start_date");
+	int64_t t;
+	if (start && !time_parse_iso(start, &t))
+		d->schedule.kind = SCHEDULE_NONE;
 	dag_check(d, errs);
 
 	cfg_t *defaults = cfg_getsec(sec, "defaults");

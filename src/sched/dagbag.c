@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -234,6 +235,73 @@ static void file_finish(struct dagbag_file *f)
 	free(f->path);
 }
 
+/* ---- what a watched bag logs ---- */
+
+/* Whether two error lists say the same things (line and message of each, in order). */
+static bool errors_same(const struct dag_errors *a, const struct dag_errors *b)
+{
+	if (a->len != b->len)
+		return false;
+	for (size_t i = 0; i < a->len; i++)
+		if (a->v[i].line != b->v[i].line || strcmp(a->v[i].message, b->v[i].message) != 0 ||
+		    strcmp(a->v[i].file, b->v[i].file) != 0)
+			return false;
+	return true;
+}
+
+static bool errors_has(const struct dag_errors *errs, const struct dag_error *e)
+{
+	for (size_t i = 0; i < errs->len; i++)
+		if (errs->v[i].line == e->line && strcmp(errs->v[i].message, e->message) == 0 &&
+		    strcmp(errs->v[i].file, e->file) == 0)
+			return true;
+	return false;
+}
+
+/* "LINE: message" (or the message alone for line 0) on one log line: control characters that a
+ * quoted value may carry become '?', so that a DAG file cannot forge log lines. Caller frees. */
+static char *error_text(const struct dag_error *e)
+{
+	char *s = e->line > 0 ? xasprintf("%d: %s", e->line, e->message) : xstrdup(e->message);
+	for (char *p = s; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	return s;
+}
+
+/* Says once that a version of a file has errors (the first one named), or that a file that had
+ * errors is valid again. old: the version it replaces (NULL when there was none). */
+static void log_file(const struct dagbag_file *nf, const struct dagbag_file *old)
+{
+	const struct dag_errors *errs = &nf->parsed.errors;
+	if (old && errors_same(&old->parsed.errors, errs))
+		return;
+	if (errs->len == 0) {
+		if (old)
+			log_info("dag file valid again file=%s dags=%zu", nf->path, nf->n_dags);
+		return;
+	}
+	char *first = error_text(&errs->v[0]);
+	char more[64] = "";
+	if (errs->len > 1)
+		snprintf(more, sizeof(more), " (and %zu more: swarmflow dags list)", errs->len - 1);
+	log_warnx("dag file invalid file=%s errors=%zu dags_kept=%zu: %s%s", nf->path, errs->len,
+		  nf->n_dags, first, more);
+	free(first);
+}
+
+/* Says once each folder-level problem in now that was not in before (NULL: none was). */
+static void log_folder_errors(const struct dag_errors *now, const struct dag_errors *before)
+{
+	for (size_t i = 0; i < now->len; i++) {
+		if (before && errors_has(before, &now->v[i]))
+			continue;
+		char *text = error_text(&now->v[i]);
+		log_warnx("dags folder problem file=%s: %s", now->v[i].file, text);
+		free(text);
+	}
+}
+
 /* ---- the cache of last good versions ---- */
 
 /* cache_dir/<64-bit FNV-1a of the path, hex>.dag: one copy per file path. */
@@ -320,6 +388,7 @@ static void file_load(const struct dagbag *bag, struct dagbag_file *nf, const st
 	} else {
 		nf->parsed.path = xstrdup(nf->path);
 		dag_errors_add(&nf->parsed.errors, nf->path, 0, "%s", err);
+		nf->unread = true;
 	}
 	buf_finish(&b);
 	free(err);
@@ -357,7 +426,14 @@ void dagbag_init(struct dagbag *bag, const char *folder)
 
 void dagbag_set_settle(struct dagbag *bag, int64_t ms)
 {
+	bool watched = bag->settle_ms > 0;
 	bag->settle_ms = ms;
+	if (watched || ms <= 0)
+		return;
+	/* Watched from now on: what is wrong already is said once, now. */
+	for (size_t i = 0; i < bag->n_files; i++)
+		log_file(&bag->files[i], NULL);
+	log_folder_errors(&bag->errors, NULL);
 }
 
 void dagbag_set_cache(struct dagbag *bag, const char *dir)
@@ -421,7 +497,9 @@ static long files_update(struct dagbag *bag, const struct scan *sc, struct dagba
 		const struct found *f = &sc->v[i];
 		struct dagbag_file *old = old_find(bag, f->path);
 		bool same = old && old->mtime_ns == f->mtime_ns && old->size == f->size;
-		if (same || (!settled(bag, f, now_ns) && old)) {
+		/* A file that could not be read is tried again (chmod changes no mtime). */
+		bool retry = same && old->unread;
+		if ((same && !retry) || (!settled(bag, f, now_ns) && old)) {
 			files[n++] =
 			    *old; /* unchanged, or changed too recently: the old one stays */
 			old->seen = true;
@@ -429,11 +507,15 @@ static long files_update(struct dagbag *bag, const struct scan *sc, struct dagba
 		}
 		if (!settled(bag, f, now_ns))
 			continue; /* new and still being written: next refresh */
-		files[n] = (struct dagbag_file){.path = xstrdup(f->path)};
-		file_load(bag, &files[n++], f, old);
+		struct dagbag_file *nf = &files[n++];
+		*nf = (struct dagbag_file){.path = xstrdup(f->path)};
+		file_load(bag, nf, f, old);
 		if (old)
 			old->replaced = true;
-		parsed++;
+		if (bag->settle_ms > 0)
+			log_file(nf, old);
+		if (!retry || !nf->unread)
+			parsed++; /* not a file still unreadable */
 	}
 	for (size_t i = 0; i < bag->n_files; i++) {
 		struct dagbag_file *old = &bag->files[i];
@@ -519,6 +601,8 @@ long dagbag_refresh(struct dagbag *bag)
 		active_build(bag, &errs);
 	}
 	scan_finish(&sc);
+	if (bag->settle_ms > 0)
+		log_folder_errors(&errs, &bag->errors);
 	dag_errors_finish(&bag->errors);
 	bag->errors = errs;
 	return parsed;

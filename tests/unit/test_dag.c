@@ -448,6 +448,143 @@ static void test_all_errors_listed(void **state)
 	dag_file_finish(&f);
 }
 
+/* A start_date that is set but invalid is one error, at its line: not also "schedule needs a
+ * start_date" at the DAG's line (found by tests/e2e/72_broken_folder). */
+static void test_invalid_start_date_alone(void **state)
+{
+	(void)state;
+	static const char *const texts[] = {
+	    "dag a {\n  schedule = \"@daily\"\n  start_date = \"2026-13-01\"\n}\n",
+	    "dag a {\n  schedule = \"0 6 * * *\"\n  start_date = \"yesterday\"\n}\n",
+	};
+	for (size_t i = 0; i < ARRAY_LEN(texts); i++) {
+		struct dag_file f;
+		assert_false(parse(texts[i], &f));
+		assert_int_equal(f.errors.len, 1);
+		assert_int_equal(f.errors.v[0].line, 3);
+		if (!str_has_prefix(f.errors.v[0].message, "dag 'a': start_date: invalid date"))
+			fail_msg("case %zu: got %s", i, f.errors.v[0].message);
+		dag_file_finish(&f);
+	}
+	/* Without one, the schedule still asks for it. */
+	struct dag_file f;
+	assert_false(parse("dag a {\n  schedule = \"@daily\"\n}\n", &f));
+	assert_int_equal(f.errors.len, 1);
+	assert_int_equal(f.errors.v[0].line, 1);
+	assert_string_equal(f.errors.v[0].message, "dag 'a': schedule '@daily' needs a start_date");
+	dag_file_finish(&f);
+}
+
+/* A text of prefix, n copies of c, then suffix. Caller frees. */
+static char *text_with_run(const char *prefix, char c, size_t n, const char *suffix)
+{
+	size_t a = strlen(prefix), b = strlen(suffix);
+	char *s = malloc(a + n + b + 1);
+	assert_non_null(s);
+	memcpy(s, prefix, a);
+	memset(s + a, c, n);
+	memcpy(s + a + n, suffix, b + 1);
+	return s;
+}
+
+/* Tokens longer than 16 KiB are refused before libconfuse, whose scanner needs time quadratic in
+ * a token's length (5 MB of blanks on one line: 10 s; found by tests/e2e/72_broken_folder). */
+static void test_long_tokens(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *prefix, *suffix;
+		char c;
+		size_t extra; /* bytes of the run that the prefix and suffix add */
+		int line;
+		const char *message;
+	} cases[] = {
+	    {"dag a {\n", "\n}\n", ' ', 0, 2, "more than 16 KiB of blanks or comment in a row"},
+	    {"dag a {\n\t", "\n}\n", '\t', 1, 2, "more than 16 KiB of blanks or comment in a row"},
+	    {"dag a {\n}\n# ", "\n", '#', 2, 3, "more than 16 KiB of blanks or comment in a row"},
+	    {"dag a {\n  /* x\n", " */\n}\n", '*', 3, 3, "more than 16 KiB of blanks or comment"},
+	    {"dag a {\n  description = ", "\n}\n", 'x', 0, 2, "unquoted value longer than 16 KiB"},
+	    {"dag a {\n  description = 'one\ntwo", "'\n}\n", 'y', 3, 3,
+	     "single-quoted string with more than 16 KiB on one line"},
+	};
+	const size_t max = 16 * 1024;
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+		/* At the limit: parsed as usual. */
+		char *ok = text_with_run(cases[i].prefix, cases[i].c, max - cases[i].extra,
+					 cases[i].suffix);
+		struct dag_file f;
+		parse(ok, &f);
+		for (size_t k = 0; k < f.errors.len; k++)
+			if (strstr(f.errors.v[k].message, "16 KiB"))
+				fail_msg("case %zu at the limit: %s", i, f.errors.v[k].message);
+		dag_file_finish(&f);
+		free(ok);
+		/* One byte over it: refused. */
+		char *over = text_with_run(cases[i].prefix, cases[i].c, max - cases[i].extra + 1,
+					   cases[i].suffix);
+		assert_false(parse(over, &f));
+		assert_int_equal(f.errors.len, 1);
+		dag_file_finish(&f);
+		free(over);
+		/* A megabyte over it: refused, at the right line. */
+		char *bad = text_with_run(cases[i].prefix, cases[i].c, 1 << 20, cases[i].suffix);
+		assert_false(parse(bad, &f));
+		assert_int_equal(f.errors.len, 1);
+		assert_int_equal(f.errors.v[0].line, cases[i].line);
+		if (!strstr(f.errors.v[0].message, cases[i].message))
+			fail_msg("case %zu: got %s", i, f.errors.v[0].message);
+		dag_file_finish(&f);
+		free(bad);
+	}
+	/* Double-quoted strings are read a byte at a time by libconfuse: not limited. */
+	char *dq = text_with_run("dag a {\n  description = \"", 'z', 1 << 17, "\"\n}\n");
+	struct dag_file f;
+	assert_true(parse(dq, &f));
+	assert_int_equal(strlen(f.dags[0]->description), 1 << 17);
+	dag_file_finish(&f);
+	free(dq);
+	/* Many short tokens of the same kind, one per line, are fine. */
+	char *lines = text_with_run("dag a {\n", '\n', 1 << 20, "}\n");
+	assert_true(parse(lines, &f));
+	dag_file_finish(&f);
+	free(lines);
+}
+
+/* One DAG with n tasks (each with two lists, which are no sections), one task a line from
+ * line 2. Caller frees. */
+static char *dag_with_tasks(size_t n)
+{
+	struct buf b;
+	buf_init(&b, 0);
+	buf_printf(&b, "dag many {\n");
+	for (size_t i = 0; i < n; i++)
+		buf_printf(&b, "  task t%zu { image = x command = {\"true\"} env = {} }\n", i);
+	buf_printf(&b, "}\n");
+	return b.data;
+}
+
+/* At most 10,000 sections a file: libconfuse's time grows with their square (found by
+ * tests/e2e/72_broken_folder: 40,000 empty DAGs, half a megabyte, took 7.5 s and 650 MB). */
+static void test_too_many_sections(void **state)
+{
+	(void)state;
+	struct dag_file f;
+	char *text = dag_with_tasks(9999); /* 10,000 sections with the DAG */
+	assert_true(parse(text, &f));
+	assert_int_equal(f.dags[0]->n_tasks, 9999);
+	dag_file_finish(&f);
+	free(text);
+	text = dag_with_tasks(10000);
+	assert_false(parse(text, &f));
+	assert_int_equal(f.errors.len, 1);
+	assert_int_equal(f.errors.v[0].line, 10001);
+	assert_string_equal(f.errors.v[0].message,
+			    "more than 10000 sections ({ } blocks other than lists) in one file: "
+			    "split it into several files");
+	dag_file_finish(&f);
+	free(text);
+}
+
 /* Comments, multi-line strings and continuations keep the line numbers exact. */
 static void test_line_numbers(void **state)
 {
@@ -605,6 +742,9 @@ int main(void)
 	    cmocka_unit_test(test_broken_inputs),
 	    cmocka_unit_test(test_all_errors_listed),
 	    cmocka_unit_test(test_line_numbers),
+	    cmocka_unit_test(test_invalid_start_date_alone),
+	    cmocka_unit_test(test_long_tokens),
+	    cmocka_unit_test(test_too_many_sections),
 	    cmocka_unit_test(test_env_not_expanded),
 	    cmocka_unit_test(test_parser_reusable),
 	    cmocka_unit_test(test_graph_validate_direct),

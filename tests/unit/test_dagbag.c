@@ -7,10 +7,12 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "swarmflow/sched/dagbag.h"
@@ -358,6 +360,181 @@ static void test_missing_folder(void **state)
 	free(moved);
 }
 
+/* Where stderr (the log) goes while a test captures it. */
+struct capture {
+	FILE *sink;
+	int saved;
+};
+
+static void capture_start(struct capture *c)
+{
+	c->sink = tmpfile();
+	assert_non_null(c->sink);
+	fflush(stderr);
+	c->saved = dup(2);
+	dup2(fileno(c->sink), 2);
+}
+
+/* Everything logged since capture_start() or the previous call (caller frees). */
+static char *capture_take(struct capture *c)
+{
+	fflush(stderr);
+	int fd = fileno(c->sink);
+	off_t end = lseek(fd, 0, SEEK_CUR);
+	assert_true(end >= 0);
+	char *s = calloc(1, (size_t)end + 1);
+	assert_non_null(s);
+	assert_int_equal(pread(fd, s, (size_t)end, 0), end);
+	assert_int_equal(ftruncate(fd, 0), 0);
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	return s;
+}
+
+static void capture_stop(struct capture *c)
+{
+	fflush(stderr);
+	dup2(c->saved, 2);
+	close(c->saved);
+	fclose(c->sink);
+}
+
+/* How many lines of log contain both a and b (the log is shown on stdout when want differs:
+ * stderr is still captured when a check fails). */
+static int lines_with(const char *log, const char *a, const char *b, int want)
+{
+	int n = 0;
+	for (const char *p = log; *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		char *line = xstrndup(p, len);
+		n += strstr(line, a) && strstr(line, b);
+		free(line);
+		p += len + (nl != NULL);
+	}
+	if (n != want)
+		printf("%d lines with '%s' and '%s', want %d, in the log:\n%s\n", n, a, b, want,
+		       log);
+	return n;
+}
+
+/* A watched bag (the daemon's: it has a settle time) names each broken file once when set, then
+ * once per change, never at every refresh (tests/e2e/72_broken_folder counts it too). */
+static void test_watched_logs_once(void **state)
+{
+	struct fixture *fx = *state;
+	struct dagbag *bag = &fx->bag;
+	char *b = path_of(fx, "b.dag"), *z = path_of(fx, "z.dag"), *loop = path_of(fx, "loop");
+	char *file_b = xasprintf("file=%s ", b), *file_z = xasprintf("file=%s:", z);
+	char *file_loop = xasprintf("file=%s:", loop);
+	put(fx, "z.dag", GOOD("alpha")); /* alpha again: a folder-level error */
+	struct capture cap;
+	capture_start(&cap);
+	assert_int_equal(dagbag_refresh(bag), 4); /* not watched yet: nothing logged */
+	char *log = capture_take(&cap);
+	assert_int_equal(lines_with(log, "", "", 0), 0);
+	free(log);
+
+	dagbag_set_settle(bag, 1); /* the files' mtimes are long past: all settled */
+	log = capture_take(&cap);
+	assert_int_equal(lines_with(log, "dag file invalid", file_b, 1), 1);
+	assert_int_equal(
+	    lines_with(log, "errors=1 dags_kept=0: 2: dag 'broken' task 't': ", file_b, 1), 1);
+	assert_int_equal(lines_with(log, "dags folder problem", file_z, 1), 1);
+	assert_int_equal(lines_with(log, "DAG 'alpha' already defined at", file_z, 1), 1);
+	free(log);
+
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(dagbag_refresh(bag), 0);
+	dagbag_set_settle(bag, 2); /* already watched: nothing said again */
+	log = capture_take(&cap);
+	assert_int_equal(lines_with(log, "", "", 0), 0);
+	free(log);
+
+	put(fx, "b.dag", "dag broken {\n  task t { image = x }\n  task t { image = y }\n}\n");
+	link_to(fx, "..", "sub/loop");
+	link_to(fx, ".", "loop");
+	assert_int_equal(dagbag_refresh(bag), 1);
+	assert_int_equal(dagbag_refresh(bag), 0);
+	log = capture_take(&cap);
+	assert_int_equal(lines_with(log, "dag file invalid", file_b, 1), 1);
+	assert_int_equal(lines_with(log, "3: dag 'broken': duplicate task 't'", file_b, 1), 1);
+	assert_int_equal(lines_with(log, "symlink loop", file_loop, 1), 1);
+	assert_int_equal(lines_with(log, "file=", "", 3), 3); /* and sub/loop */
+	free(log);
+
+	/* The same errors in a new version (a comment added): not said again. */
+	put(fx, "b.dag", "# x\ndag broken {\n  task t { image = x }\n  task t { image = y }\n}\n");
+	assert_int_equal(dagbag_refresh(bag), 1);
+	log = capture_take(&cap);
+	assert_int_equal(lines_with(log, "dag file invalid", file_b, 1), 1); /* lines moved */
+	free(log);
+	put(fx, "b.dag", "# x\ndag broken {\n  task t { image = x }\n  task t { image = y }\n}\n ");
+	assert_int_equal(dagbag_refresh(bag), 1);
+	log = capture_take(&cap);
+	assert_int_equal(lines_with(log, "", "", 0), 0);
+	free(log);
+
+	/* Fixed: said once; a quoted value cannot forge a log line. */
+	put(fx, "b.dag", GOOD("broken"));
+	assert_int_equal(dagbag_refresh(bag), 1);
+	put(fx, "c.dag", "dag c {\n  end_date = \"x\n2026-01-01 info forged\"\n}\n");
+	assert_int_equal(dagbag_refresh(bag), 1);
+	log = capture_take(&cap);
+	assert_int_equal(lines_with(log, "dag file valid again", file_b, 1), 1);
+	assert_int_equal(
+	    lines_with(log, "end_date: invalid date 'x?2026-01-01 info forged'", "", 1), 1);
+	assert_null(strstr(log, "\n2026-01-01 info forged"));
+	free(log);
+	capture_stop(&cap);
+	free(b);
+	free(z);
+	free(loop);
+	free(file_b);
+	free(file_z);
+	free(file_loop);
+}
+
+/* Sets whether this process may read files whatever their mode (root's CAP_DAC_OVERRIDE and
+ * CAP_DAC_READ_SEARCH); harmless without them. */
+static void dac_override(bool on)
+{
+	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct d[2];
+	assert_int_equal(syscall(SYS_capget, &h, d), 0);
+	uint32_t bits = (1u << CAP_DAC_OVERRIDE) | (1u << CAP_DAC_READ_SEARCH);
+	if (on)
+		d[0].effective |= bits & d[0].permitted;
+	else
+		d[0].effective &= ~bits;
+	assert_int_equal(syscall(SYS_capset, &h, d), 0);
+}
+
+/* A file that cannot be read is tried again at each refresh (chmod changes no mtime), and is
+ * not counted as parsed again while it stays unreadable (found by tests/e2e/72_broken_folder). */
+static void test_unreadable_retried(void **state)
+{
+	struct fixture *fx = *state;
+	struct dagbag *bag = &fx->bag;
+	char *c = path_of(fx, "sub/deeper/c.dag");
+	assert_int_equal(chmod(c, 0), 0);
+	dac_override(false);
+	assert_int_equal(dagbag_refresh(bag), 3); /* new files, c.dag's error among them */
+	assert_int_equal(dagbag_refresh(bag), 0); /* tried again, still unreadable */
+	assert_null(dagbag_find(bag, "gamma"));
+	const struct dagbag_file *f = &bag->files[2];
+	assert_string_equal(f->path, c);
+	assert_int_equal(f->parsed.errors.len, 1);
+	assert_int_equal(f->parsed.errors.v[0].line, 0);
+	assert_string_equal(f->parsed.errors.v[0].message, "cannot open: Permission denied");
+	assert_int_equal(chmod(c, 0644), 0);
+	assert_int_equal(dagbag_refresh(bag), 1);
+	dac_override(true);
+	assert_non_null(dagbag_find(bag, "gamma"));
+	assert_int_equal(dagbag_error_count(bag), 1); /* b.dag's */
+	assert_int_equal(dagbag_refresh(bag), 0);
+	free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -371,6 +548,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_symlinks, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_too_large, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_missing_folder, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_watched_logs_once, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_unreadable_retried, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

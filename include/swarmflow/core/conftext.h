@@ -28,8 +28,10 @@ struct conf_text {
 /*
  * Checks the len bytes at buf (need not be NUL-terminated) for what libconfuse 3.3 gets wrong or
  * lets pass, and makes the copy it should parse instead:
- *  - a NUL byte or invalid UTF-8 (an error each, at its line): returns false and out->text is
- *    NULL, the text must not be parsed;
+ *  - a NUL byte or invalid UTF-8 (an error each, at its line), a token longer than 16 KiB (a
+ *    run of blanks or comment, an unquoted value, or a single-quoted string's bytes on one line)
+ *    or more than 10,000 sections, over which libconfuse would spend minutes (and gigabytes):
+ *    returns false and out->text is NULL, the text must not be parsed;
  *  - "${NAME}" outside single quotes, which libconfuse would replace by getenv("NAME"), and a
  *    string never closed (libconfuse reports it only at the end of the file): an error each;
  *  - comments ('#', '//' at the start of a token, block comments) become spaces, newlines kept,

@@ -20,6 +20,7 @@ struct dagbag_file {
 	 * version's (kept running while the file is broken), else none. Owned here. */
 	struct dag **dags;
 	size_t n_dags;
+	bool unread;   /* internal: the file could not be read (tried again at each refresh) */
 	bool seen;     /* internal: marked during a refresh */
 	bool replaced; /* internal: a newer version of the same path took its place */
 };
@@ -49,7 +50,13 @@ void dagbag_set_cache(struct dagbag *bag, const char *dir);
 
 /* A file whose mtime is less than ms old is not parsed yet (its previous version, if any,
  * stays): a file being written (cp truncates first, editors rewrite) is never read half-done.
- * For the daemon; one-shot commands read files as they are. */
+ * For the daemon; one-shot commands read files as they are (and print the errors their own way).
+ * A bag with a settle time is watched: it logs what is wrong once, when set and then at each
+ * change, never at every refresh: "dag file invalid file=PATH errors=N dags_kept=K: LINE: first
+ * error" (warn) for each version of a file with errors, "dag file valid again file=PATH" (info)
+ * when a file with errors becomes valid, and "dags folder problem file=PATH: ..." (warn) for
+ * each new folder-level error (unreadable folder, symlink loop, dangling link, a DAG id already
+ * defined in another file). */
 void dagbag_set_settle(struct dagbag *bag, int64_t ms);
 
 /* Checks every file's DAGs against a copy of p from now on (NULL: no policy, the default). A
@@ -64,8 +71,10 @@ void dagbag_set_policy(struct dagbag *bag, const struct policy *p);
  * loops detected), parses new or changed files (mtime or size differ), drops removed files, and
  * checks DAG ids are unique across files (the later path, in sorted order, gets the error
  * "DAG 'x' already defined at FILE:LINE" and its DAG is not used). Files over 10 MiB are refused
- * with an error. Returns the number of files (re)parsed, or -1 when the folder itself cannot be
- * read (bag->errors says why; the previous DAGs stay). Unchanged files cost one stat each. */
+ * with an error. A file that could not be read (e.g. no permission) is tried again at every
+ * refresh. Returns the number of files (re)parsed (not counting those still unreadable), or -1
+ * when the folder itself cannot be read (bag->errors says why; the previous DAGs stay).
+ * Unchanged files cost one stat each. */
 long dagbag_refresh(struct dagbag *bag);
 /* The DAG with that id currently in use, or NULL. */
 const struct dag *dagbag_find(const struct dagbag *bag, const char *dag_id);
