@@ -15,6 +15,16 @@ engine_log() { printf 'engine: %s\n' "$*" >&2; }
 # engine_answers: true when the docker client reaches a daemon.
 engine_answers() { docker info >/dev/null 2>&1; }
 
+# engine_pid: the pid of the machine's default dockerd (its pidfile /var/run/docker.pid) when it
+# runs; other dockerd processes (the multi-node test cluster's, with pidfiles of their own) are
+# not it.
+engine_pid() {
+	local pid
+	pid=$(cat /var/run/docker.pid 2>/dev/null) || return 1
+	[[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null && [[ $(cat "/proc/$pid/comm" 2>/dev/null) == dockerd ]] &&
+		printf '%s\n' "$pid"
+}
+
 # ensure_engine: a daemon that answers, in swarm mode, with this node a manager.
 # Starts dockerd in the background (no systemd here) when nothing answers; waits up to 60 s.
 ensure_engine() {
@@ -23,7 +33,7 @@ ensure_engine() {
 		return 1
 	fi
 	if ! engine_answers; then
-		if ! pgrep -x dockerd >/dev/null 2>&1; then
+		if ! engine_pid >/dev/null; then
 			if ! command -v dockerd >/dev/null 2>&1; then
 				engine_log "no dockerd on PATH (install docker.io)"
 				return 1
