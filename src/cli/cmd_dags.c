@@ -10,16 +10,7 @@
 #include "swarmflow/common/timeutil.h"
 #include "swarmflow/core/policy.h"
 #include "swarmflow/core/spec.h"
-
-static json_t *errors_json(const struct dag_errors *errs)
-{
-	json_t *a = json_array();
-	for (size_t i = 0; i < errs->len; i++)
-		json_array_append_new(a,
-				      json_pack("{s:s, s:i, s:s}", "file", errs->v[i].file, "line",
-						errs->v[i].line, "message", errs->v[i].message));
-	return a;
-}
+#include "swarmflow/web/dags.h"
 
 static void print_errors(FILE *out, const struct dag_errors *errs)
 {
@@ -50,7 +41,8 @@ static json_t *dag_json(struct cli *cli, const struct dag *dag, const struct dag
 	return json_pack("{s:s, s:s, s:i, s:s?, s:s, s:b, s:i, s:o, s:o}", "dag_id", dag->dag_id,
 			 "file", dag->file, "line", dag->line, "description", dag->description,
 			 "schedule", dag->schedule_str, "paused", is_paused(cli, dag->dag_id),
-			 "tasks", (int)dag->n_tasks, "tags", tags, "errors", errors_json(errs));
+			 "tasks", (int)dag->n_tasks, "tags", tags, "errors",
+			 dag_errors_to_json(errs));
 }
 
 static void list_json(struct cli *cli, const struct dagbag *bag)
@@ -58,18 +50,23 @@ static void list_json(struct cli *cli, const struct dagbag *bag)
 	json_t *out = json_array();
 	for (size_t f = 0; f < bag->n_files; f++) {
 		const struct dagbag_file *file = &bag->files[f];
-		for (size_t i = 0; i < file->n_dags; i++)
+		for (size_t i = 0; i < file->n_dags; i++) {
+			/* A DAG id defined again in a later file: that copy is not in use; the
+			 * duplicate is reported in the folder's errors. */
+			if (dagbag_find(bag, file->dags[i]->dag_id) != file->dags[i])
+				continue;
 			json_array_append_new(out,
 					      dag_json(cli, file->dags[i], &file->parsed.errors));
+		}
 		if (file->n_dags == 0 && file->parsed.errors.len)
-			json_array_append_new(out, json_pack("{s:n, s:s, s:o}", "dag_id", "file",
-							     file->path, "errors",
-							     errors_json(&file->parsed.errors)));
+			json_array_append_new(
+			    out, json_pack("{s:n, s:s, s:o}", "dag_id", "file", file->path,
+					   "errors", dag_errors_to_json(&file->parsed.errors)));
 	}
 	if (bag->errors.len)
 		json_array_append_new(out,
 				      json_pack("{s:n, s:s, s:o}", "dag_id", "file", bag->folder,
-						"errors", errors_json(&bag->errors)));
+						"errors", dag_errors_to_json(&bag->errors)));
 	cli_print_json(out);
 }
 

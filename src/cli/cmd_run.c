@@ -14,6 +14,8 @@
 #include "swarmflow/common/timeutil.h"
 #include "swarmflow/sched/heartbeat.h"
 #include "swarmflow/sched/sched.h"
+#include "swarmflow/web/control.h"
+#include "swarmflow/web/web.h"
 
 /* How often `dags trigger --wait` looks at the run. */
 #define WAIT_POLL_MS 200
@@ -25,76 +27,32 @@
 /* After this long in state queued, `--wait` says that no scheduler may be running. */
 #define QUEUED_HINT_MS 10000
 
-/* A run id: printable ASCII without '/', at most 250 characters. */
-static bool run_id_valid(const char *id)
-{
-	size_t n = strlen(id);
-	if (n == 0 || n > 250)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (id[i] <= ' ' || id[i] > '~' || id[i] == '/')
-			return false;
-	return true;
-}
-
-static json_t *parse_conf(const char *conf, int *exit_code)
-{
-	json_error_t jerr;
-	json_t *v = json_loads(conf ? conf : "{}", JSON_REJECT_DUPLICATES, &jerr);
-	if (!v) {
-		fprintf(stderr, "swarmflow: --conf: invalid JSON at column %d: %s\n", jerr.column,
-			jerr.text);
-	} else if (!json_is_object(v)) {
-		fprintf(stderr, "swarmflow: --conf: expected a JSON object like "
-				"'{\"key\": \"value\"}'\n");
-		json_decref(v);
-		v = NULL;
-	}
-	*exit_code = EXIT_USAGE;
-	return v;
-}
-
 bool cli_create_run(struct cli *cli, const struct dag *dag, const char *conf, const char *run_id,
 		    const char *runner, struct run *out, int *exit_code)
 {
-	json_t *conf_json = parse_conf(conf, exit_code);
-	if (!conf_json)
-		return false;
-	int64_t now_ms = time_now_ms();
-	char iso[32], made_id[64];
-	time_format_iso(now_ms / 1000, iso);
-	snprintf(made_id, sizeof(made_id), "manual__%s", iso);
-	if (run_id && !run_id_valid(run_id)) {
-		fprintf(stderr,
-			"swarmflow: --run-id: '%s' must be 1-250 printable characters "
-			"without spaces or '/'\n",
-			run_id);
-		json_decref(conf_json);
+	char *err = NULL;
+	json_t *conf_json = control_conf_parse(conf, &err);
+	if (!conf_json) {
+		fprintf(stderr, "swarmflow: --conf: %s\n", err);
+		free(err);
+		*exit_code = EXIT_USAGE;
 		return false;
 	}
-	char *conf_text = json_dumps(conf_json, JSON_COMPACT | JSON_SORT_KEYS);
-	json_decref(conf_json);
-	struct run r = {
-	    .dag_id = dag->dag_id,
-	    .run_id = (char *)(run_id ? run_id : made_id),
-	    .run_type = "manual",
-	    .runner = (char *)runner,
-	    .state = RUN_QUEUED,
-	    .logical_date = now_ms / 1000,
-	    .data_interval_start = now_ms / 1000,
-	    .data_interval_end = now_ms / 1000,
-	    .queued_ms = now_ms,
-	    .conf = conf_text,
-	};
+	/* The same checks and run as POST /api/v1/dags/{dag}/runs (control.c). */
+	struct control_trigger t = {.conf = conf_json,
+				    .conf_name = "--conf",
+				    .run_id = run_id,
+				    .run_id_name = "--run-id",
+				    .runner = runner,
+				    .now_ms = time_now_ms()};
 	struct store *st = cli_store(cli);
-	char *err = NULL;
-	bool ok = st && sched_run_create(st, dag, &r, out, &err);
-	if (!ok && err)
+	enum control_status s = st ? control_run_create(st, dag, &t, out, &err) : CONTROL_FAILED;
+	if (s != CONTROL_OK && err)
 		fprintf(stderr, "swarmflow: %s\n", err);
-	*exit_code = EXIT_FAILED;
+	*exit_code = s == CONTROL_INVALID ? EXIT_USAGE : EXIT_FAILED;
+	json_decref(conf_json);
 	free(err);
-	free(conf_text);
-	return ok;
+	return s == CONTROL_OK;
 }
 
 struct run_opts {
@@ -250,7 +208,13 @@ static struct engine *wait_for_engine(struct cli *cli, const sigset_t *set, bool
 	}
 }
 
-static int run_scheduler(struct cli *cli, int64_t only_run_pk)
+/* What the daemon's web server reads from the loop (NULL members for `dags test`). */
+struct loop_hooks {
+	struct metrics *metrics;
+	struct web_dags *dags;
+};
+
+static int run_scheduler(struct cli *cli, int64_t only_run_pk, const struct loop_hooks *hooks)
 {
 	struct store *st = cli_store(cli);
 	if (!st)
@@ -276,6 +240,11 @@ static int run_scheduler(struct cli *cli, int64_t only_run_pk)
 		s.reload_config = cli_reload_config;
 		s.reload_ctx = cli;
 	}
+	if (hooks && hooks->dags) {
+		s.on_dags_loaded = web_dags_on_loaded;
+		s.dags_ctx = hooks->dags;
+	}
+	s.metrics = hooks ? hooks->metrics : NULL;
 	s.next_reload_ms = time_mono_ms() + (int64_t)(cli->cfg.dag_reload_interval * 1000);
 	int rc = sched_loop(&s);
 	sched_finish(&s);
@@ -299,7 +268,7 @@ int cmd_dags_test(struct cli *cli, int argc, char **argv)
 		return rc;
 	printf("run_id: %s\n", run.run_id);
 	fflush(stdout);
-	rc = run_scheduler(cli, run.id);
+	rc = run_scheduler(cli, run.id, NULL);
 	struct run done = {0};
 	char *err = NULL;
 	if (store_run_get_by_id(cli->store, run.id, &done, &err)) {
@@ -340,13 +309,43 @@ static int lock_state_dir(struct cli *cli)
 	return fd;
 }
 
+/* A token file that cannot be used is a configuration error: said before anything starts. */
+static bool web_token_ok(struct cli *cli)
+{
+	char *token = NULL, *err = NULL;
+	if (strcmp(cli->cfg.web_listen, "off") == 0 || !cli->cfg.api_token_file ||
+	    web_token_read(cli->cfg.api_token_file, &token, &err)) {
+		free(token);
+		return true;
+	}
+	fprintf(stderr, "swarmflow: %s\n", err);
+	free(err);
+	return false;
+}
+
+/* Starts the web server (unless web_listen is off) with the DAGs as first loaded; the
+ * scheduler's loop hands it every reload after that. False after printing why. */
+static bool web_begin(struct cli *cli, struct metrics *m, struct web_dags *dags, struct web **out)
+{
+	*out = NULL;
+	if (strcmp(cli->cfg.web_listen, "off") == 0)
+		return true;
+	web_dags_on_loaded(dags, cli_dags(cli));
+	char *err = NULL;
+	*out = web_start(&cli->cfg, m, dags, &err);
+	if (!*out)
+		fprintf(stderr, "swarmflow: %s\n", err);
+	free(err);
+	return *out != NULL;
+}
+
 int cmd_scheduler(struct cli *cli, int argc, char **argv)
 {
 	const struct command *cmd = cli_command("scheduler");
 	int rc = EXIT_USAGE;
 	if (cli_getopt(cmd, argc, argv, "", NULL, &rc) != -1)
 		return rc;
-	if (!cli_nargs(cmd, argc, argv, 0, 0) || !cli_config(cli))
+	if (!cli_nargs(cmd, argc, argv, 0, 0) || !cli_config(cli) || !web_token_ok(cli))
 		return EXIT_USAGE;
 	log_info("scheduler starting instance=%s dags_folder=%s state_dir=%s docker_host=%s",
 		 cli->cfg.instance, cli->cfg.dags_folder, cli->cfg.state_dir, cli->cfg.docker_host);
@@ -354,7 +353,17 @@ int cmd_scheduler(struct cli *cli, int argc, char **argv)
 	int lock = lock_state_dir(cli);
 	if (lock >= 0) {
 		heartbeat_clear(cli->cfg.state_dir); /* healthy only once this process beats */
-		rc = run_scheduler(cli, 0);
+		struct metrics *metrics = metrics_create();
+		struct web_dags *dags = web_dags_create();
+		struct web *web = NULL;
+		struct loop_hooks hooks = {metrics, NULL};
+		if (web_begin(cli, metrics, dags, &web)) {
+			hooks.dags = web ? dags : NULL;
+			rc = run_scheduler(cli, 0, &hooks);
+		}
+		web_stop(web);
+		web_dags_destroy(dags);
+		metrics_destroy(metrics);
 		close(lock);
 	}
 	log_info("scheduler stopped");

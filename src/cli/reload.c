@@ -21,6 +21,8 @@ static const struct fixed_key fixed_keys[] = {
     {"docker_api_version", offsetof(struct config, docker_api_version)},
     {"instance", offsetof(struct config, instance)},
     {"service_prefix", offsetof(struct config, service_prefix)},
+    {"web_listen", offsetof(struct config, web_listen)},
+    {"api_token_file", offsetof(struct config, api_token_file)},
 };
 
 static char **str_field(struct config *cfg, size_t offset)

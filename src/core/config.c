@@ -13,10 +13,12 @@
 #include "swarmflow/core/units.h"
 
 #define DEFAULT_DOCKER_HOST "unix:///var/run/docker.sock"
+/* Loopback only by default: the API can trigger runs, so exposing it is the operator's choice. */
+#define DEFAULT_WEB_LISTEN "127.0.0.1:8080"
 #define NAME_MAX_LEN 63   /* instance and pool names: a Docker label value and name part */
 #define PREFIX_MAX_LEN 20 /* service_prefix: leaves room in Swarm's 63-character names */
 
-enum kind { KIND_STR, KIND_INT, KIND_FLOAT, KIND_BOOL, KIND_SIZE, KIND_LIST };
+enum kind { KIND_STR, KIND_INT, KIND_FLOAT, KIND_BOOL, KIND_SIZE, KIND_DURATION, KIND_LIST };
 enum section { SEC_ROOT, SEC_POLICY, SEC_POOL };
 
 /* Checks a string (or one list item); returns what is wrong with it, or NULL when fine. */
@@ -100,6 +102,15 @@ static const char *check_webhook(const char *s)
 	return "must be an http:// or https:// URL (or \"\" for none)";
 }
 
+static const char *check_listen(const char *s)
+{
+	struct listen_addr addr;
+	const char *why = NULL;
+	if (strcmp(s, "off") == 0 || config_listen_parse(s, &addr, &why))
+		return NULL;
+	return why;
+}
+
 static const char *check_abs_path(const char *s)
 {
 	return s[0] == '/' ? NULL : "must hold absolute paths";
@@ -128,9 +139,12 @@ static const struct key keys[] = {
     {SEC_ROOT, "keep_failed_services", KIND_BOOL, .offset = ROOT(keep_failed_services)},
     {SEC_ROOT, "dag_reload_interval", KIND_FLOAT, ROOT(dag_reload_interval), .min = 0, .max = 3600,
      .min_excluded = true},
+    {SEC_ROOT, "node_lost_timeout", KIND_DURATION, .offset = ROOT(node_lost_timeout_s)},
     {SEC_ROOT, "log_level", KIND_STR, ROOT(log_level), .check = check_log_level},
     {SEC_ROOT, "on_failure_webhook", KIND_STR, ROOT(on_failure_webhook), .check = check_webhook,
      .empty_null = true},
+    {SEC_ROOT, "web_listen", KIND_STR, ROOT(web_listen), .check = check_listen},
+    {SEC_ROOT, "api_token_file", KIND_STR, ROOT(api_token_file), .empty_null = true},
     {SEC_POLICY, "bind_mount_prefixes", KIND_LIST, POLICY(bind_mount_prefixes),
      .check = check_abs_path},
     {SEC_POLICY, "allow_docker_socket", KIND_BOOL, .offset = POLICY(allow_docker_socket)},
@@ -228,6 +242,8 @@ static bool parse_value(const struct key *k, const char *s, struct value *v, cha
 		return parse_bool(s, &v->b, msg);
 	case KIND_SIZE:
 		return size_parse(s, &v->i, msg);
+	case KIND_DURATION:
+		return duration_parse(s, &v->i, msg);
 	case KIND_LIST:
 		break;
 	}
@@ -275,6 +291,7 @@ static void value_store(const struct key *k, void *base, struct value *v)
 		*(bool *)field = v->b;
 		break;
 	case KIND_SIZE:
+	case KIND_DURATION:
 		*(int64_t *)field = v->i;
 		break;
 	case KIND_LIST:
@@ -284,6 +301,56 @@ static void value_store(const struct key *k, void *base, struct value *v)
 		break;
 	}
 	value_finish(v);
+}
+
+/* ---- web_listen ---- */
+
+/* A port: 1 to 5 digits, at most 65535. */
+static bool parse_port(const char *s, int *port)
+{
+	int64_t p = 0;
+	if (!*s || strspn(s, "0123456789") != strlen(s) || strlen(s) > 5 ||
+	    !parse_int64(s, 0, 65535, &p))
+		return false;
+	*port = (int)p;
+	return true;
+}
+
+bool config_listen_parse(const char *s, struct listen_addr *out, const char **why)
+{
+	static const char usage[] = "must be \"HOST:PORT\", \"[IPV6]:PORT\", \":PORT\" or \"off\"";
+	const char *colon;
+	size_t host_len;
+	*out = (struct listen_addr){0};
+	*why = usage;
+	if (s[0] == '[') {
+		const char *end = strchr(s, ']');
+		if (!end || end == s + 1 || end[1] != ':' ||
+		    strspn(s + 1, "0123456789abcdefABCDEF:.") != (size_t)(end - s - 1))
+			return false;
+		colon = end + 1;
+		s++;
+		host_len = (size_t)(end - s);
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon)
+			return false;
+		host_len = (size_t)(colon - s);
+		if (strspn(s,
+			   "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.-_") !=
+		    host_len)
+			return false;
+	}
+	if (host_len >= sizeof(out->host))
+		return false;
+	if (!parse_port(colon + 1, &out->port)) {
+		*why = "port must be a number from 0 to 65535";
+		return false;
+	}
+	memcpy(out->host, s, host_len);
+	out->host[host_len] = '\0';
+	*why = NULL;
+	return true;
 }
 
 /* ---- defaults and finish ---- */
@@ -300,7 +367,9 @@ void config_init(struct config *cfg)
 	    .parallelism = 32,
 	    .poll_interval = 0.5,
 	    .dag_reload_interval = 5,
+	    .node_lost_timeout_s = 60,
 	    .log_level = xstrdup("info"),
+	    .web_listen = xstrdup(DEFAULT_WEB_LISTEN),
 	};
 	strv_push(&cfg->policy.images, "*");
 }
@@ -311,6 +380,7 @@ void config_finish(struct config *cfg)
 	    &cfg->file,           &cfg->dags_folder,        &cfg->state_dir,
 	    &cfg->docker_host,    &cfg->docker_api_version, &cfg->instance,
 	    &cfg->service_prefix, &cfg->log_level,          &cfg->on_failure_webhook,
+	    &cfg->web_listen,     &cfg->api_token_file,
 	};
 	for (size_t i = 0; i < ARRAY_LEN(strings); i++)
 		free(*strings[i]);

@@ -451,6 +451,11 @@ bool engine_tasks_list(struct engine *e, const char *const *service_ids, size_t 
 	return ok;
 }
 
+bool engine_nodes_list(struct engine *e, json_t **out, struct engine_err *err)
+{
+	return list(e, "/nodes", "id", NULL, 0, out, err); /* no filter: every node */
+}
+
 /* Demultiplexes the log body as it arrives, keeping at most ENGINE_MAX_LOG bytes. */
 struct log_sink {
 	struct logstream ls;

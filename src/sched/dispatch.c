@@ -23,6 +23,7 @@ static bool lookup_ids(struct scheduler *s, const struct task *task, char **ids,
 		bool ok = secret ? engine_secret_id(s->engine, name, &ids[i], eerr)
 				 : engine_config_id(s->engine, name, &ids[i], eerr);
 		if (!ok) {
+			metrics_engine_error(s->metrics, eerr);
 			*what = xasprintf("%s '%s'", secret ? "secret" : "config", name);
 			free(name);
 			return false;
@@ -86,8 +87,9 @@ static char *find_existing(struct scheduler *s, const char *dag_id, const char *
 	json_t *list = NULL;
 	struct engine_err eerr = {0};
 	char *id = NULL;
-	if (engine_services_list(s->engine, (const char *const *)labels, 5, &list, &eerr) &&
-	    json_array_size(list) == 1)
+	if (!engine_services_list(s->engine, (const char *const *)labels, 5, &list, &eerr))
+		metrics_engine_error(s->metrics, &eerr);
+	else if (json_array_size(list) == 1)
 		id = xstrdup(json_string_value(json_object_get(json_array_get(list, 0), "ID")));
 	json_decref(list);
 	for (size_t i = 0; i < 5; i++)
@@ -157,6 +159,8 @@ static bool created(struct scheduler *s, const struct task *task, struct ti *ti,
 {
 	char *id = c->ok ? c->id : NULL;
 	c->id = NULL;
+	if (!c->ok)
+		metrics_engine_error(s->metrics, &c->err);
 	if (!id && c->err.kind == ENGINE_ERR_HTTP && c->err.status == 409)
 		id = find_existing(s, ti->dag_id, ti->run_id, task, ti->try_number);
 	if (!id) {
@@ -169,6 +173,8 @@ static bool created(struct scheduler *s, const struct task *task, struct ti *ti,
 	if (!store_ti(s, ti))
 		return false;
 	inflight_track(s, ti, task, ti->queued_ms);
+	metrics_try_started(s->metrics, ti->dag_id);
+	metrics_dispatch_latency(s->metrics, (double)(now_ms - ti->queued_ms) / 1000.0);
 	s->dispatched_or_finished = true;
 	log_info("task queued dag=%s run=%s task=%s try=%d service=%s", ti->dag_id, ti->run_id,
 		 ti->task_id, ti->try_number, ti->service_name);

@@ -55,6 +55,7 @@ static bool fetch_logs(struct scheduler *s, const struct inflight *f, struct buf
 		    f->service_name);
 		return false;
 	}
+	metrics_engine_error(s->metrics, &eerr);
 	log_warnx("engine: logs of service %s: %s", f->service_name, eerr.message);
 	buf_printf(out, "\n[swarmflow] could not fetch the logs: %s\n", eerr.message);
 	return true;
@@ -130,9 +131,11 @@ void removes_flush(struct scheduler *s)
 		ids[i] = s->removes[i].service_id;
 	engine_services_remove_many(s->engine, ids, n, ok, errs);
 	for (size_t i = 0; i < n; i++) {
-		if (!ok[i])
+		if (!ok[i]) {
+			metrics_engine_error(s->metrics, &errs[i]);
 			log_warnx("engine: remove service %s: %s", s->removes[i].service_name,
 				  errs[i].message);
+		}
 		free(s->removes[i].service_id);
 		free(s->removes[i].service_name);
 	}
@@ -232,8 +235,14 @@ bool end_run(struct scheduler *s, int64_t run_pk, enum ti_state started, enum ti
 		ti->error = xstrdup(reason);
 		ok = store_ti_update(s->store, ti, &err);
 	}
-	ok = ok && store_run_set_state(s->store, run_pk, RUN_FAILED, now_ms, &err) &&
+	struct run run = {0};
+	ok = ok && store_run_get_by_id(s->store, run_pk, &run, &err) &&
+	     store_run_set_state(s->store, run_pk, RUN_FAILED, now_ms, &err) &&
 	     store_commit(s->store, &err);
+	if (ok)
+		metrics_run_finished(s->metrics, "failed",
+				     run.start_ms ? (double)(now_ms - run.start_ms) / 1000.0 : 0.0);
+	run_finish(&run);
 	if (!ok) {
 		store_rollback(s->store);
 		log_error("store: %s", err ? err : "unknown error");

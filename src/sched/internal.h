@@ -108,6 +108,15 @@ struct notifier *notifier_create(const struct config *cfg);
 void notifier_destroy(struct notifier *n);
 void notify_task_failed(struct scheduler *s, const struct ti *ti, const char *log_text);
 
+/* nodeloss.c: for a try whose task the engine shows running (st, on node st->node_id): when that
+ * node has been down (or disconnected) for longer than node_lost_timeout, fails the try "node lost:
+ * HOST (ID) down for DURATION" (its service removed, retries apply). The nodes are asked about
+ * (one GET /nodes) at most once per tick, at the first such try. Returns 1 when the try was
+ * finished, 0 when it goes on, -1 on a store failure. nodeloss_destroy frees s->nodeloss
+ * (accepts NULL). */
+int nodeloss_check(struct scheduler *s, size_t idx, const struct task_status *st, int64_t now_ms);
+void nodeloss_destroy(struct nodeloss *nl);
+
 /* The delay before try number `next_try` (>= 2) of a task, in seconds. */
 int64_t retry_delay_for(const struct task *task, int next_try);
 

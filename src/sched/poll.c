@@ -112,8 +112,10 @@ static int handle(struct scheduler *s, size_t idx, const struct task_status *st,
 	switch (st->phase) {
 	case PHASE_PENDING:
 		return check_pending(s, idx, st, now_ms);
-	case PHASE_RUNNING:
-		return check_running(s, idx, st, now_ms);
+	case PHASE_RUNNING: {
+		int r = check_running(s, idx, st, now_ms);
+		return r ? r : nodeloss_check(s, idx, st, now_ms);
+	}
 	case PHASE_COMPLETE:
 		if (!st->has_exit_code || st->exit_code == 0)
 			return finish_try(s, idx, true, st, NULL, now_ms) ? 1 : -1;
@@ -139,6 +141,7 @@ long poll_inflight(struct scheduler *s, int64_t now_ms)
 	bool ok = engine_tasks_list(s->engine, ids, s->n_inflight, &tasks, &eerr);
 	free(ids);
 	if (!ok) {
+		metrics_engine_error(s->metrics, &eerr);
 		log_warnx("engine: list tasks failed (%s): %s", engine_err_kind_name(eerr.kind),
 			  eerr.message);
 		snprintf(s->engine_error, sizeof(s->engine_error), "%s", eerr.message);

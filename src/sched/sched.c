@@ -141,6 +141,7 @@ void sched_finish(struct scheduler *s)
 	limits_destroy(s->limits);
 	notifier_destroy(s->notifier);
 	schedule_state_destroy(s->schedules);
+	nodeloss_destroy(s->nodeloss);
 	*s = (struct scheduler){0};
 }
 
@@ -225,6 +226,8 @@ static bool maybe_finish_run(struct scheduler *s, const struct run *run, const s
 		return false;
 	}
 	log_info("run %s dag=%s run=%s", run_state_name(state), run->dag_id, run->run_id);
+	metrics_run_finished(s->metrics, run_state_name(state),
+			     run->start_ms ? (double)(now_ms - run->start_ms) / 1000.0 : 0.0);
 	s->dispatched_or_finished = true;
 	return true;
 }
@@ -349,6 +352,9 @@ static void reload_dags(struct scheduler *s, int64_t now_ms)
 	long n = dagbag_refresh(s->bag);
 	if (n > 0)
 		log_info("dags reloaded files=%ld errors=%zu", n, dagbag_error_count(s->bag));
+	/* Also when nothing was re-read: a deleted file changes the bag too (cheap when not). */
+	if (s->on_dags_loaded)
+		s->on_dags_loaded(s->dags_ctx, s->bag);
 	s->next_reload_ms = s->mono_ms + (int64_t)(s->cfg->dag_reload_interval * 1000);
 }
 
@@ -479,6 +485,7 @@ int sched_loop(struct scheduler *s)
 		int64_t start = time_mono_ms();
 		if (!sched_tick_clock(s, time_now_ms(), time_mono_ms()))
 			return 1;
+		metrics_poll_tick(s->metrics, (double)(time_mono_ms() - start) / 1000.0);
 		beat(s, time_now_ms(), time_mono_ms());
 		enum run_state state;
 		if (s->only_run_pk && watched_run_done(s, &state))

@@ -162,6 +162,7 @@ void sweep_services(struct scheduler *s, const char *dag_id, const char *run_id)
 		if (full)
 			strangers_prune(s);
 	} else {
+		metrics_engine_error(s->metrics, &eerr);
 		log_warnx("engine: list services for the sweep: %s", eerr.message);
 	}
 	json_decref(services);

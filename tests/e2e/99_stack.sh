@@ -48,7 +48,9 @@ assert_eq '["/usr/local/bin/swarmflow"] ["scheduler"]' "$(cfg '{{json .Config.En
 assert_eq '["CMD","swarmflow","health"]' "$(cfg '{{json .Config.Healthcheck.Test}}')" "HEALTHCHECK"
 assert_eq '{"/var/lib/swarmflow":{}}' "$(cfg '{{json .Config.Volumes}}')" "VOLUME"
 
-step "docker stack deploy -c stacks/swarmflow.yml $STACK (dags folder $STACK_DAGS)"
+# A port of its own for the UI (host mode): a quickstart stack may hold 8080.
+export SWARMFLOW_WEB_PORT=$((20000 + RANDOM % 20000))
+step "docker stack deploy -c stacks/swarmflow.yml $STACK (dags folder $STACK_DAGS, web port $SWARMFLOW_WEB_PORT)"
 stack_deploy "$STACK" "$STACK_DAGS" || fail "docker stack deploy failed"
 svc="${STACK}_scheduler"
 spec() { docker service inspect --format "$1" "$svc"; }
@@ -72,6 +74,14 @@ sf_health=$(sfx health) || fail "swarmflow health exits non-zero: $sf_health"
 echo "$sf_health"
 assert_match "$sf_health" "^healthy: " "swarmflow health"
 assert_contains "$sf_health" "instance $STACK" "swarmflow health (SWARMFLOW_INSTANCE from the stack)"
+
+step "the web UI and REST API on the published port; writes need the token (a Docker secret)"
+web="http://127.0.0.1:$SWARMFLOW_WEB_PORT"
+web_up() { curl -fsS "$web/health" >/dev/null 2>&1; }
+wait_until 30 "GET $web/health" web_up
+curl -fsS "$web/" | grep -q "<html" || fail "GET / is not the UI page"
+code=$(curl -s -o /dev/null -w '%{http_code}' -X PATCH -d '{"paused": true}' "$web/api/v1/dags/dropped_in")
+assert_eq 401 "$code" "PATCH without the token"
 
 step "copy a new DAG file into the mounted folder; it appears without a restart"
 cat >"$E2E_WORK/dropped_in.dag" <<EOF_DAG
@@ -99,6 +109,12 @@ wait_until 30 "the scheduler's 'dags reloaded files=1' log line" reloaded
 listed() { sfx dags list 2>/dev/null | grep -q '^dropped_in '; }
 wait_until 10 "dropped_in in 'dags list' inside the container" listed
 sfx dags list
+curl -fsS "$web/api/v1/dags" | jq -e '.dags | map(.dag_id) | index("dropped_in") != null' >/dev/null ||
+	fail "dropped_in is not in GET /api/v1/dags"
+token=$(cat "$(dirname "$STACK_DAGS")/api_token")
+code=$(curl -s -o /dev/null -w '%{http_code}' -X PATCH -H "Authorization: Bearer $token" \
+	-d '{"paused": false}' "$web/api/v1/dags/dropped_in")
+assert_eq 200 "$code" "PATCH with the token from the Docker secret"
 assert_eq "$cid" "$(stack_container "$STACK")" "scheduler container (no restart)"
 assert_eq 1 "$(docker service ps -q "$svc" | wc -l)" "tasks of $svc (no restart)"
 

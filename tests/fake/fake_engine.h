@@ -64,8 +64,8 @@ struct fake_engine_opts {
 	/* Tried first, in order (the array must outlive the fake). NULL: none. */
 	const struct fake_route *routes;
 	/* Simulate a swarm for what no route answers: /version, /info, /services (create, list,
-	 * inspect, delete, logs), /tasks, /secrets, /configs. Without it such a request gets no
-	 * answer at all (the connection is held open until fake_engine_destroy). */
+	 * inspect, delete, logs), /tasks, /nodes, /secrets, /configs. Without it such a request
+	 * gets no answer at all (the connection is held open until fake_engine_destroy). */
 	bool swarm;
 	const char *api_version; /* GET /version's ApiVersion in swarm mode; NULL: "1.41" */
 	/* > 0: every connection is served on a thread of its own, which waits this long before
@@ -116,6 +116,13 @@ char *fake_engine_service_add(struct fake_engine *fe, json_t *spec);
 /* Adds a secret (kind "secrets") or config ("configs") named name. Returns its ID (caller
  * frees). */
 char *fake_engine_named_add(struct fake_engine *fe, const char *kind, const char *name);
+
+/* Sets the Status.State ("ready", "down", "disconnected", ...) of the simulated node id, adding
+ * it (a worker with hostname "host-<id>") when it is new. The swarm starts with one node, "node1"
+ * (a ready manager). A service's task runs on the node its constraints name with "node.id==ID",
+ * else on node1; its state follows its script whatever its node's state (as a real manager shows
+ * a task that ran on a node that died: still running). */
+void fake_engine_node_state(struct fake_engine *fe, const char *id, const char *state);
 
 /* Number of requests received so far. */
 size_t fake_engine_request_count(struct fake_engine *fe);

@@ -37,6 +37,14 @@ struct named {
 	char *kind, *name, *id;
 };
 
+/* A simulated swarm node (GET /nodes). */
+struct fake_node {
+	char id[32];
+	char hostname[64];
+	char state[16];
+	bool manager;
+};
+
 struct fake_engine {
 	char dir[64], sock[108];
 	int lfd, stop[2];
@@ -61,6 +69,8 @@ struct fake_engine {
 	unsigned next_id;
 	struct named *named;
 	size_t n_named;
+	struct fake_node nodes[8]; /* fake_swarm.c; node1 is added at the first use */
+	size_t n_nodes;
 	pthread_t *workers; /* parallel mode: one thread per connection, joined at the end */
 	size_t n_workers;
 	size_t parallel, max_parallel;

@@ -1,10 +1,11 @@
 /* fake_swarm.c - the fake engine's simulated swarm: services, tasks stepping through scripts,
- * logs, secrets and configs, answered as the Engine API would. */
+ * nodes, logs, secrets and configs, answered as the Engine API would. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fake_priv.h"
+#include "swarmflow/common/log.h"
 #include "swarmflow/common/util.h"
 
 static const struct fake_step default_steps[] = {FAKE_PENDING, FAKE_RUNNING, FAKE_COMPLETE};
@@ -192,6 +193,71 @@ static void do_create(struct fake_engine *fe, const struct record *rec, const ch
 	json_decref(spec);
 }
 
+/* ---- nodes ---- */
+
+/* The node called id (added as a ready worker when new; node1, a manager, exists from the
+ * start). Lock held. */
+static struct fake_node *node_get(struct fake_engine *fe, const char *id)
+{
+	if (fe->n_nodes == 0) {
+		fe->nodes[0] = (struct fake_node){.id = "node1", .state = "ready", .manager = true};
+		snprintf(fe->nodes[0].hostname, sizeof(fe->nodes[0].hostname), "host-node1");
+		fe->n_nodes = 1;
+	}
+	for (size_t i = 0; i < fe->n_nodes; i++)
+		if (strcmp(fe->nodes[i].id, id) == 0)
+			return &fe->nodes[i];
+	if (fe->n_nodes == ARRAY_LEN(fe->nodes))
+		fatalx("fake engine: more than %zu nodes", ARRAY_LEN(fe->nodes));
+	struct fake_node *n = &fe->nodes[fe->n_nodes++];
+	*n = (struct fake_node){.manager = false};
+	snprintf(n->id, sizeof(n->id), "%s", id);
+	snprintf(n->hostname, sizeof(n->hostname), "host-%s", id);
+	snprintf(n->state, sizeof(n->state), "ready");
+	return n;
+}
+
+void fake_engine_node_state(struct fake_engine *fe, const char *id, const char *state)
+{
+	pthread_mutex_lock(&fe->mu);
+	struct fake_node *n = node_get(fe, id);
+	snprintf(n->state, sizeof(n->state), "%s", state);
+	pthread_mutex_unlock(&fe->mu);
+}
+
+/* GET /nodes: every node, as a manager lists them. */
+static void do_nodes(struct fake_engine *fe, const struct record *rec, const char *rawq,
+		     struct reply *out)
+{
+	node_get(fe, "node1");
+	json_t *list = json_array();
+	for (size_t i = 0; i < fe->n_nodes; i++) {
+		const struct fake_node *n = &fe->nodes[i];
+		json_array_append_new(
+		    list, json_pack("{s:s, s:{s:s}, s:{s:s, s:s, s:{}}, s:{s:s, s:s}}", "ID", n->id,
+				    "Description", "Hostname", n->hostname, "Spec", "Role",
+				    n->manager ? "manager" : "worker", "Availability", "active",
+				    "Labels", "Status", "State", n->state, "Addr", "10.0.0.1"));
+	}
+	reply_json(out, "200 OK", list);
+}
+
+/* The node a service's task runs on: the one a "node.id==ID" constraint names, else node1. */
+static const char *node_of(const json_t *spec)
+{
+	const json_t *cons = json_object_get(
+	    json_object_get(json_object_get(spec, "TaskTemplate"), "Placement"), "Constraints");
+	size_t i;
+	const json_t *v;
+	json_array_foreach(cons, i, v)
+	{
+		const char *c = str_or(json_string_value(v));
+		if (str_has_prefix(c, "node.id==") && c[9])
+			return c + 9;
+	}
+	return "node1";
+}
+
 static json_t *template_of(const json_t *spec)
 {
 	json_t *t = json_object_get(spec, "TaskTemplate");
@@ -218,9 +284,9 @@ static json_t *task_json(struct service *s)
 	snprintf(tid, sizeof(tid), "t-%s", s->info.id);
 	json_t *task =
 	    json_pack("{s:s, s:s, s:s, s:i, s:{s:I}, s:O, s:o, s:s}", "ID", tid, "ServiceID",
-		      s->info.id, "NodeID", st->container ? "node1" : "", "Slot", 1, "Version",
-		      "Index", (json_int_t)s->version, "Spec", template_of(s->spec), "Status",
-		      status, "DesiredState", done ? "shutdown" : "running");
+		      s->info.id, "NodeID", st->container ? node_of(s->spec) : "", "Slot", 1,
+		      "Version", "Index", (json_int_t)s->version, "Spec", template_of(s->spec),
+		      "Status", status, "DesiredState", done ? "shutdown" : "running");
 	snprintf(s->info.state, sizeof(s->info.state), "%s", st->state);
 	s->info.polls++;
 	s->step++;
@@ -405,6 +471,7 @@ static const struct endpoint {
     {"POST", "/services/create", do_create},
     {"GET", "/services", do_services},
     {"GET", "/tasks", do_tasks},
+    {"GET", "/nodes", do_nodes},
     {"GET", "/secrets", do_named},
     {"GET", "/configs", do_named},
     {NULL, "/services/", do_service},

@@ -35,6 +35,8 @@ SWARMFLOW_INSTANCE="e2e-${E2E_CASE//_/-}-$(printf '%04x%04x' "$RANDOM" "$RANDOM"
 export SWARMFLOW_INSTANCE
 export SWARMFLOW_POLL_INTERVAL=${SWARMFLOW_POLL_INTERVAL:-0.2}
 export SWARMFLOW_LOG_LEVEL=${SWARMFLOW_LOG_LEVEL:-debug}
+# No web server unless a case asks for one (on a port of its own): schedulers never fight for 8080.
+export SWARMFLOW_WEB_LISTEN=${SWARMFLOW_WEB_LISTEN:-off}
 STATE_DB="$SWARMFLOW_STATE_DIR/swarmflow.db"
 
 # Sanitizer reports go to files, so that none is lost in a captured stderr or a background

@@ -59,7 +59,9 @@ image_size() {
 }
 
 # stack_deploy NAME DAGS_DIR: deploy stacks/swarmflow.yml as stack NAME (instance NAME) with
-# DAGS_DIR (created if missing) mounted at /dags; the deploy's own lines go to stderr. When the
+# DAGS_DIR (created if missing) mounted at /dags, the web UI on $SWARMFLOW_WEB_PORT (default 8080)
+# and the API token from $SWARMFLOW_API_TOKEN_FILE (default DAGS_DIR/../api_token, made when
+# missing); the deploy's own lines go to stderr. When the
 # service already runs an older build of $SWARMFLOW_IMAGE and the deploy left its task template
 # as it was, the service is restarted on the new image: without a registry digest, a rebuilt
 # tag does not change the spec, so `docker stack deploy` alone would keep the old container.
@@ -68,8 +70,16 @@ stack_deploy() {
 	mkdir -p "$dags" || return 1
 	dags=$(cd "$dags" && pwd)
 	digest=$(sha256sum "$IMAGE_REPO/docker/swarmflow.conf" | cut -c1-12)
+	# The API token (a Docker secret): made once, next to the dags folder unless given.
+	local token=${SWARMFLOW_API_TOKEN_FILE:-$(dirname "$dags")/api_token} token_digest
+	if [[ ! -s $token ]]; then
+		(umask 077 && openssl rand -hex 24 >"$token") || return 1
+		image_log "API token written to $token"
+	fi
+	token_digest=$(sha256sum "$token" | cut -c1-12)
 	before=$(stack_template "$name")
 	out=$(SWARMFLOW_INSTANCE=$name SWARMFLOW_DAGS=$dags SWARMFLOW_CONF_DIGEST=$digest \
+		SWARMFLOW_API_TOKEN_FILE=$token SWARMFLOW_TOKEN_DIGEST=$token_digest \
 		docker stack deploy -c "$IMAGE_REPO/stacks/swarmflow.yml" "$name" 2>&1) || rc=$?
 	# The engine's warning that a local image has no registry digest is expected here.
 	grep -v -e 'could not be accessed on a registry' -e '^its digest\. Each node' \

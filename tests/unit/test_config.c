@@ -58,6 +58,8 @@ static void assert_defaults(const struct config *cfg)
 	assert_true(cfg->dag_reload_interval == 5.0);
 	assert_string_equal(cfg->log_level, "info");
 	assert_null(cfg->on_failure_webhook);
+	assert_string_equal(cfg->web_listen, "127.0.0.1:8080");
+	assert_null(cfg->api_token_file);
 	assert_null(cfg->pools);
 	assert_int_equal(cfg->n_pools, 0);
 	assert_int_equal(cfg->policy.bind_mount_prefixes.len, 0);
@@ -91,6 +93,8 @@ static const char full_file[] = "# every key\n"
 				"dag_reload_interval = 30\n"
 				"log_level = debug\n"
 				"on_failure_webhook = \"https://hooks.example/fail\"\n"
+				"web_listen = \"[::1]:9090\"\n"
+				"api_token_file = \"/run/secrets/swarmflow_api_token\"\n"
 				"pool gpu { slots = 2 }\n"
 				"pool \"etl.batch\" {\n"
 				"  slots = 16\n"
@@ -119,6 +123,8 @@ static void assert_full(const struct config *cfg)
 	assert_true(cfg->dag_reload_interval == 30.0);
 	assert_string_equal(cfg->log_level, "debug");
 	assert_string_equal(cfg->on_failure_webhook, "https://hooks.example/fail");
+	assert_string_equal(cfg->web_listen, "[::1]:9090");
+	assert_string_equal(cfg->api_token_file, "/run/secrets/swarmflow_api_token");
 	assert_int_equal(cfg->n_pools, 2);
 	assert_string_equal(cfg->pools[0].name, "gpu");
 	assert_int_equal(cfg->pools[0].slots, 2);
@@ -157,6 +163,9 @@ static void test_parse_on_top(void **state)
 	assert_strv(&cfg.policy.networks, 1, (const char *const[]){"etl_net"});
 	parse_ok(&cfg, "on_failure_webhook = \"\"\n# nothing else\n");
 	assert_null(cfg.on_failure_webhook);
+	parse_ok(&cfg, "api_token_file = \"\"\nweb_listen = off\n");
+	assert_null(cfg.api_token_file);
+	assert_string_equal(cfg.web_listen, "off");
 	config_finish(&cfg);
 }
 
@@ -323,6 +332,8 @@ static void test_env_overrides(void **state)
 	    "SWARMFLOW_DAG_RELOAD_INTERVAL=0.5",
 	    "SWARMFLOW_LOG_LEVEL=error",
 	    "SWARMFLOW_ON_FAILURE_WEBHOOK=http://hook.local/x",
+	    "SWARMFLOW_WEB_LISTEN=:8081",
+	    "SWARMFLOW_API_TOKEN_FILE=/env/token",
 	    "SWARMFLOW_POLICY_BIND_MOUNT_PREFIXES= /srv , /data,,",
 	    "SWARMFLOW_POLICY_ALLOW_DOCKER_SOCKET=0",
 	    "SWARMFLOW_POLICY_IMAGES=busybox:*",
@@ -349,6 +360,8 @@ static void test_env_overrides(void **state)
 	assert_true(cfg.dag_reload_interval == 0.5);
 	assert_string_equal(cfg.log_level, "error");
 	assert_string_equal(cfg.on_failure_webhook, "http://hook.local/x");
+	assert_string_equal(cfg.web_listen, ":8081");
+	assert_string_equal(cfg.api_token_file, "/env/token");
 	assert_strv(&cfg.policy.bind_mount_prefixes, 2, (const char *const[]){"/srv", "/data"});
 	assert_false(cfg.policy.allow_docker_socket);
 	assert_strv(&cfg.policy.images, 1, (const char *const[]){"busybox:*"});
@@ -433,6 +446,14 @@ static void test_env_bad(void **state)
 	     "SWARMFLOW_POOL_A B_SLOTS: pool name must be 1 to 63 characters of [A-Za-z0-9_.-]"},
 	    {"DOCKER_HOST=ssh://me@host", "DOCKER_HOST: must be unix:///path/to/socket or "
 					  "tcp://host:port (got 'ssh://me@host')"},
+	    {"SWARMFLOW_WEB_LISTEN=8080",
+	     "SWARMFLOW_WEB_LISTEN: must be \"HOST:PORT\", \"[IPV6]:PORT\", \":PORT\" or \"off\" "
+	     "(got '8080')"},
+	    {"SWARMFLOW_WEB_LISTEN=localhost:http",
+	     "SWARMFLOW_WEB_LISTEN: port must be a number from 0 to 65535 (got 'localhost:http')"},
+	    {"SWARMFLOW_WEB_LISTEN=",
+	     "SWARMFLOW_WEB_LISTEN: must be \"HOST:PORT\", \"[IPV6]:PORT\", "
+	     "\":PORT\" or \"off\" (got '')"},
 	};
 	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
 		char *envp[] = {(char *)cases[i].var, NULL};
@@ -446,6 +467,91 @@ static void test_env_bad(void **state)
 		free(err);
 		config_finish(&cfg);
 	}
+}
+
+/* node_lost_timeout: a duration (default 60 s, 0 turns the check off), in the file and as
+ * SWARMFLOW_NODE_LOST_TIMEOUT; a bad value names the key or the variable. */
+static void test_node_lost_timeout(void **state)
+{
+	struct config cfg;
+	config_init(&cfg);
+	assert_int_equal(cfg.node_lost_timeout_s, 60);
+	parse_ok(&cfg, "node_lost_timeout = \"1m30s\"\n");
+	assert_int_equal(cfg.node_lost_timeout_s, 90);
+	parse_ok(&cfg, "parallelism = 4\n"); /* a file that does not set it keeps it */
+	assert_int_equal(cfg.node_lost_timeout_s, 90);
+	parse_ok(&cfg, "node_lost_timeout = 0\n");
+	assert_int_equal(cfg.node_lost_timeout_s, 0);
+	char *envp[] = {"SWARMFLOW_NODE_LOST_TIMEOUT=15s", NULL};
+	env_ok(&cfg, envp);
+	assert_int_equal(cfg.node_lost_timeout_s, 15);
+	char *envp2[] = {"SWARMFLOW_NODE_LOST_TIMEOUT=120", NULL};
+	env_ok(&cfg, envp2);
+	assert_int_equal(cfg.node_lost_timeout_s, 120);
+
+	char *err = NULL;
+	assert_false(config_parse_buf(&cfg, "\nnode_lost_timeout = \"soon\"\n", "t.conf", &err));
+	assert_string_equal(err, "t.conf:2: node_lost_timeout: invalid duration 'soon': expected "
+				 "e.g. 90s, 10m, 1h30m or seconds");
+	free(err);
+	err = NULL;
+	char *bad[] = {"SWARMFLOW_NODE_LOST_TIMEOUT=-5s", NULL};
+	assert_false(config_apply_env(&cfg, bad, &err));
+	assert_string_equal(err, "SWARMFLOW_NODE_LOST_TIMEOUT: invalid duration '-5s': expected "
+				 "e.g. 90s, 10m, 1h30m or seconds (got '-5s')");
+	free(err);
+	assert_int_equal(cfg.node_lost_timeout_s, 120); /* unchanged by the failures */
+	config_finish(&cfg);
+}
+
+/* web_listen: every accepted spelling, and what is refused. */
+static void test_listen(void **state)
+{
+	static const struct {
+		const char *s;
+		const char *host;
+		int port;
+	} good[] = {
+	    {"127.0.0.1:8080", "127.0.0.1", 8080},
+	    {":8080", "", 8080},
+	    {"[::1]:9090", "::1", 9090},
+	    {"[::]:80", "::", 80},
+	    {"localhost:0", "localhost", 0},
+	    {"web-1.example.org:65535", "web-1.example.org", 65535},
+	    {"0.0.0.0:00080", "0.0.0.0", 80},
+	};
+	for (size_t i = 0; i < ARRAY_LEN(good); i++) {
+		struct listen_addr a;
+		const char *why = "unset";
+		if (!config_listen_parse(good[i].s, &a, &why))
+			fail_msg("'%s': %s", good[i].s, why);
+		assert_null(why);
+		assert_string_equal(a.host, good[i].host);
+		assert_int_equal(a.port, good[i].port);
+	}
+	static const char *const bad[] = {
+	    "off",   "8080",     "",        ":",         "host:",  ":65536",
+	    ":-1",   ":80x",     ":123456", "::1:8080",  "[::1]",  "[::1]8080",
+	    "[]:80", "[::g]:80", "a b:80",  "host/x:80", "[::1]:",
+	};
+	for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+		struct listen_addr a;
+		const char *why = NULL;
+		if (config_listen_parse(bad[i], &a, &why))
+			fail_msg("'%s' was accepted", bad[i]);
+		assert_non_null(why);
+	}
+	/* In a file: the error names the key and the line. */
+	struct config cfg;
+	char *err = NULL;
+	config_init(&cfg);
+	assert_false(
+	    config_parse_buf(&cfg, "parallelism = 2\nweb_listen = \"*:80\"\n", "t.conf", &err));
+	assert_string_equal(err, "t.conf:2: web_listen: must be \"HOST:PORT\", \"[IPV6]:PORT\", "
+				 "\":PORT\" or \"off\"");
+	free(err);
+	assert_string_equal(cfg.web_listen, "127.0.0.1:8080"); /* unchanged */
+	config_finish(&cfg);
 }
 
 static void test_env_bad_size(void **state)
@@ -687,6 +793,8 @@ int main(void)
 	    cmocka_unit_test(test_env_none),
 	    cmocka_unit_test(test_env_pools),
 	    cmocka_unit_test(test_env_bad),
+	    cmocka_unit_test(test_listen),
+	    cmocka_unit_test(test_node_lost_timeout),
 	    cmocka_unit_test(test_env_bad_size),
 	    cmocka_unit_test(test_docker_host_env),
 	    cmocka_unit_test(test_docker_conf),

@@ -38,10 +38,27 @@ struct config {
 	double dag_reload_interval; /* seconds, default 5 */
 	char *log_level;            /* default "info" */
 	char *on_failure_webhook;   /* default NULL */
+	char *web_listen;           /* HTTP API and UI: default "127.0.0.1:8080"; "off" disables */
+	char *api_token_file; /* file holding the bearer token for mutating API calls; NULL: none */
 	struct pool *pools;
 	size_t n_pools;
 	struct policy policy;
+	/* A running try whose Swarm node has been down this long fails (nodeloss.c); seconds,
+	 * default 60; 0: never. */
+	int64_t node_lost_timeout_s;
 };
+
+/* Where the web server listens: host ("" for every interface; an IPv6 address without its
+ * brackets) and port (0: any free port). */
+struct listen_addr {
+	char host[256];
+	int port;
+};
+
+/* Parses a web_listen value: "HOST:PORT", "[IPV6]:PORT" or ":PORT" (HOST a name or an IPv4
+ * address). "off" is not an address: callers check for it first. False with *why (static text)
+ * on anything else. Pure. */
+bool config_listen_parse(const char *s, struct listen_addr *out, const char **why);
 
 /* Fills cfg with the defaults. */
 void config_init(struct config *cfg);

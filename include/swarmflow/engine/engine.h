@@ -111,6 +111,11 @@ bool engine_services_list(struct engine *e, const char *const *labels, size_t n_
 bool engine_tasks_list(struct engine *e, const char *const *service_ids, size_t n_ids, json_t **out,
 		       struct engine_err *err);
 
+/* GET /nodes: every node of the swarm (ID, Description.Hostname, Spec.Labels, Spec.Role,
+ * Status.State "ready"/"down"/...) in ONE request; only a manager answers. *out is the JSON array
+ * (caller decrefs). */
+bool engine_nodes_list(struct engine *e, json_t **out, struct engine_err *err);
+
 /* GET /services/{id}/logs?stdout=1&stderr=1&follow=0&timestamps=0: the service's logs,
  * demultiplexed (or raw when tty), streamed. Appended to *out (capped at ENGINE_MAX_LOG: the head
  * is kept and "\n[swarmflow: log truncated at N bytes]\n" appended). On failure (including a

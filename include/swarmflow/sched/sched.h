@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "swarmflow/common/metrics.h"
 #include "swarmflow/core/config.h"
 #include "swarmflow/engine/decode.h"
 #include "swarmflow/engine/engine.h"
@@ -85,6 +86,12 @@ struct scheduler {
 	bool (*reload_config)(void *ctx);
 	void *reload_ctx;
 	bool reload_pending; /* SIGHUP arrived: reload before the next tick */
+	/* Optional, set by the caller after sched_init (the daemon's web server reads them):
+	 * counters and histograms (NULL: none), and a function called on the loop's thread
+	 * after every DAG reload (and at start) with the dagbag. */
+	struct metrics *metrics;
+	void (*on_dags_loaded)(void *ctx, const struct dagbag *bag);
+	void *dags_ctx;
 	int64_t only_run_pk; /* 0: every run; else only this one (dags test) */
 	struct inflight *inflight;
 	size_t n_inflight, cap_inflight;
@@ -111,6 +118,7 @@ struct scheduler {
 	int64_t next_heartbeat_ms; /* monotonic */
 	bool aborting;             /* sched_abort_run() is ending the run: no retries */
 	struct schedule_state *schedules; /* schedule.c: per DAG, when to look at it again */
+	struct nodeloss *nodeloss;        /* nodeloss.c: nodes seen down, and since when (lazy) */
 };
 
 /* Sets up a scheduler over objects the caller owns and keeps alive. only_run_pk: 0 for the

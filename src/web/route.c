@@ -1,0 +1,376 @@
+/* route.c - the route table, path parameters, the query string and the bearer token check: pure
+ * functions of the request's text, unit-tested without a server. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "internal.h"
+#include "swarmflow/core/dag.h"
+#include "swarmflow/web/control.h"
+
+/* The highest try number a URL may name (far above any retries setting). */
+#define TRY_MAX 1000000
+/* Most path segments a route has ("/api/v1/dags/d/runs/r/tasks/t/logs/1"). */
+#define MAX_SEGMENTS 12
+
+/* One row per (method, path): the API as a table. "{x}" segments are parameters. */
+static const struct route_def {
+	const char *method;
+	const char *pattern;
+	enum route_id id;
+} routes[] = {
+    {"GET", "/api/v1/dags", R_DAGS},
+    {"GET", "/api/v1/dags/{dag}", R_DAG},
+    {"PATCH", "/api/v1/dags/{dag}", R_DAG_PATCH},
+    {"GET", "/api/v1/dags/{dag}/runs", R_DAG_RUNS},
+    {"POST", "/api/v1/dags/{dag}/runs", R_TRIGGER},
+    {"GET", "/api/v1/runs", R_RUNS},
+    {"GET", "/api/v1/dags/{dag}/runs/{run}", R_RUN},
+    {"GET", "/api/v1/dags/{dag}/runs/{run}/tasks", R_RUN_TASKS},
+    {"GET", "/api/v1/dags/{dag}/grid", R_GRID},
+    {"GET", "/api/v1/dags/{dag}/runs/{run}/tasks/{task}/tries", R_TRIES},
+    {"GET", "/api/v1/dags/{dag}/runs/{run}/tasks/{task}/logs/{try}", R_LOGS},
+    {"POST", "/api/v1/dags/{dag}/runs/{run}/clear", R_CLEAR},
+    {"GET", "/metrics", R_METRICS},
+    {"GET", "/health", R_HEALTH},
+};
+
+/* The parameters a pattern may name, in enum order (ARG_DAG ...). */
+static const char *const arg_names[ROUTE_MAX_ARGS] = {"{dag}", "{run}", "{task}", "{try}"};
+
+/* A path cut at '/': pointers into a copy, without the leading empty segment. */
+struct segments {
+	char *copy;
+	char *v[MAX_SEGMENTS];
+	size_t n;
+	bool too_many;
+};
+
+static void split(const char *path, size_t len, struct segments *s)
+{
+	*s = (struct segments){.copy = xstrndup(path, len)};
+	char *p = s->copy + (s->copy[0] == '/');
+	while (p) {
+		char *slash = strchr(p, '/');
+		if (slash)
+			*slash = '\0';
+		if (s->n == MAX_SEGMENTS) {
+			s->too_many = true;
+			break;
+		}
+		s->v[s->n++] = p;
+		p = slash ? slash + 1 : NULL;
+	}
+}
+
+static int arg_index(const char *segment)
+{
+	for (int i = 0; i < ROUTE_MAX_ARGS; i++)
+		if (strcmp(segment, arg_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+/* True when the path's segments fit the pattern; raw[] gets the parameter segments. */
+static bool pattern_fits(const char *pattern, const struct segments *path,
+			 const char *raw[ROUTE_MAX_ARGS])
+{
+	struct segments pat;
+	split(pattern, strlen(pattern), &pat);
+	bool ok = pat.n == path->n;
+	for (size_t i = 0; ok && i < pat.n; i++) {
+		int arg = arg_index(pat.v[i]);
+		if (arg >= 0 && !*path->v[i])
+			ok = false; /* "//": a parameter is never empty */
+		else if (arg >= 0)
+			raw[arg] = path->v[i];
+		else
+			ok = strcmp(pat.v[i], path->v[i]) == 0;
+	}
+	free(pat.copy);
+	return ok;
+}
+
+__attribute__((format(printf, 3, 4))) static bool fail(struct route_match *m, int status,
+						       const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	m->status = status;
+	vsnprintf(m->error, sizeof(m->error), fmt, ap);
+	va_end(ap);
+	return false;
+}
+
+/* Decodes and checks one path parameter into m. */
+static bool take_arg(struct route_match *m, int arg, const char *raw)
+{
+	static const char *const what[ROUTE_MAX_ARGS] = {"DAG id", "run id", "task id",
+							 "try number"};
+	char *v = url_decode(raw, strlen(raw), false);
+	bool ok = v != NULL;
+	if (ok && (arg == ARG_DAG || arg == ARG_TASK))
+		ok = dag_id_valid(v);
+	else if (ok && arg == ARG_RUN)
+		ok = control_run_id_valid(v);
+	else if (ok && arg == ARG_TRY)
+		ok = v[0] >= '0' && v[0] <= '9' && parse_int64(v, 1, TRY_MAX, &m->try_number);
+	if (!ok) {
+		char shown[128];
+		snprintf(shown, sizeof(shown), "%.100s", raw);
+		snprintf(m->error, sizeof(m->error), "invalid %s '%s'", what[arg], shown);
+		m->status = 400;
+		free(v);
+		return false;
+	}
+	m->args[arg] = v;
+	return true;
+}
+
+static bool method_is(const char *method, const char *want)
+{
+	/* HEAD is GET without the body (libmicrohttpd drops it). */
+	return strcmp(method, want) == 0 || (strcmp(want, "GET") == 0 && !strcmp(method, "HEAD"));
+}
+
+static void allow_add(struct route_match *m, const char *method)
+{
+	size_t n = strlen(m->allow);
+	snprintf(m->allow + n, sizeof(m->allow) - n, "%s%s", n ? ", " : "", method);
+	if (strcmp(method, "GET") == 0)
+		allow_add(m, "HEAD");
+}
+
+/* Finds the row for method among the patterns that fit the path. */
+static bool match_api(const char *method, const struct segments *path, struct route_match *m)
+{
+	const char *raw[ROUTE_MAX_ARGS] = {0};
+	const struct route_def *hit = NULL;
+	bool fits = false;
+	for (size_t i = 0; i < ARRAY_LEN(routes); i++) {
+		const char *r[ROUTE_MAX_ARGS] = {0};
+		if (path->too_many || !pattern_fits(routes[i].pattern, path, r))
+			continue;
+		fits = true;
+		allow_add(m, routes[i].method);
+		if (!hit && method_is(method, routes[i].method)) {
+			hit = &routes[i];
+			memcpy(raw, r, sizeof(raw));
+		}
+	}
+	if (!hit && fits)
+		return fail(m, 405, "method %s is not allowed here", method);
+	if (!hit)
+		return false;
+	m->id = hit->id;
+	m->mutating = strcmp(hit->method, "GET") != 0;
+	for (int a = 0; a < ROUTE_MAX_ARGS; a++)
+		if (raw[a] && !take_arg(m, a, raw[a]))
+			return false;
+	return true;
+}
+
+static bool is_api(const char *path, size_t len)
+{
+	return (len == 4 && strncmp(path, "/api", 4) == 0) || strncmp(path, "/api/", 5) == 0 ||
+	       (len >= 8 && strncmp(path, "/metrics", 8) == 0 && (len == 8 || path[8] == '/')) ||
+	       (len >= 7 && strncmp(path, "/health", 7) == 0 && (len == 7 || path[7] == '/'));
+}
+
+void route_match(const char *method, const char *target, struct route_match *m)
+{
+	*m = (struct route_match){.id = R_NONE};
+	size_t len = strcspn(target, "?#");
+	if (target[0] != '/') {
+		fail(m, 400, "request target must be a path, got '%.100s'", target);
+		return;
+	}
+	if (!is_api(target, len)) {
+		if (method_is(method, "GET")) {
+			m->id = R_UI;
+			return;
+		}
+		allow_add(m, "GET");
+		fail(m, 405, "method %s is not allowed here", method);
+		return;
+	}
+	if (len > 1 && target[len - 1] == '/')
+		len--;
+	struct segments path;
+	split(target, len, &path);
+	bool matched = match_api(method, &path, m);
+	free(path.copy);
+	if (!matched && m->status == 0)
+		fail(m, 404, "no such endpoint: %.200s", target);
+	if (!matched) {
+		for (int i = 0; i < ROUTE_MAX_ARGS; i++) {
+			free(m->args[i]);
+			m->args[i] = NULL;
+		}
+		m->id = R_NONE;
+	}
+}
+
+void route_match_finish(struct route_match *m)
+{
+	for (int i = 0; i < ROUTE_MAX_ARGS; i++)
+		free(m->args[i]);
+	*m = (struct route_match){0};
+}
+
+/* ---- percent-encoding ---- */
+
+static int hex(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+char *url_decode(const char *s, size_t len, bool plus_space)
+{
+	char *out = xmalloc(len + 1), *o = out;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '%') {
+			int hi = i + 2 < len ? hex(s[i + 1]) : -1;
+			int lo = hi >= 0 ? hex(s[i + 2]) : -1;
+			if (lo < 0 || (hi == 0 && lo == 0)) {
+				free(out);
+				return NULL;
+			}
+			*o++ = (char)(hi * 16 + lo);
+			i += 2;
+		} else {
+			*o++ = plus_space && s[i] == '+' ? ' ' : s[i];
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+void url_encode_segment(struct buf *out, const char *s)
+{
+	static const char unreserved[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+					 "0123456789-._~";
+	for (; *s; s++) {
+		if (strchr(unreserved, *s))
+			buf_append(out, s, 1);
+		else
+			buf_printf(out, "%%%02X", (unsigned char)*s);
+	}
+}
+
+/* ---- the query ---- */
+
+static bool query_add(struct query *q, const char *piece, size_t len, char **err)
+{
+	size_t klen = strcspn(piece, "=");
+	if (klen > len)
+		klen = len;
+	char *key = url_decode(piece, klen, true);
+	char *value = klen < len ? url_decode(piece + klen + 1, len - klen - 1, true) : xstrdup("");
+	bool ok = key && value;
+	if (!ok)
+		set_err(err, "bad percent-encoding in the query");
+	else if (query_get(q, key))
+		ok = set_err(err, "parameter '%.100s' given twice", key);
+	if (ok) {
+		strv_push_owned(&q->keys, key);
+		strv_push_owned(&q->values, value);
+		return true;
+	}
+	free(key);
+	free(value);
+	return false;
+}
+
+bool query_parse(const char *target, struct query *out, char **err)
+{
+	*out = (struct query){0};
+	const char *p = strchr(target, '?');
+	if (!p)
+		return true;
+	p++;
+	size_t end = strcspn(p, "#");
+	while (end > 0) {
+		size_t n = strcspn(p, "&");
+		if (n > end)
+			n = end;
+		if (n > 0 && !query_add(out, p, n, err)) {
+			query_finish(out);
+			return false;
+		}
+		size_t step = n < end ? n + 1 : n;
+		p += step;
+		end -= step;
+	}
+	return true;
+}
+
+void query_finish(struct query *q)
+{
+	strv_finish(&q->keys);
+	strv_finish(&q->values);
+}
+
+const char *query_get(const struct query *q, const char *key)
+{
+	for (size_t i = 0; i < q->keys.len; i++)
+		if (strcmp(q->keys.v[i], key) == 0)
+			return q->values.v[i];
+	return NULL;
+}
+
+bool query_int(const struct query *q, const char *key, int64_t def, int64_t min, int64_t max,
+	       int64_t *out, char **err)
+{
+	const char *v = query_get(q, key);
+	if (!v) {
+		*out = def;
+		return true;
+	}
+	if (parse_int64(v, min, max, out))
+		return true;
+	return set_err(err, "%s: expected an integer from %lld to %lld, got '%.50s'", key,
+		       (long long)min, (long long)max, v);
+}
+
+/* ---- the bearer token ---- */
+
+/* Compares in time that depends only on the length of the expected token, so that a client
+ * cannot find the token byte by byte from response times. */
+static bool token_equal(const char *given, const char *token)
+{
+	size_t n = strlen(token), m = strlen(given);
+	volatile unsigned char diff = (unsigned char)(n != m);
+	for (size_t i = 0; i < n; i++)
+		diff |= (unsigned char)(token[i] ^ (i < m ? given[i] : 0));
+	return diff == 0;
+}
+
+int auth_check(const char *header, const char *token, const char **why)
+{
+	if (!token) {
+		*why = "read-only: no api_token_file configured";
+		return 403;
+	}
+	if (!header || strncasecmp(header, "Bearer ", 7) != 0) {
+		*why = "missing bearer token (send Authorization: Bearer <token>)";
+		return 401;
+	}
+	const char *given = header + 7;
+	while (*given == ' ')
+		given++;
+	if (!token_equal(given, token)) {
+		*why = "invalid bearer token";
+		return 401;
+	}
+	*why = NULL;
+	return 0;
+}

@@ -1,0 +1,239 @@
+/* test_route.c - the route table, path parameters, percent-encoding, the query, the bearer token
+ * check and the UTF-8 cleaning of log text: the request parsing, without a server. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+struct route_case {
+	const char *method, *target;
+	enum route_id id;
+	int status;
+	const char *dag, *run, *task;
+	int64_t try_number;
+};
+
+static void check_route(const struct route_case *c)
+{
+	struct route_match m;
+	route_match(c->method, c->target, &m);
+	if (m.id != c->id || m.status != c->status)
+		fail_msg("%s %s: got route %d status %d (%s), want route %d status %d", c->method,
+			 c->target, m.id, m.status, m.error, c->id, c->status);
+	const char *want[] = {c->dag, c->run, c->task};
+	for (int i = 0; i < 3; i++) {
+		if (!want[i] != !m.args[i] || (want[i] && strcmp(want[i], m.args[i]) != 0))
+			fail_msg("%s %s: arg %d is '%s', want '%s'", c->method, c->target, i,
+				 m.args[i] ? m.args[i] : "(none)", want[i] ? want[i] : "(none)");
+	}
+	assert_int_equal(m.try_number, c->try_number);
+	route_match_finish(&m);
+}
+
+static void test_routes(void **state)
+{
+	static const struct route_case cases[] = {
+	    {"GET", "/api/v1/dags", R_DAGS, 0, NULL, NULL, NULL, 0},
+	    {"GET", "/api/v1/dags/", R_DAGS, 0, NULL, NULL, NULL, 0},
+	    {"HEAD", "/api/v1/dags?x=1", R_DAGS, 0, NULL, NULL, NULL, 0},
+	    {"GET", "/api/v1/dags/etl", R_DAG, 0, "etl", NULL, NULL, 0},
+	    {"PATCH", "/api/v1/dags/etl", R_DAG_PATCH, 0, "etl", NULL, NULL, 0},
+	    {"GET", "/api/v1/dags/etl/runs?state=failed", R_DAG_RUNS, 0, "etl", NULL, NULL, 0},
+	    {"POST", "/api/v1/dags/etl/runs", R_TRIGGER, 0, "etl", NULL, NULL, 0},
+	    {"GET", "/api/v1/runs?dag_id=etl", R_RUNS, 0, NULL, NULL, NULL, 0},
+	    {"GET", "/api/v1/dags/etl/runs/manual__2026-11-21T18%3A30%3A00Z", R_RUN, 0, "etl",
+	     "manual__2026-11-21T18:30:00Z", NULL, 0},
+	    {"GET", "/api/v1/dags/etl/runs/manual__2026-11-21T18:30:00Z/tasks", R_RUN_TASKS, 0,
+	     "etl", "manual__2026-11-21T18:30:00Z", NULL, 0},
+	    {"GET", "/api/v1/dags/etl/grid?limit=5", R_GRID, 0, "etl", NULL, NULL, 0},
+	    {"GET", "/api/v1/dags/etl/runs/r%2B1/tasks/load/tries", R_TRIES, 0, "etl", "r+1",
+	     "load", 0},
+	    {"GET", "/api/v1/dags/etl/runs/r1/tasks/load/logs/3?offset=10", R_LOGS, 0, "etl", "r1",
+	     "load", 3},
+	    {"POST", "/api/v1/dags/etl/runs/r1/clear", R_CLEAR, 0, "etl", "r1", NULL, 0},
+	    {"GET", "/metrics", R_METRICS, 0, NULL, NULL, NULL, 0},
+	    {"GET", "/health", R_HEALTH, 0, NULL, NULL, NULL, 0},
+	    {"GET", "/", R_UI, 0, NULL, NULL, NULL, 0},
+	    {"GET", "/app.js?v=2", R_UI, 0, NULL, NULL, NULL, 0},
+	    {"GET", "/healthz", R_UI, 0, NULL, NULL, NULL, 0},
+	    /* Wrong methods, unknown endpoints, bad parameters. */
+	    {"DELETE", "/api/v1/dags/etl", R_NONE, 405, NULL, NULL, NULL, 0},
+	    {"POST", "/api/v1/dags", R_NONE, 405, NULL, NULL, NULL, 0},
+	    {"POST", "/metrics", R_NONE, 405, NULL, NULL, NULL, 0},
+	    {"POST", "/index.html", R_NONE, 405, NULL, NULL, NULL, 0},
+	    {"GET", "/api/v1/nothing", R_NONE, 404, NULL, NULL, NULL, 0},
+	    {"GET", "/api", R_NONE, 404, NULL, NULL, NULL, 0},
+	    {"GET", "/api/v2/dags", R_NONE, 404, NULL, NULL, NULL, 0},
+	    {"GET", "/api/v1/dags//runs", R_NONE, 404, NULL, NULL, NULL, 0},
+	    {"GET", "/api/v1/dags/etl/runs/r1/tasks/t/logs/1/2/3/4/5", R_NONE, 404, NULL, NULL,
+	     NULL, 0},
+	    {"GET", "/api/v1/dags/bad%2Fid", R_NONE, 400, NULL, NULL, NULL, 0},
+	    {"GET", "/api/v1/dags/bad%00id", R_NONE, 400, NULL, NULL, NULL, 0},
+	    {"GET", "/api/v1/dags/bad%zzid", R_NONE, 400, NULL, NULL, NULL, 0},
+	    {"GET", "/api/v1/dags/-dash", R_NONE, 400, NULL, NULL, NULL, 0},
+	    {"GET", "/api/v1/dags/etl/runs/a%20b", R_NONE, 400, NULL, NULL, NULL, 0},
+	    {"GET", "/api/v1/dags/etl/runs/r1/tasks/t/logs/0", R_NONE, 400, NULL, NULL, NULL, 0},
+	    {"GET", "/api/v1/dags/etl/runs/r1/tasks/t/logs/x1", R_NONE, 400, NULL, NULL, NULL, 0},
+	    {"GET", "/api/v1/dags/etl/runs/r1/tasks/t/logs/-1", R_NONE, 400, NULL, NULL, NULL, 0},
+	    {"GET", "http://host/api/v1/dags", R_NONE, 400, NULL, NULL, NULL, 0},
+	};
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++)
+		check_route(&cases[i]);
+}
+
+static void test_route_details(void **state)
+{
+	struct route_match m;
+	route_match("DELETE", "/api/v1/dags/etl", &m);
+	assert_string_equal(m.allow, "GET, HEAD, PATCH");
+	route_match_finish(&m);
+	route_match("PUT", "/api/v1/dags/etl/runs", &m);
+	assert_string_equal(m.allow, "GET, HEAD, POST");
+	route_match_finish(&m);
+	route_match("GET", "/api/v1/dags/bad%2Fid", &m);
+	assert_string_equal(m.error, "invalid DAG id 'bad%2Fid'");
+	route_match_finish(&m);
+	route_match("GET", "/api/v1/nothing", &m);
+	assert_string_equal(m.error, "no such endpoint: /api/v1/nothing");
+	route_match_finish(&m);
+	/* Only PATCH and POST need the token. */
+	route_match("PATCH", "/api/v1/dags/etl", &m);
+	assert_true(m.mutating);
+	route_match_finish(&m);
+	route_match("GET", "/api/v1/dags/etl", &m);
+	assert_false(m.mutating);
+	route_match_finish(&m);
+	route_match("POST", "/api/v1/dags/etl/runs/r/clear", &m);
+	assert_true(m.mutating);
+	route_match_finish(&m);
+}
+
+static void test_url_coding(void **state)
+{
+	char *s = url_decode("%41%2f+x", 8, true);
+	assert_string_equal(s, "A/ x");
+	free(s);
+	s = url_decode("a+b", 3, false);
+	assert_string_equal(s, "a+b");
+	free(s);
+	s = url_decode("abc%4", 3, false); /* only 3 bytes: "abc" */
+	assert_string_equal(s, "abc");
+	free(s);
+	assert_null(url_decode("%4", 2, false));
+	assert_null(url_decode("abc%4", 5, false)); /* the escape runs past len */
+	assert_null(url_decode("%zz", 3, false));
+	assert_null(url_decode("%00", 3, false));
+	struct buf b;
+	buf_init(&b, 0);
+	url_encode_segment(&b, "manual__2026-11-21T18:30:00Z/x y~");
+	assert_string_equal(b.data, "manual__2026-11-21T18%3A30%3A00Z%2Fx%20y~");
+	buf_finish(&b);
+}
+
+static void test_query(void **state)
+{
+	struct query q;
+	char *err = NULL;
+	assert_true(query_parse("/x?a=1&b=x%20y+z&c&&d=#frag", &q, &err));
+	assert_string_equal(query_get(&q, "a"), "1");
+	assert_string_equal(query_get(&q, "b"), "x y z");
+	assert_string_equal(query_get(&q, "c"), "");
+	assert_string_equal(query_get(&q, "d"), "");
+	assert_null(query_get(&q, "e"));
+	int64_t v = 0;
+	assert_true(query_int(&q, "a", 25, 1, 1000, &v, &err));
+	assert_int_equal(v, 1);
+	assert_true(query_int(&q, "missing", 25, 1, 1000, &v, &err));
+	assert_int_equal(v, 25);
+	assert_false(query_int(&q, "b", 25, 1, 1000, &v, &err));
+	assert_string_equal(err, "b: expected an integer from 1 to 1000, got 'x y z'");
+	free(err);
+	err = NULL;
+	assert_false(query_int(&q, "c", 25, 1, 1000, &v, &err));
+	free(err);
+	err = NULL;
+	query_finish(&q);
+
+	assert_true(query_parse("/x?limit=1001", &q, &err));
+	assert_false(query_int(&q, "limit", 25, 1, 1000, &v, &err));
+	assert_string_equal(err, "limit: expected an integer from 1 to 1000, got '1001'");
+	free(err);
+	err = NULL;
+	query_finish(&q);
+
+	assert_true(query_parse("/x", &q, &err));
+	assert_int_equal(q.keys.len, 0);
+	query_finish(&q);
+	assert_false(query_parse("/x?a=1&a=2", &q, &err));
+	assert_string_equal(err, "parameter 'a' given twice");
+	free(err);
+	err = NULL;
+	assert_false(query_parse("/x?a=%G1", &q, &err));
+	assert_string_equal(err, "bad percent-encoding in the query");
+	free(err);
+}
+
+static void test_auth(void **state)
+{
+	const char *why = NULL;
+	assert_int_equal(auth_check("Bearer tok", NULL, &why), 403);
+	assert_string_equal(why, "read-only: no api_token_file configured");
+	assert_int_equal(auth_check(NULL, "s3cret-token", &why), 401);
+	assert_int_equal(auth_check("Basic czNjcmV0", "s3cret-token", &why), 401);
+	assert_int_equal(auth_check("Bearer s3cret", "s3cret-token", &why), 401);
+	assert_string_equal(why, "invalid bearer token");
+	assert_int_equal(auth_check("Bearer s3cret-token-and-more", "s3cret-token", &why), 401);
+	assert_int_equal(auth_check("Bearer S3cret-token", "s3cret-token", &why), 401);
+	assert_int_equal(auth_check("Bearer ", "s3cret-token", &why), 401);
+	assert_int_equal(auth_check("Bearer s3cret-token", "s3cret-token", &why), 0);
+	assert_int_equal(auth_check("bearer  s3cret-token", "s3cret-token", &why), 0);
+}
+
+static void check_clean(const char *in, size_t len, bool at_end, const char *want, size_t want_used)
+{
+	size_t used = 99;
+	char *out = utf8_clean(in, len, at_end, &used);
+	assert_string_equal(out, want);
+	assert_int_equal(used, want_used);
+	free(out);
+}
+
+static void test_utf8(void **state)
+{
+	check_clean("plain\n", 6, true, "plain\n", 6);
+	check_clean("h\xc3\xa9!", 4, true, "h\xc3\xa9!", 4);
+	check_clean("\xf0\x9f\x98\x80", 4, false, "\xf0\x9f\x98\x80", 4);
+	/* Bad bytes become U+FFFD, one each. */
+	check_clean("a\xffz", 3, true, "a\xef\xbf\xbdz", 3);
+	check_clean("\xc0\x80", 2, true, "\xef\xbf\xbd\xef\xbf\xbd", 2); /* overlong */
+	check_clean("\xed\xa0\x80", 3, true, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd",
+		    3); /* UTF-16 surrogate */
+	check_clean("\xf4\x90\x80\x80", 4, true, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd",
+		    4); /* above U+10FFFF */
+	check_clean("a\0b", 3, true,
+		    "a\xef\xbf\xbd"
+		    "b",
+		    3);
+	/* A character cut by the chunk's end waits for the next chunk, unless the log ends. */
+	check_clean("ab\xe2\x82", 4, false, "ab", 2);
+	check_clean("ab\xe2\x82", 4, true, "ab\xef\xbf\xbd\xef\xbf\xbd", 4);
+	check_clean("ab\xe2\x28", 4, false, "ab\xef\xbf\xbd(", 4); /* not a prefix: bad now */
+	check_clean("", 0, true, "", 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_routes),     cmocka_unit_test(test_route_details),
+	    cmocka_unit_test(test_url_coding), cmocka_unit_test(test_query),
+	    cmocka_unit_test(test_auth),       cmocka_unit_test(test_utf8),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
