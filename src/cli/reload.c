@@ -70,6 +70,9 @@ static void log_changes(const struct config *a, const struct config *b)
 		log_info("config reload: log_level %s -> %s", a->log_level, b->log_level);
 	if (!str_same(a->on_failure_webhook, b->on_failure_webhook))
 		log_info("config reload: on_failure_webhook changed");
+	if (a->node_lost_timeout_s != b->node_lost_timeout_s)
+		log_info("config reload: node_lost_timeout %llds -> %llds",
+			 (long long)a->node_lost_timeout_s, (long long)b->node_lost_timeout_s);
 	if (a->n_pools != b->n_pools)
 		log_info("config reload: %zu pools -> %zu", a->n_pools, b->n_pools);
 }

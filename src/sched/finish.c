@@ -46,6 +46,12 @@ static char *save_log(struct scheduler *s, const char *dag_id, const char *run_i
 static bool fetch_logs(struct scheduler *s, const struct inflight *f, struct buf *out)
 {
 	struct engine_err eerr = {0};
+	/* The logs are on a node the manager cannot reach: asking would fail at once (its engine
+	 * died) or wait for the request's whole timeout (a partition), holding the loop. */
+	if (f->node_lost) {
+		buf_printf(out, "[swarmflow] logs not fetched: they stay on the lost node\n");
+		return true;
+	}
 	if (engine_service_logs(s->engine, f->service_id, f->tty, out, &eerr))
 		return true;
 	if (eerr.kind == ENGINE_ERR_CANCELLED) {

@@ -160,7 +160,8 @@ int nodeloss_check(struct scheduler *s, size_t idx, const struct task_status *st
 	duration_format((s->mono_ms - d->since_mono) / 1000, down_for);
 	char *error =
 	    xasprintf("node lost: %s (%s) %s for %s", d->hostname, d->id, d->state, down_for);
-	const struct inflight *f = &s->inflight[idx];
+	struct inflight *f = &s->inflight[idx];
+	f->node_lost = true; /* finish_try does not ask for its logs */
 	log_warnx("%s: failing dag=%s run=%s task=%s try=%d service=%s (its container may still "
 		  "run there)",
 		  error, f->dag_id, f->run_id, f->task_id, f->try_number, f->service_name);

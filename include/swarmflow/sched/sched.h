@@ -32,6 +32,7 @@ struct inflight {
 				 _ms ones at that tick */
 	bool seen_task;       /* the engine has shown a task for the service at least once */
 	bool node_recorded;   /* the node its task was placed on is in the store */
+	bool node_lost;       /* nodeloss.c: its node is lost, so are its logs (not fetched) */
 	int64_t pending_timeout_s;
 	int64_t timeout_s;
 	bool tty;
