@@ -478,6 +478,9 @@ static bool logs_finish(struct log_sink *s, bool ok, struct buf *out, struct eng
 	} else if (s->ls.error) {
 		return transport_err_set(err, ENGINE_ERR_PROTOCOL, 0,
 					 "malformed log stream (bad frame header)");
+	} else if (logstream_daemon_error(&s->ls)) {
+		return transport_err_set(err, ENGINE_ERR_PROTOCOL, 0, "the engine: %s",
+					 logstream_daemon_error(&s->ls));
 	} else if (ok && !logstream_complete(&s->ls)) {
 		return transport_err_set(err, ENGINE_ERR_PROTOCOL, 0,
 					 "the log stream ended inside a frame");

@@ -27,11 +27,11 @@ static bool append_capped(struct buf *out, const unsigned char *data, size_t len
 	return true;
 }
 
-/* Checks a complete header: stream 0, 1 or 2, then three zero bytes, then the size. */
+/* Checks a complete header: stream 0 to 3, then three zero bytes, then the size. */
 static bool parse_header(struct logstream *ls)
 {
 	const unsigned char *h = ls->header;
-	if (h[0] > 2 || h[1] || h[2] || h[3]) {
+	if (h[0] > 3 || h[1] || h[2] || h[3]) {
 		ls->error = true;
 		return false;
 	}
@@ -41,6 +41,20 @@ static bool parse_header(struct logstream *ls)
 	if (ls->remaining == 0)
 		ls->header_len = 0; /* an empty frame: the next byte starts a header */
 	return true;
+}
+
+/* Keeps what fits of a stream 3 payload, control bytes (newlines too) as spaces. */
+static void keep_daemon_error(struct logstream *ls, const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n && ls->daemon_error_len + 1 < sizeof(ls->daemon_error); i++)
+		ls->daemon_error[ls->daemon_error_len++] =
+		    p[i] < 0x20 || p[i] == 0x7f ? ' ' : (char)p[i];
+	ls->daemon_error[ls->daemon_error_len] = '\0';
+}
+
+const char *logstream_daemon_error(const struct logstream *ls)
+{
+	return ls->daemon_error_len ? ls->daemon_error : NULL;
 }
 
 bool logstream_feed(struct logstream *ls, const void *data, size_t len, struct buf *out)
@@ -63,7 +77,9 @@ bool logstream_feed(struct logstream *ls, const void *data, size_t len, struct b
 			continue;
 		}
 		size_t n = len < ls->remaining ? len : ls->remaining;
-		if (!append_capped(out, p, n))
+		if (ls->stream == 3)
+			keep_daemon_error(ls, p, n);
+		else if (!append_capped(out, p, n))
 			return false;
 		ls->remaining -= (uint32_t)n;
 		p += n;

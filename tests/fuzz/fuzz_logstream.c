@@ -28,7 +28,7 @@ static void reference(const uint8_t *d, size_t n, bool raw, struct result *r)
 			r->complete = false;
 			return;
 		}
-		if (d[i] > 2 || d[i + 1] || d[i + 2] || d[i + 3]) {
+		if (d[i] > 3 || d[i + 1] || d[i + 2] || d[i + 3]) {
 			r->ok = r->complete = false;
 			return;
 		}
@@ -36,7 +36,8 @@ static void reference(const uint8_t *d, size_t n, bool raw, struct result *r)
 				(uint32_t)d[i + 6] << 8 | (uint32_t)d[i + 7];
 		i += 8;
 		size_t take = size < n - i ? size : n - i;
-		CHECK(buf_append(&r->out, d + i, take));
+		if (d[i - 8] != 3) /* stream 3: the engine's error, not part of the logs */
+			CHECK(buf_append(&r->out, d + i, take));
 		i += take;
 		if (take < size)
 			r->complete = false;

@@ -134,7 +134,7 @@ static void test_bad_stream_byte(void **state)
 	struct logstream ls;
 	buf_init(&in, 0);
 	frame(&in, 1, "ok\n", 3);
-	frame(&in, 3, "bad\n", 4);
+	frame(&in, 4, "bad\n", 4);
 	frame(&in, 1, "after\n", 6);
 	buf_init(&out, 0);
 	logstream_init(&ls, false);
@@ -146,6 +146,34 @@ static void test_bad_stream_byte(void **state)
 	/* Further input is ignored. */
 	assert_false(logstream_feed(&ls, in.data, 11, &out));
 	assert_int_equal(out.len, 3);
+	buf_finish(&in);
+	buf_finish(&out);
+}
+
+/* Stream 3 is the engine's own error (a node that is not available, say): kept apart from the
+ * logs, its control bytes blanked, at most 255 bytes; the stream goes on. */
+static void test_daemon_error(void **state)
+{
+	struct buf in, out;
+	struct logstream ls;
+	buf_init(&in, 0);
+	frame(&in, 1, "ok\n", 3);
+	frame(&in, 3, "Error grabbing logs: node x is not available\n", 45);
+	frame(&in, 2, "err\n", 4);
+	buf_init(&out, 0);
+	logstream_init(&ls, false);
+	assert_null(logstream_daemon_error(&ls));
+	assert_true(logstream_feed(&ls, in.data, in.len, &out));
+	assert_string_equal(out.data, "ok\nerr\n");
+	assert_string_equal(logstream_daemon_error(&ls),
+			    "Error grabbing logs: node x is not available ");
+	assert_true(logstream_complete(&ls));
+	char big[600];
+	memset(big, 'e', sizeof(big));
+	buf_reset(&in);
+	frame(&in, 3, big, sizeof(big));
+	assert_true(logstream_feed(&ls, in.data, in.len, &out));
+	assert_int_equal(strlen(logstream_daemon_error(&ls)), 255);
 	buf_finish(&in);
 	buf_finish(&out);
 }
@@ -255,6 +283,7 @@ int main(void)
 	    cmocka_unit_test(test_split_header),
 	    cmocka_unit_test(test_big_frame),
 	    cmocka_unit_test(test_bad_stream_byte),
+	    cmocka_unit_test(test_daemon_error),
 	    cmocka_unit_test(test_bad_padding),
 	    cmocka_unit_test(test_raw),
 	    cmocka_unit_test(test_cap),
