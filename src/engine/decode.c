@@ -54,11 +54,14 @@ bool task_status_decode(const json_t *task, struct task_status *out, char **err)
 	if (!phase_of(out->state, &out->phase))
 		return set_err(err, "task %s: unknown state '%s'", out->id, out->state);
 	/* The engine reports ExitCode 0 for tasks whose container never existed (rejected):
-	 * an exit code counts only when there was a container. */
+	 * an exit code counts only when there was a container. A container that exited 0 ends
+	 * `complete`, so a 0 on a task that failed is no exit at all: the container was killed
+	 * or lost (a dockerd restart: "No such container"), and the error says why. */
 	const json_t *cstatus = json_object_get(status, "ContainerStatus");
 	const json_t *code = json_object_get(cstatus, "ExitCode");
 	const json_t *container = json_object_get(cstatus, "ContainerID");
-	if (json_is_integer(code) && json_is_string(container) && json_string_length(container)) {
+	if (json_is_integer(code) && json_is_string(container) && json_string_length(container) &&
+	    !(out->phase == PHASE_FAILED && json_integer_value(code) == 0)) {
 		out->has_exit_code = true;
 		out->exit_code = (int)json_integer_value(code);
 	}

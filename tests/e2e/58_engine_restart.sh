@@ -81,6 +81,11 @@ if ((tries > 1)); then
 		WHERE i.run_id = 'outage-1' AND i.task_id = 'long' AND t.state != 'success'")
 	printf 'errors of the failed tries: %s\n' "$errors"
 	[[ -n $errors ]] || fail "a failed try of long has no error"
+	# The engine reports ExitCode 0 for the container the restart took away: no exit code.
+	codes=$(sqlite "SELECT count(*) FROM task_tries t JOIN task_instances i ON i.id = t.ti_pk
+		WHERE i.run_id = 'outage-1' AND i.task_id = 'long' AND t.state != 'success'
+		AND t.exit_code = 0")
+	assert_eq 0 "$codes" "failed tries of long recorded with exit code 0"
 fi
 no_services() { [[ -z $(our_services) ]]; }
 wait_until 60 "every service of the run to be removed" no_services

@@ -85,6 +85,20 @@ static void test_no_container_no_exit_code(void **state)
 	assert_true(st.has_exit_code);
 	assert_int_equal(st.exit_code, 0);
 	json_decref(t);
+	/* A failed task whose container is gone (dockerd restarted under it): ExitCode 0 is no
+	 * exit, the error says what happened; a real non-zero exit of a shut-down task stays. */
+	t = load("{\"ServiceID\":\"s\",\"Status\":{\"State\":\"failed\","
+		 "\"Err\":\"No such container: x.1.abc\","
+		 "\"ContainerStatus\":{\"ContainerID\":\"abc\",\"ExitCode\":0}}}");
+	assert_true(task_status_decode(t, &st, &err));
+	assert_false(st.has_exit_code);
+	json_decref(t);
+	t = load("{\"ServiceID\":\"s\",\"Status\":{\"State\":\"shutdown\","
+		 "\"ContainerStatus\":{\"ContainerID\":\"abc\",\"ExitCode\":143}}}");
+	assert_true(task_status_decode(t, &st, &err));
+	assert_true(st.has_exit_code);
+	assert_int_equal(st.exit_code, 143);
+	json_decref(t);
 }
 
 static void test_bad_tasks(void **state)
