@@ -36,10 +36,9 @@ static bool store_gauges(struct store *st, struct buf *out, char **err)
 /* Appends the number of DAGs in use and of import errors, from the snapshot. */
 static void dag_gauges(struct web_dags *dags, struct buf *out)
 {
-	json_t *snap = web_dags_snapshot(dags);
-	double n_dags = (double)json_array_size(json_object_get(snap, "dags"));
-	double n_errors = (double)json_array_size(json_object_get(snap, "import_errors"));
-	json_decref(snap);
+	size_t errs = 0;
+	double n_dags = (double)web_dags_count(dags, &errs);
+	double n_errors = (double)errs;
 	metrics_render_gauge(out, "swarmflow_dags", "DAGs loaded and in use.", NULL, NULL, &n_dags,
 			     1);
 	metrics_render_gauge(out, "swarmflow_dag_import_errors",
