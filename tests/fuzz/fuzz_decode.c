@@ -76,9 +76,10 @@ static bool decode_checked(const json_t *task, struct task_status *st)
 	const json_t *cs = json_object_get(status, "ContainerStatus");
 	const json_t *cid = json_object_get(cs, "ContainerID");
 	const json_t *code = json_object_get(cs, "ExitCode");
-	/* an exit code counts only with a container */
+	/* an exit code counts only with a container, and a failed task's 0 is no exit */
 	CHECK(st->has_exit_code ==
-	      (json_is_string(cid) && json_string_length(cid) > 0 && json_is_integer(code)));
+	      (json_is_string(cid) && json_string_length(cid) > 0 && json_is_integer(code) &&
+	       !(phase == PHASE_FAILED && json_integer_value(code) == 0)));
 	CHECK(st->has_exit_code || st->exit_code == 0);
 	const json_t *index = json_object_get(json_object_get(task, "Version"), "Index");
 	CHECK(st->version == (json_is_integer(index) ? json_integer_value(index) : 0));
