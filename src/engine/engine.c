@@ -281,33 +281,40 @@ static bool request_many(struct engine *e, struct transport_call *calls, size_t 
 
 void engine_services_create_many(struct engine *e, struct engine_create *c, size_t n)
 {
+	/* Only the specs that serialize are sent; which[k] is the create of calls[k]. */
 	struct transport_call *calls = xcalloc(n + 1, sizeof(*calls));
-	char **bodies = xcalloc(n + 1, sizeof(*bodies));
-	for (size_t i = 0; i < n; i++) {
-		bodies[i] = c[i].spec ? json_dumps(c[i].spec, JSON_COMPACT) : NULL;
-		calls[i] = (struct transport_call){
-		    .method = "POST", .path = "/services/create", .json_body = bodies[i]};
-		buf_init(&calls[i].resp, 0);
-	}
-	struct engine_err nego = {0};
-	bool asked = request_many(e, calls, n, &nego);
+	size_t *which = xcalloc(n + 1, sizeof(*which));
+	size_t m = 0;
 	for (size_t i = 0; i < n; i++) {
 		c[i].id = NULL;
-		if (!bodies[i])
-			c[i].ok = transport_err_set(&c[i].err, ENGINE_ERR_PROTOCOL, 0,
-						    "the service spec cannot be serialized");
-		else if (!asked || !calls[i].ok)
-			c[i].ok = false;
-		else
-			c[i].ok = created_id(parse_body(&calls[i].resp, JSON_OBJECT,
-							"POST /services/create", &c[i].err),
-					     &c[i].id, &c[i].err);
-		if (bodies[i] && (!asked || !calls[i].ok))
-			c[i].err = asked ? calls[i].err : nego;
-		buf_finish(&calls[i].resp);
-		free(bodies[i]);
+		c[i].ok = false;
+		char *body = c[i].spec ? json_dumps(c[i].spec, JSON_COMPACT) : NULL;
+		if (!body) {
+			transport_err_set(&c[i].err, ENGINE_ERR_PROTOCOL, 0,
+					  "the service spec cannot be serialized");
+			continue;
+		}
+		calls[m] = (struct transport_call){
+		    .method = "POST", .path = "/services/create", .json_body = body};
+		buf_init(&calls[m].resp, 0);
+		which[m++] = i;
 	}
-	free(bodies);
+	struct engine_err nego = {0};
+	bool asked = request_many(e, calls, m, &nego);
+	for (size_t k = 0; k < m; k++) {
+		struct engine_create *ci = &c[which[k]];
+		if (!asked)
+			ci->err = nego;
+		else if (!calls[k].ok)
+			ci->err = calls[k].err;
+		else
+			ci->ok = created_id(parse_body(&calls[k].resp, JSON_OBJECT,
+						       "POST /services/create", &ci->err),
+					    &ci->id, &ci->err);
+		buf_finish(&calls[k].resp);
+		free((char *)calls[k].json_body);
+	}
+	free(which);
 	free(calls);
 }
 
