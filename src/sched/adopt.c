@@ -72,10 +72,9 @@ static bool adopt_ti(struct scheduler *s, struct ti *ti, int64_t now_ms)
 	}
 	const struct dag *dag = dagbag_find(s->bag, ti->dag_id);
 	const struct task *task = dag ? dag_task_find(dag, ti->task_id) : NULL;
-	struct inflight *f = inflight_track(s, ti, task, ti->queued_ms ? ti->queued_ms : now_ms);
-	f->started_ms = ti->state == TI_RUNNING && ti->start_ms ? ti->start_ms : 0;
-	if (s->ticked)
-		inflight_set_clock(s, f);
+	struct inflight *f =
+	    inflight_track(s, ti, task, ti->queued_ms ? ti->queued_ms : now_ms,
+			   ti->state == TI_RUNNING && ti->start_ms ? ti->start_ms : 0);
 	f->seen_task = ti->state == TI_RUNNING; /* so that a vanished task is noticed at once */
 	log_info("adopted try dag=%s run=%s task=%s try=%d service=%s", ti->dag_id, ti->run_id,
 		 ti->task_id, ti->try_number, ti->service_name ? ti->service_name : "-");

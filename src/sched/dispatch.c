@@ -172,7 +172,7 @@ static bool created(struct scheduler *s, const struct task *task, struct ti *ti,
 	ti->service_id = id;
 	if (!store_ti(s, ti))
 		return false;
-	inflight_track(s, ti, task, ti->queued_ms);
+	inflight_track(s, ti, task, ti->queued_ms, 0);
 	metrics_try_started(s->metrics, ti->dag_id);
 	metrics_dispatch_latency(s->metrics, (double)(now_ms - ti->queued_ms) / 1000.0);
 	s->dispatched_or_finished = true;

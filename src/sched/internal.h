@@ -40,17 +40,12 @@ bool end_run(struct scheduler *s, int64_t run_pk, enum ti_state started, enum ti
 bool finish_run_tries(struct scheduler *s, int64_t run_pk, const char *reason, int64_t now_ms);
 
 /* inflight list helpers (sched.c). inflight_track adds the try ti (which owns a service) with
- * the timeouts of task (NULL: defaults) and returns the new entry. */
+ * the timeouts of task (NULL: defaults), created (queued) and, for a try already running,
+ * started at those wall-clock times (0: not started), and returns the new entry. */
 struct inflight *inflight_add(struct scheduler *s);
 struct inflight *inflight_track(struct scheduler *s, const struct ti *ti, const struct task *task,
-				int64_t created_ms);
+				int64_t created_ms, int64_t started_ms);
 void inflight_remove(struct scheduler *s, size_t idx);
-/* The monotonic time (on the tick's mono_ms clock) of a past wall-clock time wall_ms, e.g. a
- * queued_ms recorded before a restart; never 0. */
-int64_t sched_mono_of(const struct scheduler *s, int64_t wall_ms);
-/* Sets f's monotonic times from its wall-clock ones (created_ms, started_ms) and the tick's
- * clocks. */
-void inflight_set_clock(const struct scheduler *s, struct inflight *f);
 size_t inflight_count_dag(const struct scheduler *s, const char *dag_id);
 
 /* adopt.c: adopts the queued or running tries of a run (a try recorded without its service id

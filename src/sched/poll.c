@@ -160,6 +160,8 @@ long poll_inflight(struct scheduler *s, int64_t now_ms)
 		finished += r;
 	}
 	json_decref(tasks);
+	/* Before this tick dispatches anything: the services of finished tries are gone before
+	 * new ones are created, so no more than parallelism services ever exist at once. */
 	removes_flush(s);
 	return finished;
 }

@@ -69,7 +69,9 @@ int64_t retry_delay_for(const struct task *task, int next_try)
 	return delay < MAX_RETRY_DELAY_S ? delay : MAX_RETRY_DELAY_S;
 }
 
-int64_t sched_mono_of(const struct scheduler *s, int64_t wall_ms)
+/* The monotonic time (on the tick's mono_ms clock) of a past wall-clock time wall_ms, e.g. a
+ * queued_ms recorded before a restart; never 0. */
+static int64_t sched_mono_of(const struct scheduler *s, int64_t wall_ms)
 {
 	int64_t ago = s->wall_ms - wall_ms;
 	/* A time in the future (the clock was stepped back since) counts as now. The result is
@@ -78,7 +80,9 @@ int64_t sched_mono_of(const struct scheduler *s, int64_t wall_ms)
 	return mono != 0 ? mono : -1;
 }
 
-void inflight_set_clock(const struct scheduler *s, struct inflight *f)
+/* Sets f's monotonic times from its wall-clock ones (created_ms, started_ms) and the tick's
+ * clocks. */
+static void inflight_set_clock(const struct scheduler *s, struct inflight *f)
 {
 	f->created_mono = sched_mono_of(s, f->created_ms);
 	f->started_mono = f->started_ms ? sched_mono_of(s, f->started_ms) : 0;
@@ -86,7 +90,7 @@ void inflight_set_clock(const struct scheduler *s, struct inflight *f)
 }
 
 struct inflight *inflight_track(struct scheduler *s, const struct ti *ti, const struct task *task,
-				int64_t created_ms)
+				int64_t created_ms, int64_t started_ms)
 {
 	struct inflight *f = inflight_add(s);
 	f->ti_pk = ti->id;
@@ -98,6 +102,7 @@ struct inflight *inflight_track(struct scheduler *s, const struct ti *ti, const 
 	f->service_id = xstrdup(ti->service_id);
 	f->service_name = xstrdup(ti->service_name);
 	f->created_ms = created_ms;
+	f->started_ms = started_ms;
 	f->clock_pending = true;
 	if (s->ticked)
 		inflight_set_clock(s, f);
