@@ -67,20 +67,26 @@ json_t *dag_to_json(const struct dag *dag)
 	return o;
 }
 
-json_t *dagbag_to_json(const struct dagbag *bag)
+/* Each file's errors, then the folder's, as one array (a new reference). */
+static json_t *bag_errors_to_json(const struct dagbag *bag)
 {
-	json_t *dags = json_array(), *errors = json_array();
-	for (size_t i = 0; i < bag->n_active; i++)
-		json_array_append_new(dags, dag_to_json(bag->active[i]));
+	json_t *errors = json_array();
 	for (size_t f = 0; f <= bag->n_files; f++) {
-		/* Each file's errors, then the folder's. */
 		const struct dag_errors *e =
 		    f < bag->n_files ? &bag->files[f].parsed.errors : &bag->errors;
 		json_t *part = dag_errors_to_json(e);
 		json_array_extend(errors, part);
 		json_decref(part);
 	}
-	return json_pack("{s:o, s:o}", "dags", dags, "import_errors", errors);
+	return errors;
+}
+
+json_t *dagbag_to_json(const struct dagbag *bag)
+{
+	json_t *dags = json_array();
+	for (size_t i = 0; i < bag->n_active; i++)
+		json_array_append_new(dags, dag_to_json(bag->active[i]));
+	return json_pack("{s:o, s:o}", "dags", dags, "import_errors", bag_errors_to_json(bag));
 }
 
 /* ---- the holder ---- */
@@ -124,15 +130,7 @@ static void version_build(struct dags_version *v, const struct dagbag *bag)
 		json_array_append_new(v->order, json_string(bag->active[i]->dag_id));
 		free(text);
 	}
-	json_t *all = json_array();
-	for (size_t f = 0; f <= bag->n_files; f++) {
-		const struct dag_errors *e =
-		    f < bag->n_files ? &bag->files[f].parsed.errors : &bag->errors;
-		json_t *part = dag_errors_to_json(e);
-		json_array_extend(all, part);
-		json_decref(part);
-	}
-	v->errors = all;
+	v->errors = bag_errors_to_json(bag);
 }
 
 struct web_dags *web_dags_create(void)
