@@ -80,6 +80,16 @@ static const char *const migrations[] = {
     "ALTER TABLE task_tries ADD COLUMN node_id TEXT;"
     "ALTER TABLE task_tries ADD COLUMN queued_ms INTEGER;"
     "PRAGMA user_version = 2;",
+    /* 3: the scheduler lease (store_lease.c): one row, free (holder NULL) at first. */
+    "CREATE TABLE scheduler_lease ("
+    " id INTEGER PRIMARY KEY CHECK (id = 1),"
+    " holder TEXT,"
+    " token INTEGER NOT NULL,"
+    " beat INTEGER NOT NULL,"
+    " renewed_ms INTEGER,"
+    " timeout_ms INTEGER);"
+    "INSERT INTO scheduler_lease (id, token, beat) VALUES (1, 0, 0);"
+    "PRAGMA user_version = 3;",
 };
 
 #define SCHEMA_VERSION ((int)ARRAY_LEN(migrations))

@@ -79,6 +79,11 @@ static const char *const frozen[] = {
     " end_ms INTEGER,"
     " PRIMARY KEY (ti_pk, try_number));"
     "PRAGMA user_version = 1;",
+    /* 2: the Swarm node a try ran on (task instance and try), when a try was queued. */
+    "ALTER TABLE task_instances ADD COLUMN node_id TEXT;"
+    "ALTER TABLE task_tries ADD COLUMN node_id TEXT;"
+    "ALTER TABLE task_tries ADD COLUMN queued_ms INTEGER;"
+    "PRAGMA user_version = 2;",
 };
 
 #define CURRENT ((int)ARRAY_LEN(frozen) + 1)
@@ -373,6 +378,10 @@ static void check_new_columns(const char *path)
 	assert_int_equal(raw_int(db, "SELECT count(*) FROM task_tries"
 				     " WHERE node_id IS NOT NULL OR queued_ms IS NOT NULL"),
 			 0);
+	/* Version 3: the scheduler lease, free and never held. */
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM scheduler_lease"
+				     " WHERE id = 1 AND holder IS NULL AND token = 0 AND beat = 0"),
+			 1);
 	sqlite3_close(db);
 }
 
