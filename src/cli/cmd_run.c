@@ -13,6 +13,7 @@
 #include "swarmflow/common/log.h"
 #include "swarmflow/common/timeutil.h"
 #include "swarmflow/sched/heartbeat.h"
+#include "swarmflow/sched/lease.h"
 #include "swarmflow/sched/sched.h"
 #include "swarmflow/web/control.h"
 #include "swarmflow/web/web.h"
@@ -212,6 +213,7 @@ static struct engine *wait_for_engine(struct cli *cli, const sigset_t *set, bool
 struct loop_hooks {
 	struct metrics *metrics;
 	struct web_dags *dags;
+	struct sched_lease *lease;
 };
 
 static int run_scheduler(struct cli *cli, int64_t only_run_pk, const struct loop_hooks *hooks)
@@ -245,6 +247,7 @@ static int run_scheduler(struct cli *cli, int64_t only_run_pk, const struct loop
 		s.dags_ctx = hooks->dags;
 	}
 	s.metrics = hooks ? hooks->metrics : NULL;
+	s.lease = hooks ? hooks->lease : NULL;
 	s.next_reload_ms = time_mono_ms() + (int64_t)(cli->cfg.dag_reload_interval * 1000);
 	int rc = sched_loop(&s);
 	sched_finish(&s);
@@ -282,31 +285,37 @@ int cmd_dags_test(struct cli *cli, int argc, char **argv)
 	return rc;
 }
 
-/* Only one scheduler may drive a state_dir: takes state_dir/scheduler.lock (held until the
- * process ends). Returns its descriptor, or -1 after saying who holds it. */
-static int lock_state_dir(struct cli *cli)
+/* Who this scheduler is, in the lease and in the logs of the others. */
+static char *lease_holder_name(struct cli *cli)
+{
+	char host[256] = "unknown";
+	if (gethostname(host, sizeof(host)) != 0)
+		str_copy(host, sizeof(host), "unknown");
+	host[sizeof(host) - 1] = '\0';
+	return xasprintf("scheduler pid %ld on %s (instance %s)", (long)getpid(), host,
+			 cli->cfg.instance);
+}
+
+/* Waits (standby) until this scheduler holds the lease of its state database: schedulers that
+ * share a state folder take turns, one active at a time. 1 held, 0 stopped by a signal, -1 when
+ * the store or the engine cannot be used (printed). */
+static int lease_begin(struct cli *cli, struct sched_lease *lease, const sigset_t *set)
 {
 	if (!fs_mkdir_p(cli->cfg.state_dir)) {
 		fprintf(stderr, "swarmflow: state_dir %s: %s\n", cli->cfg.state_dir,
 			strerror(errno));
 		return -1;
 	}
-	char *path = xasprintf("%s/scheduler.lock", cli->cfg.state_dir);
-	char *owner = sched_test_runner(); /* "test:<host>:<pid>" */
-	char *me = xasprintf("scheduler pid %ld on %s (instance %s)", (long)getpid(),
-			     strchr(owner, ':') + 1, cli->cfg.instance);
-	char *holder = NULL;
-	int fd = fs_lock_file(path, me, &holder);
-	if (fd < 0 && holder)
-		fprintf(stderr, "swarmflow: another scheduler already drives %s: %s holds %s\n",
-			cli->cfg.state_dir, holder, path);
-	else if (fd < 0)
-		fprintf(stderr, "swarmflow: %s: %s\n", path, strerror(errno));
-	free(holder);
+	struct store *st = cli_store(cli);
+	if (!st)
+		return -1;
+	bool stopped = false;
+	if (!wait_for_engine(cli, set, &stopped))
+		return stopped ? 0 : -1;
+	char *me = lease_holder_name(cli);
+	sched_lease_init(lease, st, me, cli->cfg.lease_timeout_s * 1000);
 	free(me);
-	free(owner);
-	free(path);
-	return fd;
+	return sched_lease_acquire(lease, set);
 }
 
 /* A token file that cannot be used is a configuration error: said before anything starts. */
@@ -349,14 +358,17 @@ int cmd_scheduler(struct cli *cli, int argc, char **argv)
 		return EXIT_USAGE;
 	log_info("scheduler starting instance=%s dags_folder=%s state_dir=%s docker_host=%s",
 		 cli->cfg.instance, cli->cfg.dags_folder, cli->cfg.state_dir, cli->cfg.docker_host);
-	rc = EXIT_FAILED;
-	int lock = lock_state_dir(cli);
-	if (lock >= 0) {
+	sigset_t set;
+	block_signals(&set);
+	struct sched_lease lease = {0};
+	int held = lease_begin(cli, &lease, &set);
+	rc = held == 0 ? EXIT_OK : EXIT_FAILED;
+	if (held > 0) {
 		heartbeat_clear(cli->cfg.state_dir); /* healthy only once this process beats */
 		struct metrics *metrics = metrics_create();
 		struct web_dags *dags = web_dags_create();
 		struct web *web = NULL;
-		struct loop_hooks hooks = {metrics, NULL};
+		struct loop_hooks hooks = {metrics, NULL, &lease};
 		if (web_begin(cli, metrics, dags, &web)) {
 			hooks.dags = web ? dags : NULL;
 			rc = run_scheduler(cli, 0, &hooks);
@@ -364,8 +376,9 @@ int cmd_scheduler(struct cli *cli, int argc, char **argv)
 		web_stop(web);
 		web_dags_destroy(dags);
 		metrics_destroy(metrics);
-		close(lock);
+		sched_lease_release(&lease);
 	}
+	sched_lease_finish(&lease);
 	log_info("scheduler stopped");
 	return rc;
 }

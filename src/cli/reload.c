@@ -66,6 +66,11 @@ static void log_changes(const struct config *a, const struct config *b)
 	if (a->keep_failed_services != b->keep_failed_services)
 		log_info("config reload: keep_failed_services %s",
 			 b->keep_failed_services ? "true" : "false");
+	if (a->lease_timeout_s != b->lease_timeout_s)
+		log_warnx(
+		    "config reload: lease_timeout changed from %llds to %llds: it takes effect "
+		    "at the next start",
+		    (long long)a->lease_timeout_s, (long long)b->lease_timeout_s);
 	if (!str_same(a->log_level, b->log_level))
 		log_info("config reload: log_level %s -> %s", a->log_level, b->log_level);
 	if (!str_same(a->on_failure_webhook, b->on_failure_webhook))

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -69,38 +68,4 @@ bool fs_write_atomic(const char *path, const char *data, size_t len)
 	}
 	free(tmp);
 	return ok;
-}
-
-/* Reads at most 255 bytes of what the lock holder wrote. */
-static char *read_holder(int fd)
-{
-	char text[256];
-	ssize_t n = pread(fd, text, sizeof(text) - 1, 0);
-	text[n > 0 ? n : 0] = '\0';
-	text[strcspn(text, "\n")] = '\0';
-	return xstrdup(text[0] ? text : "unknown");
-}
-
-int fs_lock_file(const char *path, const char *owner, char **holder)
-{
-	*holder = NULL;
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -1;
-	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-		int saved = errno;
-		if (saved == EWOULDBLOCK)
-			*holder = read_holder(fd);
-		close(fd);
-		errno = saved;
-		return -1;
-	}
-	if (ftruncate(fd, 0) != 0 || !write_all(fd, owner, strlen(owner)) ||
-	    !write_all(fd, "\n", 1)) {
-		int saved = errno;
-		close(fd);
-		errno = saved;
-		return -1;
-	}
-	return fd;
 }

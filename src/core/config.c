@@ -31,7 +31,7 @@ struct key {
 	const char *name;
 	enum kind kind;
 	size_t offset;     /* in struct config, struct policy or struct pool */
-	double min, max;   /* KIND_INT and KIND_FLOAT bounds */
+	double min, max;   /* KIND_INT and KIND_FLOAT bounds; KIND_DURATION's when max > 0 */
 	bool min_excluded; /* KIND_FLOAT: min itself is not allowed */
 	bool empty_null;   /* KIND_STR: "" stores NULL (unset) */
 	str_check check;   /* KIND_STR and each KIND_LIST item */
@@ -140,6 +140,7 @@ static const struct key keys[] = {
     {SEC_ROOT, "dag_reload_interval", KIND_FLOAT, ROOT(dag_reload_interval), .min = 0, .max = 3600,
      .min_excluded = true},
     {SEC_ROOT, "node_lost_timeout", KIND_DURATION, .offset = ROOT(node_lost_timeout_s)},
+    {SEC_ROOT, "lease_timeout", KIND_DURATION, ROOT(lease_timeout_s), .min = 1, .max = 3600},
     {SEC_ROOT, "log_level", KIND_STR, ROOT(log_level), .check = check_log_level},
     {SEC_ROOT, "on_failure_webhook", KIND_STR, ROOT(on_failure_webhook), .check = check_webhook,
      .empty_null = true},
@@ -243,7 +244,12 @@ static bool parse_value(const struct key *k, const char *s, struct value *v, cha
 	case KIND_SIZE:
 		return size_parse(s, &v->i, msg);
 	case KIND_DURATION:
-		return duration_parse(s, &v->i, msg);
+		if (!duration_parse(s, &v->i, msg))
+			return false;
+		if (k->max > 0 && (v->i < k->min || v->i > k->max))
+			return set_err(msg, "must be between %llds and %llds", (long long)k->min,
+				       (long long)k->max);
+		return true;
 	case KIND_LIST:
 		break;
 	}
@@ -368,6 +374,7 @@ void config_init(struct config *cfg)
 	    .poll_interval = 0.5,
 	    .dag_reload_interval = 5,
 	    .node_lost_timeout_s = 60,
+	    .lease_timeout_s = 15,
 	    .log_level = xstrdup("info"),
 	    .web_listen = xstrdup(DEFAULT_WEB_LISTEN),
 	};

@@ -125,6 +125,15 @@ static json_t *parse_body(const struct buf *b, json_type type, const char *what,
 	return j;
 }
 
+bool engine_ping(struct engine *e, struct engine_err *err)
+{
+	struct buf b;
+	buf_init(&b, 0);
+	bool ok = transport_request(e->t, "GET", "/_ping", NULL, &b, err);
+	buf_finish(&b);
+	return ok;
+}
+
 bool engine_negotiate(struct engine *e, struct engine_err *err)
 {
 	struct buf b;

@@ -12,6 +12,7 @@
 #include "swarmflow/common/timeutil.h"
 #include "swarmflow/core/rules.h"
 #include "swarmflow/sched/heartbeat.h"
+#include "swarmflow/sched/lease.h"
 
 /* Shortest and longest sleep between two ticks (adaptive polling), in milliseconds. */
 #define TICK_MIN_MS 50
@@ -126,6 +127,7 @@ bool sched_init(struct scheduler *s, const struct config *cfg, struct store *sto
 	s->logs_dir = xasprintf("%s/logs", cfg->state_dir);
 	s->limits = limits_create();
 	s->stranger_grace_ms = STRANGER_GRACE_MS;
+	s->engine_seen_ms = time_mono_ms();
 	s->notifier = notifier_create(cfg);
 	if (!adopt_owned(s, time_now_ms()))
 		return set_err(err, "store: cannot read the tries to adopt");
@@ -480,6 +482,30 @@ static void apply_reload(struct scheduler *s)
 	limits_reconfigure(s->limits);
 }
 
+/* The daemon keeps its lease while its own engine answers: when the engine has not answered
+ * for lease_timeout (dockerd dead, the manager cut off), the lease is handed over so that a
+ * standby on a healthy manager takes over, and the loop ends (exit 1; Swarm restarts it, and it
+ * waits for its engine before it competes again). False when the loop must end. */
+static bool keep_lease(struct scheduler *s, int64_t mono_ms)
+{
+	if (!s->lease || mono_ms < sched_lease_due(s->lease))
+		return true;
+	struct engine_err eerr = {0};
+	if (engine_ping(s->engine, &eerr) ||
+	    (eerr.kind != ENGINE_ERR_CONNECT && eerr.kind != ENGINE_ERR_TIMEOUT))
+		s->engine_seen_ms = mono_ms;
+	else if (mono_ms - s->engine_seen_ms >= s->lease->timeout_ms) {
+		log_error(
+		    "engine: %s has not answered for %.1f s (%s): handing the scheduler lease "
+		    "over and stopping",
+		    s->cfg->docker_host, (double)(mono_ms - s->engine_seen_ms) / 1000.0,
+		    eerr.message);
+		sched_lease_release(s->lease);
+		return false;
+	}
+	return sched_lease_keep(s->lease, mono_ms, time_now_ms());
+}
+
 int sched_loop(struct scheduler *s)
 {
 	int64_t last_change = 0; /* monotonic start of the last tick that dispatched or finished */
@@ -488,6 +514,8 @@ int sched_loop(struct scheduler *s)
 			apply_reload(s);
 		int64_t max = max_interval(s);
 		int64_t start = time_mono_ms();
+		if (!keep_lease(s, start))
+			return 1;
 		if (!sched_tick_clock(s, time_now_ms(), time_mono_ms()))
 			return 1;
 		metrics_poll_tick(s->metrics, (double)(time_mono_ms() - start) / 1000.0);
@@ -498,8 +526,12 @@ int sched_loop(struct scheduler *s)
 		if (s->dispatched_or_finished)
 			last_change = start;
 		int64_t now = time_mono_ms();
-		wait_ms(s, s->n_inflight ? sched_next_poll(now - last_change, max)
-					 : (now - start < max ? max - (now - start) : 0));
+		int64_t wait = s->n_inflight ? sched_next_poll(now - last_change, max)
+					     : (now - start < max ? max - (now - start) : 0);
+		if (s->lease && now + wait > sched_lease_due(s->lease))
+			wait =
+			    sched_lease_due(s->lease) > now ? sched_lease_due(s->lease) - now : 0;
+		wait_ms(s, wait);
 	}
 	if (s->only_run_pk &&
 	    !sched_abort_run(s, "interrupted: dags test was stopped by a signal", time_now_ms()))

@@ -504,6 +504,33 @@ static void test_node_lost_timeout(void **state)
 	config_finish(&cfg);
 }
 
+/* lease_timeout: a duration of 1 s to 1 h (default 15 s), in the file and as
+ * SWARMFLOW_LEASE_TIMEOUT; 0 (a standby would take over at once) is refused by name and line. */
+static void test_lease_timeout(void **state)
+{
+	(void)state;
+	struct config cfg;
+	config_init(&cfg);
+	assert_int_equal(cfg.lease_timeout_s, 15);
+	parse_ok(&cfg, "lease_timeout = \"1m\"\n");
+	assert_int_equal(cfg.lease_timeout_s, 60);
+	char *envp[] = {"SWARMFLOW_LEASE_TIMEOUT=4s", NULL};
+	env_ok(&cfg, envp);
+	assert_int_equal(cfg.lease_timeout_s, 4);
+	char *err = NULL;
+	assert_false(config_parse_buf(&cfg, "\n\nlease_timeout = 0\n", "t.conf", &err));
+	assert_string_equal(err, "t.conf:3: lease_timeout: must be between 1s and 3600s");
+	free(err);
+	err = NULL;
+	char *bad[] = {"SWARMFLOW_LEASE_TIMEOUT=2h", NULL};
+	assert_false(config_apply_env(&cfg, bad, &err));
+	assert_string_equal(err,
+			    "SWARMFLOW_LEASE_TIMEOUT: must be between 1s and 3600s (got '2h')");
+	free(err);
+	assert_int_equal(cfg.lease_timeout_s, 4);
+	config_finish(&cfg);
+}
+
 /* web_listen: every accepted spelling, and what is refused. */
 static void test_listen(void **state)
 {
@@ -766,6 +793,7 @@ static void test_docker_conf(void **state)
 	assert_true(cfg.poll_interval == def.poll_interval);
 	assert_int_equal(cfg.keep_failed_services, def.keep_failed_services);
 	assert_true(cfg.dag_reload_interval == def.dag_reload_interval);
+	assert_int_equal(cfg.lease_timeout_s, def.lease_timeout_s);
 	assert_string_equal(cfg.log_level, def.log_level);
 	assert_null(cfg.on_failure_webhook);
 	assert_int_equal(cfg.n_pools, 0);
@@ -795,6 +823,7 @@ int main(void)
 	    cmocka_unit_test(test_env_bad),
 	    cmocka_unit_test(test_listen),
 	    cmocka_unit_test(test_node_lost_timeout),
+	    cmocka_unit_test(test_lease_timeout),
 	    cmocka_unit_test(test_env_bad_size),
 	    cmocka_unit_test(test_docker_host_env),
 	    cmocka_unit_test(test_docker_conf),

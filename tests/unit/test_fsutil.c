@@ -1,4 +1,4 @@
-/* test_fsutil.c - mkdir -p, atomic writes, and the lock file that keeps a second scheduler out. */
+/* test_fsutil.c - mkdir -p and atomic writes. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -55,49 +54,10 @@ static void test_mkdir_and_write(void **state)
 	free(deep);
 }
 
-static void test_lock(void **state)
-{
-	(void)state;
-	char dir[] = "/tmp/sf-lock-XXXXXX";
-	assert_non_null(mkdtemp(dir));
-	char *path = xasprintf("%s/scheduler.lock", dir);
-	char *holder = NULL;
-	int fd = fs_lock_file(path, "scheduler pid 1 on a", &holder);
-	assert_true(fd >= 0);
-	assert_null(holder);
-	/* Another process cannot take it, and learns who holds it. */
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		char *h = NULL;
-		int other = fs_lock_file(path, "scheduler pid 2 on b", &h);
-		_exit(other < 0 && errno == EWOULDBLOCK && h &&
-			      strcmp(h, "scheduler pid 1 on a") == 0
-			  ? 0
-			  : 1);
-	}
-	int status = 0;
-	waitpid(pid, &status, 0);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
-	/* Released when closed: the next holder writes its own name. */
-	close(fd);
-	fd = fs_lock_file(path, "scheduler pid 3 on c", &holder);
-	assert_true(fd >= 0);
-	char *text = read_all(path);
-	assert_string_equal(text, "scheduler pid 3 on c\n");
-	close(fd);
-	unlink(path);
-	rmdir(dir);
-	free(text);
-	free(path);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_mkdir_and_write),
-	    cmocka_unit_test(test_lock),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

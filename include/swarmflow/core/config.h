@@ -46,6 +46,9 @@ struct config {
 	/* A running try whose Swarm node has been down this long fails (nodeloss.c); seconds,
 	 * default 60; 0: never. */
 	int64_t node_lost_timeout_s;
+	/* Schedulers sharing one state database: a standby takes the scheduler lease over when
+	 * its holder has not renewed it for this long (sched/lease.h); seconds, default 15. */
+	int64_t lease_timeout_s;
 };
 
 /* Where the web server listens: host ("" for every interface; an IPv6 address without its

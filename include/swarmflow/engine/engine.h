@@ -61,6 +61,8 @@ void engine_destroy(struct engine *e);
 /* GET /version (unversioned path); with api_version "auto", uses min(engine's ApiVersion, the
  * newest we know, 1.43) for every later path "/v1.xx/...". Fails under 1.30 (too old). */
 bool engine_negotiate(struct engine *e, struct engine_err *err);
+/* GET /_ping (unversioned): the engine answers at all. */
+bool engine_ping(struct engine *e, struct engine_err *err);
 /* The version in use ("1.41"), after engine_negotiate() or when fixed by opts. */
 const char *engine_api_version(const struct engine *e);
 /* True when the version in use is >= major.minor. */

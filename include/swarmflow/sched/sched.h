@@ -120,6 +120,10 @@ struct scheduler {
 	bool aborting;             /* sched_abort_run() is ending the run: no retries */
 	struct schedule_state *schedules; /* schedule.c: per DAG, when to look at it again */
 	struct nodeloss *nodeloss;        /* nodeloss.c: nodes seen down, and since when (lazy) */
+	/* The daemon's scheduler lease, held when the loop starts (set by the caller; NULL for
+	 * `dags test`): renewed before each tick; the loop ends with 1 when it is lost. */
+	struct sched_lease *lease;
+	int64_t engine_seen_ms; /* monotonic: the engine last answered a ping (lease keeping) */
 };
 
 /* Sets up a scheduler over objects the caller owns and keeps alive. only_run_pk: 0 for the
