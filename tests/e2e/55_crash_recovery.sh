@@ -3,12 +3,15 @@
 # 55_crash_recovery: the scheduler is killed with SIGKILL six times at random moments during a
 # run of 24 tasks and started again each time. Afterwards every task succeeded, each task's
 # container ran exactly once (every container appends a line to a bind-mounted file), and no
-# service of the instance is left.
+# service of the instance is left. Each restarted scheduler first waits for the lease of the
+# killed one to expire (lease_timeout, 1 s here); the next kill comes only once it holds the
+# lease, so every kill hits a scheduler at work.
 # shellcheck source=../lib/e2e.sh
 . "$(dirname "$0")/../lib/e2e.sh"
 
 export SWARMFLOW_POLICY_BIND_MOUNT_PREFIXES="$E2E_WORK"
 export SWARMFLOW_POLL_INTERVAL=0.2
+export SWARMFLOW_LEASE_TIMEOUT=1s
 ran="$E2E_WORK/ran"
 : >"$ran"
 chmod 666 "$ran"
@@ -46,7 +49,10 @@ step "trigger, then kill -9 the scheduler six times at random moments"
 start_scheduler
 sf_run dags trigger crashy --run-id crash1
 assert_eq 0 "$RC" "dags trigger"
+# active N: N schedulers so far have taken the lease (each logs it once).
+active() { (($(grep -c 'lease: taken' "$E2E_WORK/scheduler.log") >= $1)); }
 for kill_no in 1 2 3 4 5 6; do
+	wait_until 30 "scheduler $kill_no to take the lease" active "$kill_no"
 	sleep "$((RANDOM % 3)).$((RANDOM % 10))"
 	kill -KILL "$SCHED_PID" 2>/dev/null || true
 	wait "$SCHED_PID" 2>/dev/null || true

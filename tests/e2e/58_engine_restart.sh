@@ -6,10 +6,13 @@
 # reason and is retried, the tasks not yet dispatched run once the engine is back, and the run
 # succeeds with nothing left behind.
 # It restarts the one engine of this machine: other work on the engine is disturbed meanwhile.
+# The outage is shorter than lease_timeout (120 s here): a longer one makes the scheduler hand
+# its lease over and stop (82_lease and the multi-node failover case test that).
 # shellcheck source=../lib/e2e.sh
 . "$(dirname "$0")/../lib/e2e.sh"
 # shellcheck source=../lib/engine.sh
 . "$E2E_REPO/tests/lib/engine.sh"
+export SWARMFLOW_LEASE_TIMEOUT=120s
 
 write_dag outage <<EOF_DAG
 dag outage {

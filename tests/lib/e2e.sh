@@ -35,6 +35,9 @@ SWARMFLOW_INSTANCE="e2e-${E2E_CASE//_/-}-$(printf '%04x%04x' "$RANDOM" "$RANDOM"
 export SWARMFLOW_INSTANCE
 export SWARMFLOW_POLL_INTERVAL=${SWARMFLOW_POLL_INTERVAL:-0.2}
 export SWARMFLOW_LOG_LEVEL=${SWARMFLOW_LOG_LEVEL:-debug}
+# A scheduler restarted after a SIGKILL waits for the lease of the one before it to expire
+# (lease_timeout, 15 s by default); cases that kill and restart schedulers wait 4 s instead.
+export SWARMFLOW_LEASE_TIMEOUT=${SWARMFLOW_LEASE_TIMEOUT:-4s}
 # No web server unless a case asks for one (on a port of its own): schedulers never fight for 8080.
 export SWARMFLOW_WEB_LISTEN=${SWARMFLOW_WEB_LISTEN:-off}
 STATE_DB="$SWARMFLOW_STATE_DIR/swarmflow.db"
