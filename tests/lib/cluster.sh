@@ -7,6 +7,12 @@ CLUSTER=$E2E_REPO/tests/swarm/cluster
 CLUSTER_SOCK=/run/sfc/m1.sock
 export DOCKER_HOST=unix://$CLUSTER_SOCK
 export SWARMFLOW_DOCKER_HOST=$DOCKER_HOST
+# m1's TCP+TLS endpoint and a client's certificates for it (DOCKER_CERT_PATH layout: ca.pem,
+# cert.pem, key.pem), made by tests/swarm/cluster up.
+# shellcheck disable=SC2034 # used by the cases
+CLUSTER_TLS_HOST=tcp://10.77.0.1:2376
+# shellcheck disable=SC2034
+CLUSTER_TLS_DIR=/run/sfc/tls
 
 "$CLUSTER" status >/dev/null 2>&1 || fail "no cluster answers at $CLUSTER_SOCK (tests/swarm/cluster up)"
 

@@ -29,7 +29,7 @@ dag placement {
     shell       = "echo {{ task_id }} ran on \$(hostname); sleep 2"
   }
   task on_manager {
-    constraints = {"node.role==manager"}
+    constraints = {"node.role==manager", "node.labels.node==m1"}
     shell       = "echo {{ task_id }} ran on \$(hostname); sleep 2"
   }
   task spread_1 {
