@@ -100,7 +100,7 @@ int store_lease_take(struct store *s, const char *me, const struct store_lease *
 	    prepare(s,
 		    "UPDATE scheduler_lease SET holder = ?1, token = token + 1, beat = 0,"
 		    " renewed_ms = ?2, timeout_ms = ?3"
-		    " WHERE id = 1 AND token = ?4 AND beat = ?5 RETURNING token",
+		    " WHERE id = 1 AND token = ?4 AND beat = ?5",
 		    err);
 	if (!st)
 		goto error;
@@ -109,19 +109,17 @@ int store_lease_take(struct store *s, const char *me, const struct store_lease *
 	sqlite3_bind_int64(st, 3, timeout_ms);
 	sqlite3_bind_int64(st, 4, seen->token);
 	sqlite3_bind_int64(st, 5, seen->beat);
-	int64_t taken = 0;
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		taken = sqlite3_column_int64(st, 0);
-	else if (rc != SQLITE_DONE)
-		store_fail(s, err, "take the scheduler lease");
-	/* RETURNING rows are written when the statement ends: finish it before committing. */
+	bool stepped = store_step_done(s, st, "take the scheduler lease", err);
 	sqlite3_finalize(st);
-	if (rc == SQLITE_DONE) {
+	if (!stepped)
+		goto error;
+	if (sqlite3_changes(s->db) != 1) { /* the lease moved since it was read */
 		store_rollback(s);
 		return 0;
 	}
-	if (rc != SQLITE_ROW || !fence(s, taken, err) || !store_commit(s, err))
+	/* The row matched seen->token, inside this write transaction. */
+	int64_t taken = seen->token + 1;
+	if (!fence(s, taken, err) || !store_commit(s, err))
 		goto error;
 	*token = taken;
 	return 1;
