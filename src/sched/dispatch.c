@@ -199,6 +199,11 @@ bool dispatch_flush(struct scheduler *s, int64_t now_ms)
 	size_t n = s->n_creates;
 	if (n == 0)
 		return true;
+	if (!sched_may_change_engine(s)) {
+		/* Recorded as queued: the holder of the lease dispatches them by their names. */
+		dispatch_discard(s);
+		return false;
+	}
 	struct engine_create *c = xcalloc(n, sizeof(*c));
 	for (size_t i = 0; i < n; i++)
 		c[i].spec = s->creates[i].spec;

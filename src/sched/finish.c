@@ -135,7 +135,12 @@ void removes_flush(struct scheduler *s)
 	struct engine_err *errs = xcalloc(n, sizeof(*errs));
 	for (size_t i = 0; i < n; i++)
 		ids[i] = s->removes[i].service_id;
-	engine_services_remove_many(s->engine, ids, n, ok, errs);
+	/* Without the lease the removes are left to its holder's sweep. */
+	bool may = sched_may_change_engine(s);
+	if (may)
+		engine_services_remove_many(s->engine, ids, n, ok, errs);
+	for (size_t i = 0; i < n && !may; i++)
+		ok[i] = true; /* nothing to report */
 	for (size_t i = 0; i < n; i++) {
 		if (!ok[i]) {
 			metrics_engine_error(s->metrics, &errs[i]);

@@ -115,4 +115,9 @@ void nodeloss_destroy(struct nodeloss *nl);
 /* The delay before try number `next_try` (>= 2) of a task, in seconds. */
 int64_t retry_delay_for(const struct task *task, int next_try);
 
+/* Before a change to the engine (service creates and removes): true when this scheduler may
+ * make it, i.e. it has no lease (dags test) or the lease was just renewed. Otherwise the
+ * change must be dropped; the scheduler is marked fenced and its loop ends. */
+bool sched_may_change_engine(struct scheduler *s);
+
 #endif

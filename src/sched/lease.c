@@ -126,24 +126,25 @@ int sched_lease_acquire(struct sched_lease *l, const sigset_t *signals)
 		}
 		if (rc > 0)
 			return 1;
+		if (l->on_standby)
+			l->on_standby(l->standby_ctx);
 		if (!standby_sleep(signals, look_every_ms(l)))
 			return 0;
 	}
 }
 
-bool sched_lease_keep(struct sched_lease *l, int64_t mono_ms, int64_t wall_ms)
+/* Renews the lease now. 1 renewed, 0 lost (logged), -1 a store error (logged). */
+static int renew(struct sched_lease *l, int64_t mono_ms, int64_t wall_ms)
 {
-	if (mono_ms < l->next_renew_ms)
-		return true;
 	char *err = NULL;
 	int rc = store_lease_renew(l->store, l->token, wall_ms, &err);
-	if (rc < 0) {
-		log_warnx("%s (for %.1f s now; retrying)", err,
+	if (rc > 0) {
+		l->last_renew_ms = mono_ms;
+		l->next_renew_ms = mono_ms + l->timeout_ms / LEASE_RENEWS_PER_TIMEOUT;
+	} else if (rc < 0) {
+		log_warnx("%s (not renewed for %.1f s)", err,
 			  (double)(mono_ms - l->last_renew_ms) / 1000.0);
-		free(err);
-		return true;
-	}
-	if (rc == 0) {
+	} else {
 		struct store_lease cur;
 		bool read = store_lease_read(l->store, &cur, &err);
 		log_error("lease: lost: another scheduler (%s, token %lld) has taken the scheduler "
@@ -152,13 +153,38 @@ bool sched_lease_keep(struct sched_lease *l, int64_t mono_ms, int64_t wall_ms)
 			  read ? (long long)cur.token : -1LL, (long long)l->token);
 		if (read)
 			store_lease_finish(&cur);
-		free(err);
 		l->token = 0;
+	}
+	free(err);
+	return rc;
+}
+
+bool sched_lease_keep(struct sched_lease *l, int64_t mono_ms, int64_t wall_ms)
+{
+	if (!l->token)
+		return false;
+	if (mono_ms < l->next_renew_ms)
+		return true;
+	int rc = renew(l, mono_ms, wall_ms);
+	if (rc >= 0)
+		return rc > 0;
+	/* Not renewed for lease_timeout: a standby may hold it by now; stop acting. */
+	if (mono_ms - l->last_renew_ms >= l->timeout_ms) {
+		log_error("lease: not renewed for %.1f s (lease_timeout %.1f s): stopping",
+			  (double)(mono_ms - l->last_renew_ms) / 1000.0,
+			  (double)l->timeout_ms / 1000.0);
 		return false;
 	}
-	l->last_renew_ms = mono_ms;
-	l->next_renew_ms = mono_ms + l->timeout_ms / LEASE_RENEWS_PER_TIMEOUT;
+	int64_t retry = l->timeout_ms / LEASE_RENEWS_PER_TIMEOUT;
+	l->next_renew_ms = mono_ms + (retry < 1000 ? retry : 1000);
+	if (l->next_renew_ms > l->last_renew_ms + l->timeout_ms) /* the last try at the limit */
+		l->next_renew_ms = l->last_renew_ms + l->timeout_ms;
 	return true;
+}
+
+bool sched_lease_confirm(struct sched_lease *l, int64_t mono_ms, int64_t wall_ms)
+{
+	return l->token && renew(l, mono_ms, wall_ms) > 0;
 }
 
 int64_t sched_lease_due(const struct sched_lease *l)

@@ -485,31 +485,44 @@ static void apply_reload(struct scheduler *s)
 /* The daemon keeps its lease while its own engine answers: when the engine has not answered
  * for lease_timeout (dockerd dead, the manager cut off), the lease is handed over so that a
  * standby on a healthy manager takes over, and the loop ends (exit 1; Swarm restarts it, and it
- * waits for its engine before it competes again). False when the loop must end. */
+ * waits for its engine before it competes again). The renewal comes first, so that a slow ping
+ * never delays it. False when the loop must end. */
 static bool keep_lease(struct scheduler *s, int64_t mono_ms)
 {
 	if (!s->lease || mono_ms < sched_lease_due(s->lease))
 		return true;
+	if (!sched_lease_keep(s->lease, mono_ms, time_now_ms()))
+		return false;
 	struct engine_err eerr = {0};
 	if (engine_ping(s->engine, &eerr) ||
-	    (eerr.kind != ENGINE_ERR_CONNECT && eerr.kind != ENGINE_ERR_TIMEOUT))
-		s->engine_seen_ms = mono_ms;
-	else if (mono_ms - s->engine_seen_ms >= s->lease->timeout_ms) {
-		log_error(
-		    "engine: %s has not answered for %.1f s (%s): handing the scheduler lease "
-		    "over and stopping",
-		    s->cfg->docker_host, (double)(mono_ms - s->engine_seen_ms) / 1000.0,
-		    eerr.message);
-		sched_lease_release(s->lease);
-		return false;
+	    (eerr.kind != ENGINE_ERR_CONNECT && eerr.kind != ENGINE_ERR_TIMEOUT)) {
+		s->engine_seen_ms = time_mono_ms();
+		return true;
 	}
-	return sched_lease_keep(s->lease, mono_ms, time_now_ms());
+	int64_t now = time_mono_ms();
+	if (now - s->engine_seen_ms < s->lease->timeout_ms)
+		return true;
+	log_error("engine: %s has not answered for %.1f s (%s): handing the scheduler lease over "
+		  "and stopping",
+		  s->cfg->docker_host, (double)(now - s->engine_seen_ms) / 1000.0, eerr.message);
+	sched_lease_release(s->lease);
+	return false;
+}
+
+bool sched_may_change_engine(struct scheduler *s)
+{
+	if (!s->lease)
+		return true;
+	if (sched_lease_confirm(s->lease, time_mono_ms(), time_now_ms()))
+		return true;
+	s->fenced = true;
+	return false;
 }
 
 int sched_loop(struct scheduler *s)
 {
 	int64_t last_change = 0; /* monotonic start of the last tick that dispatched or finished */
-	while (!s->stop) {
+	while (!s->stop && !s->fenced) {
 		if (s->reload_pending)
 			apply_reload(s);
 		int64_t max = max_interval(s);
@@ -533,6 +546,8 @@ int sched_loop(struct scheduler *s)
 			    sched_lease_due(s->lease) > now ? sched_lease_due(s->lease) - now : 0;
 		wait_ms(s, wait);
 	}
+	if (s->fenced)
+		return 1;
 	if (s->only_run_pk &&
 	    !sched_abort_run(s, "interrupted: dags test was stopped by a signal", time_now_ms()))
 		return 1;

@@ -133,6 +133,8 @@ static void sweep_one(struct scheduler *s, const json_t *svc, bool full)
 	if (!over && (known || !full || !stranger_due(s, svc, id, name)))
 		return;
 	struct engine_err eerr = {0};
+	if (!sched_may_change_engine(s))
+		return;
 	if (!engine_service_remove(s->engine, id, &eerr))
 		log_warnx("engine: remove leftover service %s: %s", name, eerr.message);
 	else if (over)

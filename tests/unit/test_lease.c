@@ -654,6 +654,101 @@ static void test_sched_release(void **state)
 	sched_lease_finish(&l);
 }
 
+/* Confirming renews at once, due or not: beat and time move, the next renewal is due later. */
+static void test_confirm_held(void **state)
+{
+	struct fixture *f = *state;
+	struct sched_lease l;
+	sched_lease_init(&l, f->a, "sched-a", 400);
+	assert_int_equal(sched_lease_acquire(&l, NULL), 1);
+	int64_t due = sched_lease_due(&l);
+	assert_true(sched_lease_confirm(&l, due - 90, 555));
+	assert_lease(f->b, "sched-a", 1, 1, 555);
+	assert_int_equal(l.last_renew_ms, due - 90);
+	assert_int_equal(sched_lease_due(&l), due + 10);
+	assert_true(sched_lease_confirm(&l, due - 80, 556));
+	assert_lease(f->b, "sched-a", 1, 2, 556);
+	assert_int_equal(l.token, 1);
+	sched_lease_finish(&l);
+}
+
+/* After a takeover the holder's confirmation fails and it forgets its token; the new holder's
+ * lease is untouched, and the lost lease is neither confirmed nor kept any more. */
+static void test_confirm_taken_over(void **state)
+{
+	struct fixture *f = *state;
+	struct sched_lease l;
+	sched_lease_init(&l, f->a, "sched-a", 400);
+	assert_int_equal(sched_lease_acquire(&l, NULL), 1);
+	int64_t due = sched_lease_due(&l);
+	assert_int_equal(take_ok(f->b, "sched-b", 400), 2);
+	assert_false(sched_lease_confirm(&l, due - 90, 777));
+	assert_int_equal(l.token, 0);
+	assert_lease(f->c, "sched-b", 2, 0, -1);
+	assert_false(sched_lease_confirm(&l, due - 80, 778));
+	/* Not due yet, but lost: keep says stop at once. */
+	assert_false(sched_lease_keep(&l, due - 70, 779));
+	struct store_lease cur = read_ok(f->c);
+	assert_int_equal(cur.beat, 0);
+	assert_true(cur.renewed_ms != 777 && cur.renewed_ms != 778 && cur.renewed_ms != 779);
+	store_lease_finish(&cur);
+	sched_lease_finish(&l);
+}
+
+/* A lease never acquired (token 0) is neither confirmed nor kept, and nothing is written. */
+static void test_confirm_keep_not_held(void **state)
+{
+	struct fixture *f = *state;
+	struct sched_lease l;
+	sched_lease_init(&l, f->a, "sched-a", 400);
+	assert_false(sched_lease_confirm(&l, 1000, 888));
+	assert_false(sched_lease_keep(&l, 0, 889));
+	assert_false(sched_lease_keep(&l, 1000000, 890));
+	assert_lease(f->b, NULL, 0, 0, 0);
+	/* Nor once released. */
+	assert_int_equal(sched_lease_acquire(&l, NULL), 1);
+	sched_lease_release(&l);
+	assert_false(sched_lease_keep(&l, 0, 891));
+	assert_false(sched_lease_confirm(&l, 0, 892));
+	assert_lease(f->b, NULL, 1, 1, -1);
+	sched_lease_finish(&l);
+}
+
+/* Runs sql on a raw connection of its own (a schema change another process makes). */
+static void raw_exec(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	char *msg = NULL;
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("%s: %s", sql, msg);
+	sqlite3_close(db);
+}
+
+/* Renewals that fail (a store error, not a takeover) are retried; the holder goes on until it
+ * has not renewed for lease_timeout, then keep says stop; confirm fails at once. */
+static void test_keep_store_errors(void **state)
+{
+	struct fixture *f = *state;
+	struct sched_lease l;
+	sched_lease_init(&l, f->a, "sched-a", 400);
+	assert_int_equal(sched_lease_acquire(&l, NULL), 1);
+	int64_t t0 = l.last_renew_ms;
+	raw_exec(f->path, "ALTER TABLE scheduler_lease RENAME TO scheduler_lease_away");
+	assert_false(sched_lease_confirm(&l, t0 + 50, 1));
+	assert_int_equal(l.token, 1); /* not lost: it may renew again */
+	/* Tried again every timeout / 4 (at most every second). */
+	for (int64_t at = t0 + 100; at < t0 + 400; at += 100) {
+		assert_true(sched_lease_keep(&l, at, at));
+		assert_int_equal(sched_lease_due(&l), at + 100);
+	}
+	assert_false(sched_lease_keep(&l, t0 + 400, 4));
+	assert_int_equal(l.last_renew_ms, t0);
+	raw_exec(f->path, "ALTER TABLE scheduler_lease_away RENAME TO scheduler_lease");
+	assert_lease(f->b, "sched-a", 1, 0, -1);
+	sched_lease_finish(&l);
+}
+
 #define T(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
 
 int main(void)
@@ -680,6 +775,10 @@ int main(void)
 	    T(test_acquire_signal),
 	    T(test_keep),
 	    T(test_sched_release),
+	    T(test_confirm_held),
+	    T(test_confirm_taken_over),
+	    T(test_confirm_keep_not_held),
+	    T(test_keep_store_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -30,6 +30,9 @@ struct sched_lease {
 	int64_t token;         /* the fencing token while held, else 0 */
 	int64_t next_renew_ms; /* monotonic */
 	int64_t last_renew_ms; /* monotonic time of the last renewal that went through */
+	/* Optional: called at every look while waiting as a standby (e.g. to beat). */
+	void (*on_standby)(void *ctx);
+	void *standby_ctx;
 };
 
 /* The lease is renewed this many times per lease_timeout. */
@@ -45,9 +48,16 @@ void sched_lease_finish(struct sched_lease *l);
  * signal said stop. */
 int sched_lease_acquire(struct sched_lease *l, const sigset_t *signals);
 
-/* Renews the lease when due. False when another scheduler holds it now: this one must stop at
- * once. A store error is logged and the renewal tried again at the next call. */
+/* Renews the lease when due. False when this scheduler must stop at once: another one holds
+ * the lease now, or it could not be renewed for lease_timeout (store errors are logged and the
+ * renewal tried again up to every second until then). */
 bool sched_lease_keep(struct sched_lease *l, int64_t mono_ms, int64_t wall_ms);
+
+/* Renews the lease right now, before a change to the engine (creates, removes): true only when
+ * the renewal went through, so the change is made by the holder of the current token. A
+ * scheduler that stalled in the middle of a tick while a standby took over finds out here,
+ * before it touches a service. */
+bool sched_lease_confirm(struct sched_lease *l, int64_t mono_ms, int64_t wall_ms);
 
 /* The monotonic time of the next renewal (the loop must not sleep past it). */
 int64_t sched_lease_due(const struct sched_lease *l);

@@ -124,6 +124,7 @@ struct scheduler {
 	 * `dags test`): renewed before each tick; the loop ends with 1 when it is lost. */
 	struct sched_lease *lease;
 	int64_t engine_seen_ms; /* monotonic: the engine last answered a ping (lease keeping) */
+	bool fenced; /* the lease could not be confirmed before an engine change: stop (exit 1) */
 };
 
 /* Sets up a scheduler over objects the caller owns and keeps alive. only_run_pk: 0 for the
