@@ -2,10 +2,40 @@
  * (the container's HEALTHCHECK). */
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "swarmflow/common/timeutil.h"
+#include "swarmflow/common/util.h"
 #include "swarmflow/sched/heartbeat.h"
+
+/* No healthy active scheduler: is this host's scheduler a live standby? Healthy when it beats
+ * and its engine answers (it waits for the lease); *why (replaced) says so. */
+static bool standby_healthy(struct cli *cli, char **why)
+{
+	char host[256];
+	if (gethostname(host, sizeof(host)) != 0)
+		return false;
+	host[sizeof(host) - 1] = '\0';
+	struct heartbeat hb;
+	char *err = NULL, *judged = NULL;
+	if (!heartbeat_read_standby(cli->cfg.state_dir, host, &hb, &err)) {
+		free(err);
+		return false;
+	}
+	bool healthy = heartbeat_judge(&hb, time_now_ms(), &judged);
+	char *active = *why;
+	if (healthy)
+		*why = xasprintf(
+		    "healthy: standby scheduler (pid %ld) waiting for the scheduler lease; "
+		    "the active one: %s",
+		    hb.pid, active ? active : "none");
+	else
+		*why = xasprintf("%s (a standby, not holding the scheduler lease)", judged);
+	free(active);
+	free(judged);
+	return healthy;
+}
 
 int cmd_health(struct cli *cli, int argc, char **argv)
 {
@@ -19,6 +49,8 @@ int cmd_health(struct cli *cli, int argc, char **argv)
 	char *why = NULL;
 	bool healthy = heartbeat_read(cli->cfg.state_dir, &hb, &why) &&
 		       heartbeat_judge(&hb, time_now_ms(), &why);
+	if (!healthy)
+		healthy = standby_healthy(cli, &why);
 	printf("%s\n", why ? why : "unhealthy");
 	free(why);
 	return healthy ? EXIT_OK : EXIT_FAILED;

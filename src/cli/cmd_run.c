@@ -159,7 +159,16 @@ static void block_signals(sigset_t *set)
 	sigprocmask(SIG_BLOCK, set, NULL);
 }
 
-/* Says in the heartbeat why the daemon is not running tasks (for `swarmflow health`). */
+/* This machine's host name (the container's, in a stack). */
+static void host_name(char *out, size_t size)
+{
+	if (gethostname(out, size) != 0)
+		str_copy(out, size, "unknown");
+	out[size - 1] = '\0';
+}
+
+/* A scheduler that does not hold the lease beats in its own standby file (see heartbeat.h):
+ * why it does not run tasks ("ok" while it only waits for the lease). */
 static void beat_waiting(struct cli *cli, const char *why)
 {
 	struct heartbeat hb = {.time_ms = time_now_ms(),
@@ -167,7 +176,32 @@ static void beat_waiting(struct cli *cli, const char *why)
 			       .poll_interval = cli->cfg.poll_interval};
 	str_copy(hb.instance, sizeof(hb.instance), cli->cfg.instance);
 	str_copy(hb.engine, sizeof(hb.engine), why);
-	heartbeat_write(cli->cfg.state_dir, &hb);
+	char host[256];
+	host_name(host, sizeof(host));
+	heartbeat_write_standby(cli->cfg.state_dir, host, &hb);
+}
+
+/* The standby's beat, at most every HEARTBEAT_EVERY_MS (sched_lease.on_standby). */
+struct standby_beat {
+	struct cli *cli;
+	int64_t next_ms; /* monotonic */
+};
+
+static void beat_standby(void *ctx)
+{
+	struct standby_beat *b = ctx;
+	int64_t now = time_mono_ms();
+	if (now < b->next_ms)
+		return;
+	beat_waiting(b->cli, "ok");
+	b->next_ms = now + HEARTBEAT_EVERY_MS;
+}
+
+static void standby_clear(struct cli *cli)
+{
+	char host[256];
+	host_name(host, sizeof(host));
+	heartbeat_clear_standby(cli->cfg.state_dir, host);
 }
 
 /* The daemon waits for an engine that does not answer yet (dockerd starting, a manager
@@ -288,10 +322,8 @@ int cmd_dags_test(struct cli *cli, int argc, char **argv)
 /* Who this scheduler is, in the lease and in the logs of the others. */
 static char *lease_holder_name(struct cli *cli)
 {
-	char host[256] = "unknown";
-	if (gethostname(host, sizeof(host)) != 0)
-		str_copy(host, sizeof(host), "unknown");
-	host[sizeof(host) - 1] = '\0';
+	char host[256];
+	host_name(host, sizeof(host));
 	return xasprintf("scheduler pid %ld on %s (instance %s)", (long)getpid(), host,
 			 cli->cfg.instance);
 }
@@ -310,12 +342,21 @@ static int lease_begin(struct cli *cli, struct sched_lease *lease, const sigset_
 	if (!st)
 		return -1;
 	bool stopped = false;
-	if (!wait_for_engine(cli, set, &stopped))
+	if (!wait_for_engine(cli, set, &stopped)) {
+		standby_clear(cli);
 		return stopped ? 0 : -1;
+	}
+	cli_dags(cli); /* before the lease: the first renewal must not wait for a slow parse */
 	char *me = lease_holder_name(cli);
 	sched_lease_init(lease, st, me, cli->cfg.lease_timeout_s * 1000);
 	free(me);
-	return sched_lease_acquire(lease, set);
+	struct standby_beat beat = {cli, 0};
+	lease->on_standby = beat_standby;
+	lease->standby_ctx = &beat;
+	int rc = sched_lease_acquire(lease, set);
+	lease->on_standby = NULL;
+	standby_clear(cli);
+	return rc;
 }
 
 /* A token file that cannot be used is a configuration error: said before anything starts. */

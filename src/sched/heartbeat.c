@@ -2,6 +2,7 @@
  */
 #include "swarmflow/sched/heartbeat.h"
 
+#include <ctype.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +15,21 @@
 /* A heartbeat older than this (or than 10 poll intervals, when longer) means a stuck loop. */
 #define HEARTBEAT_STALE_MS 30000
 
-bool heartbeat_write(const char *state_dir, const struct heartbeat *hb)
+/* state_dir/heartbeat.json, or state_dir/standby-HOST.json for a standby on HOST (characters
+ * other than letters, digits, '.', '-' and '_' in HOST become '_'). */
+static char *beat_path(const char *state_dir, const char *standby_host)
+{
+	if (!standby_host)
+		return xasprintf("%s/heartbeat.json", state_dir);
+	char *path = xasprintf("%s/standby-%s.json", state_dir, standby_host);
+	for (char *p = path + strlen(state_dir) + strlen("/standby-"); *p && strcmp(p, ".json");
+	     p++)
+		if (!isalnum((unsigned char)*p) && *p != '.' && *p != '-' && *p != '_')
+			*p = '_';
+	return path;
+}
+
+static bool write_beat(const char *path, const struct heartbeat *hb)
 {
 	json_t *v = json_pack("{s:I, s:I, s:s, s:I, s:s, s:f}", "time_ms", (json_int_t)hb->time_ms,
 			      "pid", (json_int_t)hb->pid, "instance", hb->instance, "in_flight",
@@ -22,25 +37,43 @@ bool heartbeat_write(const char *state_dir, const struct heartbeat *hb)
 			      hb->poll_interval);
 	char *text = v ? json_dumps(v, JSON_COMPACT) : NULL;
 	json_decref(v);
-	if (!text)
-		return false;
-	char *path = xasprintf("%s/heartbeat.json", state_dir);
-	bool ok = fs_write_atomic(path, text, strlen(text));
-	free(path);
+	bool ok = text && fs_write_atomic(path, text, strlen(text));
 	free(text);
+	return ok;
+}
+
+bool heartbeat_write(const char *state_dir, const struct heartbeat *hb)
+{
+	char *path = beat_path(state_dir, NULL);
+	bool ok = write_beat(path, hb);
+	free(path);
+	return ok;
+}
+
+bool heartbeat_write_standby(const char *state_dir, const char *host, const struct heartbeat *hb)
+{
+	char *path = beat_path(state_dir, host);
+	bool ok = write_beat(path, hb);
+	free(path);
 	return ok;
 }
 
 void heartbeat_clear(const char *state_dir)
 {
-	char *path = xasprintf("%s/heartbeat.json", state_dir);
+	char *path = beat_path(state_dir, NULL);
 	unlink(path);
 	free(path);
 }
 
-bool heartbeat_read(const char *state_dir, struct heartbeat *out, char **err)
+void heartbeat_clear_standby(const char *state_dir, const char *host)
 {
-	char *path = xasprintf("%s/heartbeat.json", state_dir);
+	char *path = beat_path(state_dir, host);
+	unlink(path);
+	free(path);
+}
+
+static bool read_beat(const char *path, struct heartbeat *out, char **err)
+{
 	json_error_t jerr;
 	json_t *v = json_load_file(path, 0, &jerr);
 	*out = (struct heartbeat){0};
@@ -64,6 +97,22 @@ bool heartbeat_read(const char *state_dir, struct heartbeat *out, char **err)
 		set_err(err, "%s: not a heartbeat", path);
 	}
 	json_decref(v);
+	return ok;
+}
+
+bool heartbeat_read(const char *state_dir, struct heartbeat *out, char **err)
+{
+	char *path = beat_path(state_dir, NULL);
+	bool ok = read_beat(path, out, err);
+	free(path);
+	return ok;
+}
+
+bool heartbeat_read_standby(const char *state_dir, const char *host, struct heartbeat *out,
+			    char **err)
+{
+	char *path = beat_path(state_dir, host);
+	bool ok = read_beat(path, out, err);
 	free(path);
 	return ok;
 }

@@ -26,6 +26,15 @@ bool heartbeat_write(const char *state_dir, const struct heartbeat *hb);
  * heartbeat of the one before it (same volume, same pid 1 in a container). */
 void heartbeat_clear(const char *state_dir);
 
+/* A standby scheduler (waiting for the lease, or for its engine before it competes) beats in a
+ * file of its own, state_dir/standby-HOST.json, so that it never overwrites the active
+ * scheduler's heartbeat on a shared state folder, and its container's health check (on the
+ * same HOST) can still see it alive. Same semantics as the functions above and below. */
+bool heartbeat_write_standby(const char *state_dir, const char *host, const struct heartbeat *hb);
+void heartbeat_clear_standby(const char *state_dir, const char *host);
+bool heartbeat_read_standby(const char *state_dir, const char *host, struct heartbeat *out,
+			    char **err);
+
 /* Reads state_dir/heartbeat.json. False with *err set ("no heartbeat ...", "unreadable ...")
  * when there is none or it cannot be parsed; the caller frees *err. */
 bool heartbeat_read(const char *state_dir, struct heartbeat *out, char **err);
