@@ -176,9 +176,14 @@ holder_node() {
 	done
 	return 0
 }
-has_holder() { [[ $(holder_node | wc -l) == 1 ]]; }
-wait_until 30 "the lease holder to be found" has_holder
-holder=$(holder_node)
+# find_holder: sets holder when exactly one node's log claims the current token (the logs are
+# read again at each try: a read can come back empty while a container starts).
+holder=
+find_holder() {
+	holder=$(holder_node)
+	[[ $holder == m[23] ]]
+}
+wait_until 30 "the lease holder to be found" find_holder
 other=m2
 [[ $holder == m2 ]] && other=m3
 wait_until 30 "the scheduler on $other to be a standby" says_standby "$other"
