@@ -173,6 +173,18 @@ bool finish_try(struct scheduler *s, size_t idx, bool success, const struct task
 		free(err);
 		return false;
 	}
+	if (ti.try_number != f->try_number || (ti.state != TI_QUEUED && ti.state != TI_RUNNING)) {
+		/* Another scheduler took the lease over and recorded this try meanwhile (this one
+		 * stalled; nothing else changes a try in flight: clear refuses): its outcome and
+		 * log stand, and this one only forgets the try. */
+		log_warnx("task %s.%s run %s try %d: already recorded by another scheduler (now "
+			  "%s, try %d); left as it is",
+			  f->dag_id, f->task_id, f->run_id, f->try_number, ti_state_name(ti.state),
+			  ti.try_number);
+		inflight_remove(s, idx);
+		ti_finish(&ti);
+		return true;
+	}
 	struct buf logs;
 	buf_init(&logs, 0);
 	if (!fetch_logs(s, f, &logs)) {

@@ -1,7 +1,8 @@
 /* test_sched_fence.c - a scheduler whose lease another one took over while it was in the middle
  * of a tick (stalled in an engine request) changes nothing on the engine: no create, no remove,
- * no sweep; it ends its loop with 1. Against the fake engine, with a second store connection as
- * the standby that takes over. */
+ * no sweep; it ends its loop with 1; and a try the new holder recorded meanwhile keeps its record
+ * and log. Against the fake engine, with a second store connection as the standby that takes
+ * over. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,10 +13,12 @@
 
 #include <cmocka.h>
 #include <curl/curl.h>
+#include <sqlite3.h>
 
 #include "../../src/sched/internal.h"
 #include "fake_engine.h"
 #include "sched_env.h"
+#include "swarmflow/common/fsutil.h"
 #include "swarmflow/common/log.h"
 #include "swarmflow/common/timeutil.h"
 #include "swarmflow/sched/lease.h"
@@ -423,6 +426,209 @@ static void test_no_lease(void **state)
 	store_lease_finish(&l);
 }
 
+/* e. The new holder finished a try while the scheduler that dispatched it stalled: its record and
+ * its log stand. */
+#define NEW_LOG "new holder's log\n"
+
+/* Every column of the rows sql selects (key bound to ?1), one line a row, read through a
+ * connection of its own (caller frees). */
+static char *rows_dump(const struct env *env, const char *sql, int64_t key)
+{
+	char *db = xasprintf("%s/swarmflow.db", env->cfg.state_dir);
+	sqlite3 *h = NULL;
+	assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	free(db);
+	sqlite3_stmt *st = NULL;
+	assert_int_equal(sqlite3_prepare_v2(h, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_bind_int64(st, 1, key), SQLITE_OK);
+	struct buf b;
+	buf_init(&b, 0);
+	buf_append(&b, "", 0);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		for (int i = 0; i < sqlite3_column_count(st); i++) {
+			const char *v = (const char *)sqlite3_column_text(st, i);
+			buf_printf(&b, "%s=%s%s%s ", sqlite3_column_name(st, i), v ? "'" : "",
+				   v ? v : "NULL", v ? "'" : "");
+		}
+		buf_printf(&b, "\n");
+	}
+	assert_int_equal(rc, SQLITE_DONE);
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	return buf_steal(&b);
+}
+
+/* The task instance's row and its tries' rows. */
+static char *ti_rows(const struct env *env, int64_t ti_pk)
+{
+	char *ti = rows_dump(env, "SELECT * FROM task_instances WHERE id = ?1", ti_pk);
+	char *tries =
+	    rows_dump(env, "SELECT * FROM task_tries WHERE ti_pk = ?1 ORDER BY try_number", ti_pk);
+	char *all = xasprintf("%s--\n%s", ti, tries);
+	free(ti);
+	free(tries);
+	return all;
+}
+
+/* Removes a service through an engine client of the test's own (a new holder, or someone outside
+ * swarmflow). */
+static void remove_service(const struct env *env, const char *id)
+{
+	char *err = NULL;
+	char *host = xasprintf("unix://%s", fake_engine_socket(env->fe));
+	struct engine_opts eo = {.host = host, .api_version = "1.41", .timeout_ms = 5000};
+	struct engine *e = engine_create(&eo, &err);
+	free(host);
+	if (!e)
+		fail_msg("engine_create: %s", err);
+	struct engine_err eerr = {0};
+	if (!engine_service_remove(e, id, &eerr))
+		fail_msg("remove %s: %s", id, eerr.message);
+	engine_destroy(e);
+}
+
+/* What the new holder does with try 1 of a, which it found ended: writes its log at log_path,
+ * then records the try as a success and the run (a is its only task) as one, in one transaction
+ * through its own connection. */
+static void new_holder_finish(const struct env *env, int64_t ti_pk, const char *log_path)
+{
+	char *dir = xasprintf("%s/logs/t/%s/a", env->cfg.state_dir, RUN_ID);
+	assert_true(fs_mkdir_p(dir));
+	free(dir);
+	assert_true(fs_write_atomic(log_path, NEW_LOG, strlen(NEW_LOG)));
+	struct ti ti = {0};
+	char *err = NULL;
+	if (!store_ti_get(standby.store, ti_pk, &ti, &err))
+		fail_msg("store_ti_get: %s", err);
+	assert_int_equal(ti.try_number, 1);
+	free(ti.log_path);
+	ti.log_path = xstrdup(log_path);
+	ti.state = TI_SUCCESS;
+	ti.has_exit_code = true;
+	ti.exit_code = 0;
+	ti.end_ms = env->now - 100;
+	bool ok = store_begin(standby.store, &err) && store_ti_update(standby.store, &ti, &err) &&
+		  store_try_record(standby.store, &ti, &err) &&
+		  store_run_set_state(standby.store, env->run.id, RUN_SUCCESS, ti.end_ms, &err) &&
+		  store_commit(standby.store, &err);
+	if (!ok)
+		fail_msg("store: %s", err);
+	ti_finish(&ti);
+}
+
+enum recorded_case {
+	RECORDED,          /* the new holder recorded the try, the service ended (complete) */
+	RECORDED_REMOVED,  /* it also removed the service: the scheduler finds it gone */
+	RECORDED_NO_FENCE, /* the same as RECORDED without the store's fence: no lease at all */
+	CONTROL,           /* no takeover: the scheduler records the try itself */
+	CONTROL_REMOVED,   /* no takeover, the service removed from outside */
+};
+
+/* a runs (tick 2 sees it running); then, per c, the standby takes over and records it, and a's
+ * service ends or is removed; the scheduler's next tick finishes the try it still has in flight:
+ * the new holder's log, rows and service stay as they are. The controls show that same tick
+ * writing the log and the rows and removing the service when nobody recorded the try. */
+static void finish_recorded(struct fence *f, enum recorded_case c)
+{
+	static const struct fake_step steps[] = {FAKE_RUNNING, FAKE_COMPLETE};
+	static const struct fake_script script = {"a", steps, ARRAY_LEN(steps), NULL};
+	bool record = c == RECORDED || c == RECORDED_REMOVED || c == RECORDED_NO_FENCE;
+	bool removed = c == RECORDED_REMOVED || c == CONTROL_REMOVED;
+	fake_engine_script(f->env->fe, &script);
+	struct env *env = f->env;
+	if (c == RECORDED_NO_FENCE) {
+		env_start(env, "  task a {\n    shell = \"echo a\"\n  }\n");
+		standby_open(env);
+	} else {
+		start_leased(f, "  task a {\n    shell = \"echo a\"\n  }\n");
+	}
+	env_tick(env, 500); /* created */
+	env_tick(env, 500); /* seen running */
+	struct ti a;
+	env_get_ti(env, "a", &a);
+	assert_int_equal(a.state, TI_RUNNING);
+	assert_int_equal(a.try_number, 1);
+	assert_int_equal(env->s.n_inflight, 1);
+	int64_t pk = a.id;
+	ti_finish(&a);
+	struct fake_service sa = env_service_of(env, "a");
+	char *log_path = xasprintf("%s/logs/t/%s/a/1.log", env->cfg.state_dir, RUN_ID);
+	if (record) {
+		standby_take();
+		assert_true(standby.took);
+		new_holder_finish(env, pk, log_path);
+	}
+	if (removed)
+		remove_service(env, sa.id);
+	char *before = ti_rows(env, pk);
+	size_t mark = fake_engine_request_count(env->fe);
+	bool ok = sched_tick(&env->s, env->now);
+	assert_true(env_count_from(env, mark, "GET", "/tasks") >= 1);
+	char *log = env_read_text(log_path);
+	char *after = ti_rows(env, pk);
+	if (record) {
+		assert_string_equal(log, NEW_LOG);
+		assert_string_equal(after, before);
+		assert_non_null(strstr(after, "state='success'"));
+		assert_int_equal(env_count_from(env, mark, "DELETE", NULL), 0);
+		/* Only forgotten: the tick goes on (nothing else to do, the run has ended). */
+		assert_true(ok);
+		assert_int_equal(env->s.n_inflight, 0);
+		/* Left to the new holder (already gone when it removed it). */
+		assert_int_equal(fake_engine_live(env->fe), removed ? 0 : 1);
+		assert_int_equal(env_run_state_of(env), RUN_SUCCESS);
+	} else if (!removed) {
+		assert_true(ok);
+		assert_int_equal(env->s.n_inflight, 0);
+		assert_string_equal(log, "");
+		assert_string_not_equal(after, before);
+		struct ti done;
+		env_get_ti(env, "a", &done);
+		assert_int_equal(done.state, TI_SUCCESS);
+		assert_string_equal(done.log_path, log_path);
+		assert_int_equal(done.end_ms, env->now);
+		ti_finish(&done);
+		assert_int_equal(env_deletes_of(env, sa.id), 1);
+		assert_int_equal(fake_engine_live(env->fe), 0);
+	} else {
+		assert_true(ok);
+		assert_int_equal(env->s.n_inflight, 0);
+		assert_string_equal(log, "[swarmflow] try 1 failed: the service or its task was "
+					 "removed outside swarmflow\n");
+		assert_int_equal(env_ti_state_of(env, "a"), TI_FAILED);
+	}
+	free(log);
+	free(after);
+	free(before);
+	free(log_path);
+}
+
+static void test_recorded_by_new_holder(void **state)
+{
+	finish_recorded(*state, RECORDED);
+}
+
+static void test_recorded_and_removed_by_new_holder(void **state)
+{
+	finish_recorded(*state, RECORDED_REMOVED);
+}
+
+static void test_recorded_without_fence(void **state)
+{
+	finish_recorded(*state, RECORDED_NO_FENCE);
+}
+
+static void test_recorded_control(void **state)
+{
+	finish_recorded(*state, CONTROL);
+}
+
+static void test_removed_control(void **state)
+{
+	finish_recorded(*state, CONTROL_REMOVED);
+}
+
 #define T(t) cmocka_unit_test_setup_teardown(t, fence_setup, fence_teardown)
 
 int main(void)
@@ -438,6 +644,11 @@ int main(void)
 	    T(test_sweep_fenced),
 	    T(test_sweep_control),
 	    T(test_no_lease),
+	    T(test_recorded_by_new_holder),
+	    T(test_recorded_and_removed_by_new_holder),
+	    T(test_recorded_without_fence),
+	    T(test_recorded_control),
+	    T(test_removed_control),
 	};
 	log_init(LOG_WARN);
 	assert_int_equal(curl_global_init(CURL_GLOBAL_DEFAULT), CURLE_OK);
