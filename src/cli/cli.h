@@ -116,6 +116,9 @@ json_t *cli_run_json(const struct run *r);
 json_t *cli_ti_json(const struct ti *ti);
 /* "2026-11-21T18:00:00.000Z" or "-" for 0. */
 void cli_format_ms(int64_t ms, char out[static 32]);
+/* This machine's host name (the container's, in a stack), "unknown" when it cannot be read;
+ * names a standby's heartbeat file and the lease holder. */
+void cli_host_name(char out[static 256]);
 
 /* A plain text table: add cells row by row, then print with aligned columns. */
 struct table {

@@ -2,7 +2,6 @@
  * (the container's HEALTHCHECK). */
 #include <stdio.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "swarmflow/common/timeutil.h"
@@ -14,12 +13,10 @@
 static bool standby_healthy(struct cli *cli, char **why)
 {
 	char host[256];
-	if (gethostname(host, sizeof(host)) != 0)
-		return false;
-	host[sizeof(host) - 1] = '\0';
+	cli_host_name(host);
 	struct heartbeat hb;
 	char *err = NULL, *judged = NULL;
-	if (!heartbeat_read_standby(cli->cfg.state_dir, host, &hb, &err)) {
+	if (!heartbeat_read(cli->cfg.state_dir, host, &hb, &err)) {
 		free(err);
 		return false;
 	}
@@ -47,7 +44,7 @@ int cmd_health(struct cli *cli, int argc, char **argv)
 		return EXIT_USAGE;
 	struct heartbeat hb;
 	char *why = NULL;
-	bool healthy = heartbeat_read(cli->cfg.state_dir, &hb, &why) &&
+	bool healthy = heartbeat_read(cli->cfg.state_dir, NULL, &hb, &why) &&
 		       heartbeat_judge(&hb, time_now_ms(), &why);
 	if (!healthy)
 		healthy = standby_healthy(cli, &why);

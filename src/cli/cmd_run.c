@@ -159,14 +159,6 @@ static void block_signals(sigset_t *set)
 	sigprocmask(SIG_BLOCK, set, NULL);
 }
 
-/* This machine's host name (the container's, in a stack). */
-static void host_name(char *out, size_t size)
-{
-	if (gethostname(out, size) != 0)
-		str_copy(out, size, "unknown");
-	out[size - 1] = '\0';
-}
-
 /* A scheduler that does not hold the lease beats in its own standby file (see heartbeat.h):
  * why it does not run tasks ("ok" while it only waits for the lease). */
 static void beat_waiting(struct cli *cli, const char *why)
@@ -177,8 +169,8 @@ static void beat_waiting(struct cli *cli, const char *why)
 	str_copy(hb.instance, sizeof(hb.instance), cli->cfg.instance);
 	str_copy(hb.engine, sizeof(hb.engine), why);
 	char host[256];
-	host_name(host, sizeof(host));
-	heartbeat_write_standby(cli->cfg.state_dir, host, &hb);
+	cli_host_name(host);
+	heartbeat_write(cli->cfg.state_dir, host, &hb);
 }
 
 /* The standby's beat, at most every HEARTBEAT_EVERY_MS (sched_lease.on_standby). */
@@ -200,8 +192,8 @@ static void beat_standby(void *ctx)
 static void standby_clear(struct cli *cli)
 {
 	char host[256];
-	host_name(host, sizeof(host));
-	heartbeat_clear_standby(cli->cfg.state_dir, host);
+	cli_host_name(host);
+	heartbeat_clear(cli->cfg.state_dir, host);
 }
 
 /* The daemon waits for an engine that does not answer yet (dockerd starting, a manager
@@ -323,7 +315,7 @@ int cmd_dags_test(struct cli *cli, int argc, char **argv)
 static char *lease_holder_name(struct cli *cli)
 {
 	char host[256];
-	host_name(host, sizeof(host));
+	cli_host_name(host);
 	return xasprintf("scheduler pid %ld on %s (instance %s)", (long)getpid(), host,
 			 cli->cfg.instance);
 }
@@ -405,7 +397,8 @@ int cmd_scheduler(struct cli *cli, int argc, char **argv)
 	int held = lease_begin(cli, &lease, &set);
 	rc = held == 0 ? EXIT_OK : EXIT_FAILED;
 	if (held > 0) {
-		heartbeat_clear(cli->cfg.state_dir); /* healthy only once this process beats */
+		heartbeat_clear(cli->cfg.state_dir,
+				NULL); /* healthy only once this process beats */
 		struct metrics *metrics = metrics_create();
 		struct web_dags *dags = web_dags_create();
 		struct web *web = NULL;

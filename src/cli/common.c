@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "swarmflow/core/spec.h"
@@ -393,4 +394,11 @@ bool cli_job_mode(struct cli *cli)
 	engine_destroy(e);
 	free(err);
 	return job;
+}
+
+void cli_host_name(char out[static 256])
+{
+	if (gethostname(out, 256) != 0)
+		str_copy(out, 256, "unknown");
+	out[255] = '\0';
 }

@@ -139,10 +139,8 @@ void removes_flush(struct scheduler *s)
 	bool may = sched_may_change_engine(s);
 	if (may)
 		engine_services_remove_many(s->engine, ids, n, ok, errs);
-	for (size_t i = 0; i < n && !may; i++)
-		ok[i] = true; /* nothing to report */
 	for (size_t i = 0; i < n; i++) {
-		if (!ok[i]) {
+		if (may && !ok[i]) {
 			metrics_engine_error(s->metrics, &errs[i]);
 			log_warnx("engine: remove service %s: %s", s->removes[i].service_name,
 				  errs[i].message);

@@ -15,8 +15,7 @@
 /* A heartbeat older than this (or than 10 poll intervals, when longer) means a stuck loop. */
 #define HEARTBEAT_STALE_MS 30000
 
-/* state_dir/heartbeat.json, or state_dir/standby-HOST.json for a standby on HOST (characters
- * other than letters, digits, '.', '-' and '_' in HOST become '_'). */
+/* The file of heartbeat.h: heartbeat.json, or standby-HOST.json (HOST sanitised). */
 static char *beat_path(const char *state_dir, const char *standby_host)
 {
 	if (!standby_host)
@@ -29,7 +28,7 @@ static char *beat_path(const char *state_dir, const char *standby_host)
 	return path;
 }
 
-static bool write_beat(const char *path, const struct heartbeat *hb)
+bool heartbeat_write(const char *state_dir, const char *standby_host, const struct heartbeat *hb)
 {
 	json_t *v = json_pack("{s:I, s:I, s:s, s:I, s:s, s:f}", "time_ms", (json_int_t)hb->time_ms,
 			      "pid", (json_int_t)hb->pid, "instance", hb->instance, "in_flight",
@@ -37,43 +36,24 @@ static bool write_beat(const char *path, const struct heartbeat *hb)
 			      hb->poll_interval);
 	char *text = v ? json_dumps(v, JSON_COMPACT) : NULL;
 	json_decref(v);
+	char *path = beat_path(state_dir, standby_host);
 	bool ok = text && fs_write_atomic(path, text, strlen(text));
+	free(path);
 	free(text);
 	return ok;
 }
 
-bool heartbeat_write(const char *state_dir, const struct heartbeat *hb)
+void heartbeat_clear(const char *state_dir, const char *standby_host)
 {
-	char *path = beat_path(state_dir, NULL);
-	bool ok = write_beat(path, hb);
-	free(path);
-	return ok;
-}
-
-bool heartbeat_write_standby(const char *state_dir, const char *host, const struct heartbeat *hb)
-{
-	char *path = beat_path(state_dir, host);
-	bool ok = write_beat(path, hb);
-	free(path);
-	return ok;
-}
-
-void heartbeat_clear(const char *state_dir)
-{
-	char *path = beat_path(state_dir, NULL);
+	char *path = beat_path(state_dir, standby_host);
 	unlink(path);
 	free(path);
 }
 
-void heartbeat_clear_standby(const char *state_dir, const char *host)
+bool heartbeat_read(const char *state_dir, const char *standby_host, struct heartbeat *out,
+		    char **err)
 {
-	char *path = beat_path(state_dir, host);
-	unlink(path);
-	free(path);
-}
-
-static bool read_beat(const char *path, struct heartbeat *out, char **err)
-{
+	char *path = beat_path(state_dir, standby_host);
 	json_error_t jerr;
 	json_t *v = json_load_file(path, 0, &jerr);
 	*out = (struct heartbeat){0};
@@ -97,22 +77,6 @@ static bool read_beat(const char *path, struct heartbeat *out, char **err)
 		set_err(err, "%s: not a heartbeat", path);
 	}
 	json_decref(v);
-	return ok;
-}
-
-bool heartbeat_read(const char *state_dir, struct heartbeat *out, char **err)
-{
-	char *path = beat_path(state_dir, NULL);
-	bool ok = read_beat(path, out, err);
-	free(path);
-	return ok;
-}
-
-bool heartbeat_read_standby(const char *state_dir, const char *host, struct heartbeat *out,
-			    char **err)
-{
-	char *path = beat_path(state_dir, host);
-	bool ok = read_beat(path, out, err);
 	free(path);
 	return ok;
 }

@@ -78,6 +78,14 @@ static void say_standby(const struct store_lease *cur, int64_t *said_token,
 		 cur->holder, (long long)cur->token, (double)limit / 1000.0);
 }
 
+/* The lease went through (taken or renewed) at mono_ms: the next renewal is due in
+ * lease_timeout / LEASE_RENEWS_PER_TIMEOUT. */
+static void renewed(struct sched_lease *l, int64_t mono_ms)
+{
+	l->last_renew_ms = mono_ms;
+	l->next_renew_ms = mono_ms + l->timeout_ms / LEASE_RENEWS_PER_TIMEOUT;
+}
+
 /* Tries to take the lease as it was seen in cur: 1 taken, 0 not (someone else moved first, or
  * a store error, logged). */
 static int take(struct sched_lease *l, const struct store_lease *cur, const struct lease_watch *w)
@@ -93,8 +101,7 @@ static int take(struct sched_lease *l, const struct store_lease *cur, const stru
 	if (rc == 0)
 		return 0;
 	int64_t now = time_mono_ms();
-	l->last_renew_ms = now;
-	l->next_renew_ms = now + l->timeout_ms / LEASE_RENEWS_PER_TIMEOUT;
+	renewed(l, now);
 	if (cur->holder)
 		log_info("lease: taken over (token %lld) from %s, not renewed for %.1f s",
 			 (long long)l->token, cur->holder, (double)(now - w->seen_ms) / 1000.0);
@@ -139,8 +146,7 @@ static int renew(struct sched_lease *l, int64_t mono_ms, int64_t wall_ms)
 	char *err = NULL;
 	int rc = store_lease_renew(l->store, l->token, wall_ms, &err);
 	if (rc > 0) {
-		l->last_renew_ms = mono_ms;
-		l->next_renew_ms = mono_ms + l->timeout_ms / LEASE_RENEWS_PER_TIMEOUT;
+		renewed(l, mono_ms);
 	} else if (rc < 0) {
 		log_warnx("%s (not renewed for %.1f s)", err,
 			  (double)(mono_ms - l->last_renew_ms) / 1000.0);

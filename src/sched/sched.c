@@ -448,7 +448,7 @@ static void beat(struct scheduler *s, int64_t now_ms, int64_t mono_ms)
 			       .poll_interval = s->cfg->poll_interval};
 	snprintf(hb.instance, sizeof(hb.instance), "%s", s->cfg->instance);
 	snprintf(hb.engine, sizeof(hb.engine), "%s", s->engine_error[0] ? s->engine_error : "ok");
-	if (!heartbeat_write(s->cfg->state_dir, &hb))
+	if (!heartbeat_write(s->cfg->state_dir, NULL, &hb))
 		log_warn("cannot write the heartbeat in %s", s->cfg->state_dir);
 	s->engine_error[0] = '\0';
 	s->next_heartbeat_ms = mono_ms + HEARTBEAT_EVERY_MS;
@@ -541,10 +541,8 @@ int sched_loop(struct scheduler *s)
 		int64_t now = time_mono_ms();
 		int64_t wait = s->n_inflight ? sched_next_poll(now - last_change, max)
 					     : (now - start < max ? max - (now - start) : 0);
-		if (s->lease && now + wait > sched_lease_due(s->lease))
-			wait =
-			    sched_lease_due(s->lease) > now ? sched_lease_due(s->lease) - now : 0;
-		wait_ms(s, wait);
+		int64_t to_renewal = s->lease ? sched_lease_due(s->lease) - now : wait;
+		wait_ms(s, wait < to_renewal ? wait : to_renewal > 0 ? to_renewal : 0);
 	}
 	if (s->fenced)
 		return 1;

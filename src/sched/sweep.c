@@ -132,9 +132,9 @@ static void sweep_one(struct scheduler *s, const json_t *svc, bool full)
 	bool over = try_over(s, svc, &known);
 	if (!over && (known || !full || !stranger_due(s, svc, id, name)))
 		return;
-	struct engine_err eerr = {0};
 	if (!sched_may_change_engine(s))
 		return;
+	struct engine_err eerr = {0};
 	if (!engine_service_remove(s->engine, id, &eerr))
 		log_warnx("engine: remove leftover service %s: %s", name, eerr.message);
 	else if (over)

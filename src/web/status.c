@@ -72,7 +72,7 @@ void api_health(struct web_req *q, struct web_resp *r)
 {
 	struct heartbeat hb;
 	char *why = NULL;
-	bool read = heartbeat_read(web_state_dir(q->w), &hb, &why);
+	bool read = heartbeat_read(web_state_dir(q->w), NULL, &hb, &why);
 	int64_t now = time_now_ms();
 	bool healthy = read && heartbeat_judge(&hb, now, &why);
 	json_t *body = json_pack("{s:s, s:s}", "status", healthy ? "ok" : "unhealthy", "detail",

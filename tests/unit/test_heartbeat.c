@@ -21,10 +21,10 @@ static void test_write_read_judge(void **state)
 	struct heartbeat hb = {.time_ms = 1000000, .pid = 42, .in_flight = 3, .poll_interval = 0.5};
 	snprintf(hb.instance, sizeof(hb.instance), "prod");
 	snprintf(hb.engine, sizeof(hb.engine), "ok");
-	assert_true(heartbeat_write(dir, &hb));
+	assert_true(heartbeat_write(dir, NULL, &hb));
 	struct heartbeat got;
 	char *why = NULL;
-	assert_true(heartbeat_read(dir, &got, &why));
+	assert_true(heartbeat_read(dir, NULL, &got, &why));
 	assert_int_equal(got.time_ms, 1000000);
 	assert_int_equal(got.pid, 42);
 	assert_int_equal(got.in_flight, 3);
@@ -54,12 +54,12 @@ static void test_write_read_judge(void **state)
 	fputs("{\"time_ms\": \"soon\"}", fp);
 	fclose(fp);
 	why = NULL;
-	assert_false(heartbeat_read(dir, &got, &why));
+	assert_false(heartbeat_read(dir, NULL, &got, &why));
 	assert_non_null(strstr(why, "not a heartbeat"));
 	free(why);
 	unlink(path);
 	why = NULL;
-	assert_false(heartbeat_read(dir, &got, &why));
+	assert_false(heartbeat_read(dir, NULL, &got, &why));
 	assert_non_null(strstr(why, "the scheduler has not started there"));
 	free(why);
 	free(path);
@@ -102,25 +102,25 @@ static void test_standby_round_trip(void **state)
 	assert_non_null(mkdtemp(dir));
 	struct heartbeat hb = beat_of(7, "prod", "ok"), got;
 	char *err = NULL;
-	assert_false(heartbeat_read_standby(dir, "mgr-1", &got, &err));
+	assert_false(heartbeat_read(dir, "mgr-1", &got, &err));
 	assert_non_null(err);
 	free(err);
 	err = NULL;
-	assert_true(heartbeat_write_standby(dir, "mgr-1", &hb));
+	assert_true(heartbeat_write(dir, "mgr-1", &hb));
 	assert_true(exists(dir, "standby-mgr-1.json"));
 	assert_false(exists(dir, "heartbeat.json"));
-	assert_true(heartbeat_read_standby(dir, "mgr-1", &got, &err));
+	assert_true(heartbeat_read(dir, "mgr-1", &got, &err));
 	assert_null(err);
 	assert_beat(&got, &hb);
 	/* Written again: replaced, not appended to. */
 	hb = beat_of(8, "prod", "waiting for the engine");
-	assert_true(heartbeat_write_standby(dir, "mgr-1", &hb));
-	assert_true(heartbeat_read_standby(dir, "mgr-1", &got, &err));
+	assert_true(heartbeat_write(dir, "mgr-1", &hb));
+	assert_true(heartbeat_read(dir, "mgr-1", &got, &err));
 	assert_beat(&got, &hb);
 	/* Another host's file is another file. */
-	assert_false(heartbeat_read_standby(dir, "mgr-2", &got, &err));
+	assert_false(heartbeat_read(dir, "mgr-2", &got, &err));
 	free(err);
-	heartbeat_clear_standby(dir, "mgr-1");
+	heartbeat_clear(dir, "mgr-1");
 	assert_false(exists(dir, "standby-mgr-1.json"));
 	assert_int_equal(rmdir(dir), 0);
 }
@@ -143,12 +143,12 @@ static void test_standby_name_sanitised(void **state)
 	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
 		struct heartbeat hb = beat_of((long)i + 1, "prod", "ok"), got;
 		char *err = NULL;
-		assert_true(heartbeat_write_standby(dir, cases[i].host, &hb));
+		assert_true(heartbeat_write(dir, cases[i].host, &hb));
 		if (!exists(dir, cases[i].file))
 			fail_msg("%s: no %s", cases[i].host, cases[i].file);
-		assert_true(heartbeat_read_standby(dir, cases[i].host, &got, &err));
+		assert_true(heartbeat_read(dir, cases[i].host, &got, &err));
 		assert_beat(&got, &hb);
-		heartbeat_clear_standby(dir, cases[i].host);
+		heartbeat_clear(dir, cases[i].host);
 		assert_false(exists(dir, cases[i].file));
 	}
 	assert_int_equal(rmdir(dir), 0); /* nothing else was left in it */
@@ -164,43 +164,43 @@ static void test_standby_apart(void **state)
 	struct heartbeat active = beat_of(1, "prod", "ok");
 	struct heartbeat one = beat_of(2, "prod", "ok"), two = beat_of(3, "prod", "ok"), got;
 	char *err = NULL;
-	assert_true(heartbeat_write(dir, &active));
-	assert_true(heartbeat_write_standby(dir, "mgr-1", &one));
-	assert_true(heartbeat_write_standby(dir, "mgr-2", &two));
+	assert_true(heartbeat_write(dir, NULL, &active));
+	assert_true(heartbeat_write(dir, "mgr-1", &one));
+	assert_true(heartbeat_write(dir, "mgr-2", &two));
 	/* The active one beats again after the standbys: theirs are unchanged, and so on. */
 	active.time_ms += 2000;
-	assert_true(heartbeat_write(dir, &active));
-	assert_true(heartbeat_read(dir, &got, &err));
+	assert_true(heartbeat_write(dir, NULL, &active));
+	assert_true(heartbeat_read(dir, NULL, &got, &err));
 	assert_beat(&got, &active);
-	assert_true(heartbeat_read_standby(dir, "mgr-1", &got, &err));
+	assert_true(heartbeat_read(dir, "mgr-1", &got, &err));
 	assert_beat(&got, &one);
-	assert_true(heartbeat_read_standby(dir, "mgr-2", &got, &err));
+	assert_true(heartbeat_read(dir, "mgr-2", &got, &err));
 	assert_beat(&got, &two);
 	/* A standby on the host named "heartbeat" is not the active heartbeat either. */
 	struct heartbeat named = beat_of(4, "prod", "ok");
-	assert_true(heartbeat_write_standby(dir, "heartbeat", &named));
-	assert_true(heartbeat_read(dir, &got, &err));
+	assert_true(heartbeat_write(dir, "heartbeat", &named));
+	assert_true(heartbeat_read(dir, NULL, &got, &err));
 	assert_beat(&got, &active);
 
-	heartbeat_clear_standby(dir, "mgr-1");
-	assert_false(heartbeat_read_standby(dir, "mgr-1", &got, &err));
+	heartbeat_clear(dir, "mgr-1");
+	assert_false(heartbeat_read(dir, "mgr-1", &got, &err));
 	free(err);
 	err = NULL;
-	assert_true(heartbeat_read(dir, &got, &err));
+	assert_true(heartbeat_read(dir, NULL, &got, &err));
 	assert_beat(&got, &active);
-	assert_true(heartbeat_read_standby(dir, "mgr-2", &got, &err));
+	assert_true(heartbeat_read(dir, "mgr-2", &got, &err));
 	assert_beat(&got, &two);
 
-	heartbeat_clear(dir);
-	assert_false(heartbeat_read(dir, &got, &err));
+	heartbeat_clear(dir, NULL);
+	assert_false(heartbeat_read(dir, NULL, &got, &err));
 	free(err);
 	err = NULL;
-	assert_true(heartbeat_read_standby(dir, "mgr-2", &got, &err));
+	assert_true(heartbeat_read(dir, "mgr-2", &got, &err));
 	assert_beat(&got, &two);
-	assert_true(heartbeat_read_standby(dir, "heartbeat", &got, &err));
+	assert_true(heartbeat_read(dir, "heartbeat", &got, &err));
 	assert_beat(&got, &named);
-	heartbeat_clear_standby(dir, "mgr-2");
-	heartbeat_clear_standby(dir, "heartbeat");
+	heartbeat_clear(dir, "mgr-2");
+	heartbeat_clear(dir, "heartbeat");
 	assert_int_equal(rmdir(dir), 0);
 }
 

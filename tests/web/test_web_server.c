@@ -542,14 +542,14 @@ static void test_metrics_health(void **state)
 	    .time_ms = time_now_ms(), .pid = 42, .in_flight = 3, .poll_interval = 0.5};
 	snprintf(hb.instance, sizeof(hb.instance), "test");
 	snprintf(hb.engine, sizeof(hb.engine), "ok");
-	assert_true(heartbeat_write(e->state_dir, &hb));
+	assert_true(heartbeat_write(e->state_dir, NULL, &hb));
 	expect(e, &r, "GET", "/health", NULL, NULL, 200);
 	assert_string_equal(jstr(r.json, "status"), "ok");
 	assert_int_equal(json_integer_value(json_object_get(r.json, "in_flight")), 3);
 	assert_int_equal(json_integer_value(json_object_get(r.json, "pid")), 42);
 	http_finish(&r);
 	hb.time_ms -= 3600 * 1000; /* an hour old: the loop is stuck */
-	assert_true(heartbeat_write(e->state_dir, &hb));
+	assert_true(heartbeat_write(e->state_dir, NULL, &hb));
 	expect(e, &r, "GET", "/health", NULL, NULL, 503);
 	http_finish(&r);
 }

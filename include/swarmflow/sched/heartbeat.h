@@ -19,25 +19,23 @@ struct heartbeat {
 	double poll_interval; /* seconds */
 };
 
-/* Writes hb to state_dir/heartbeat.json atomically. False (errno set) on failure. */
-bool heartbeat_write(const char *state_dir, const struct heartbeat *hb);
+/* Which file: standby_host NULL is the active scheduler's, state_dir/heartbeat.json. A standby
+ * scheduler (waiting for the lease, or for its engine before it competes) passes its host name
+ * and beats in state_dir/standby-HOST.json (characters other than letters, digits, '.', '-'
+ * and '_' become '_'), so that it never overwrites the active scheduler's heartbeat on a shared
+ * state folder, and its container's health check (on the same HOST) can still see it alive. */
 
-/* Removes state_dir/heartbeat.json: a scheduler starting must not pass for healthy on the
- * heartbeat of the one before it (same volume, same pid 1 in a container). */
-void heartbeat_clear(const char *state_dir);
+/* Writes hb to that file atomically. False (errno set) on failure. */
+bool heartbeat_write(const char *state_dir, const char *standby_host, const struct heartbeat *hb);
 
-/* A standby scheduler (waiting for the lease, or for its engine before it competes) beats in a
- * file of its own, state_dir/standby-HOST.json, so that it never overwrites the active
- * scheduler's heartbeat on a shared state folder, and its container's health check (on the
- * same HOST) can still see it alive. Same semantics as the functions above and below. */
-bool heartbeat_write_standby(const char *state_dir, const char *host, const struct heartbeat *hb);
-void heartbeat_clear_standby(const char *state_dir, const char *host);
-bool heartbeat_read_standby(const char *state_dir, const char *host, struct heartbeat *out,
-			    char **err);
+/* Removes that file: a scheduler starting must not pass for healthy on the heartbeat of the one
+ * before it (same volume, same pid 1 in a container). */
+void heartbeat_clear(const char *state_dir, const char *standby_host);
 
-/* Reads state_dir/heartbeat.json. False with *err set ("no heartbeat ...", "unreadable ...")
- * when there is none or it cannot be parsed; the caller frees *err. */
-bool heartbeat_read(const char *state_dir, struct heartbeat *out, char **err);
+/* Reads that file. False with *err set ("no heartbeat ...", "unreadable ...") when there is none
+ * or it cannot be parsed; the caller frees *err. */
+bool heartbeat_read(const char *state_dir, const char *standby_host, struct heartbeat *out,
+		    char **err);
 
 /* Judges a heartbeat at now_ms: healthy when it is at most max(30 s, 10 poll intervals) old and
  * the engine answered. Returns true when healthy; *why (caller frees) always says what was
