@@ -192,3 +192,12 @@ json_t *output_expand_values(const char *const *values, size_t n)
 		json_array_append_new(arr, json_string(values[i]));
 	return arr;
 }
+
+json_t *output_as_json(const char *output)
+{
+	if (!output)
+		return json_null();
+	json_error_t jerr;
+	json_t *v = json_loads(output, JSON_DECODE_ANY, &jerr);
+	return v ? v : json_string(output);
+}

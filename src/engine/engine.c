@@ -484,8 +484,11 @@ static bool log_sink_feed(void *ctx, const char *data, size_t len)
 	return logstream_feed(&s->ls, data, len, &s->logs);
 }
 
-static bool logs_finish(struct log_sink *s, bool ok, struct buf *out, struct engine_err *err)
+static bool logs_finish(struct log_sink *s, bool ok, struct buf *out, bool *cut,
+			struct engine_err *err)
 {
+	if (s->logs.too_big && cut)
+		*cut = true;
 	if (s->logs.too_big) {
 		s->logs.too_big = false;
 		s->logs.max = 0;
@@ -510,8 +513,15 @@ static bool logs_finish(struct log_sink *s, bool ok, struct buf *out, struct eng
 bool engine_service_logs(struct engine *e, const char *id, bool tty, struct buf *out,
 			 struct engine_err *err)
 {
+	return engine_service_logs_tap(e, id, tty, out, NULL, NULL, err);
+}
+
+bool engine_service_logs_tap(struct engine *e, const char *id, bool tty, struct buf *out,
+			     const struct log_tap *tap, bool *cut, struct engine_err *err)
+{
 	struct log_sink s;
 	logstream_init(&s.ls, tty);
+	s.ls.tap = tap;
 	buf_init(&s.logs, ENGINE_MAX_LOG);
 	if (e->auto_version && !e->negotiated && !engine_negotiate(e, err))
 		return false;
@@ -519,7 +529,7 @@ bool engine_service_logs(struct engine *e, const char *id, bool tty, struct buf 
 	char *path = xasprintf("/v%s/services/%s/logs?stdout=1&stderr=1&follow=0&timestamps=0",
 			       e->version, esc);
 	bool ok = transport_stream(e->t, path, log_sink_feed, &s, err);
-	ok = logs_finish(&s, ok, out, err);
+	ok = logs_finish(&s, ok, out, cut, err);
 	free(path);
 	free(esc);
 	buf_finish(&s.logs);

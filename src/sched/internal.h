@@ -2,11 +2,43 @@
 #ifndef SWARMFLOW_SCHED_INTERNAL_H
 #define SWARMFLOW_SCHED_INTERNAL_H
 
+#include "swarmflow/core/template.h"
 #include "swarmflow/sched/sched.h"
 
-/* dispatch.c: creates the service of ti's next try. Returns false only on a store failure. */
+/* The task instances of one task in a run (pointers into the run's ti_list): one, or the
+ * instances of a mapped task in map order. */
+struct task_tis {
+	struct ti **v;
+	size_t n;
+};
+
+/* dispatch.c: creates the service of ti's next try; upstream is what its templates read of
+ * its upstream tasks (data_upstream). Returns false only on a store failure. */
 bool dispatch_ti(struct scheduler *s, const struct run *run, const struct dag *dag,
-		 const struct task *task, struct ti *ti, int64_t now_ms);
+		 const struct task *task, struct ti *ti, const json_t *upstream, int64_t now_ms);
+
+/* data.c: data between tasks. by_task has the run's task instances per task index.
+ * data_upstream: the object a try's templates read of the tasks it references (see
+ *   template_ctx.upstream); NULL on a store failure (logged).
+ * data_skipped: *skip when a branch upstream did not choose task or a short_circuit ancestor
+ *   stopped it; false on a store failure.
+ * data_branch_check: NULL when a branch task's output names only direct downstream tasks, else
+ *   the error (caller frees).
+ * data_expand: expands the unexpanded instance ti of a mapped task in one transaction (or ends
+ *   it skipped with no element, or failed when its elements cannot be had or are too many);
+ *   false on a store failure. */
+/* data.c: fills *out with the run's template variables for task (no try, upstream or item
+ * yet); returns the parsed conf it points at (caller decrefs after use). */
+json_t *data_template_ctx(const struct run *run, const struct dag *dag, const struct task *task,
+			  struct template_ctx *out);
+json_t *data_upstream(struct scheduler *s, const struct dag *dag, const struct task *task,
+		      const struct task_tis *by_task);
+bool data_skipped(struct scheduler *s, const struct dag *dag, const struct task *task,
+		  const struct task_tis *by_task, bool *skip);
+char *data_branch_check(const struct dag *dag, const struct task *task, const char *output);
+bool data_expand(struct scheduler *s, const struct run *run, const struct dag *dag,
+		 const struct task *task, struct ti *ti, const struct task_tis *by_task,
+		 int64_t now_ms);
 
 /* dispatch.c: creates, all at once, the services of the tries dispatch_ti recorded as queued
  * this tick, and tracks them (or fails or reschedules the tries). Returns false only on a store

@@ -53,4 +53,8 @@ json_t *output_expand_items(const char *value);
  * array. */
 json_t *output_expand_values(const char *const *values, size_t n);
 
+/* An output as an element of outputs_json: its JSON value when it parses as JSON, else the
+ * string; null for none. Returns a new reference. */
+json_t *output_as_json(const char *output);
+
 #endif

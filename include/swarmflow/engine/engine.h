@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "swarmflow/common/util.h"
+#include "swarmflow/engine/logstream.h"
 
 /* Largest response body kept in memory (JSON answers); larger ones fail with ENGINE_ERR_TOO_BIG. */
 #define ENGINE_MAX_BODY (64u * 1024 * 1024)
@@ -124,6 +125,11 @@ bool engine_nodes_list(struct engine *e, json_t **out, struct engine_err *err);
  * malformed stream or one that ends inside a frame) *out is left unchanged. */
 bool engine_service_logs(struct engine *e, const char *id, bool tty, struct buf *out,
 			 struct engine_err *err);
+/* The same, with the stdout bytes (all bytes when tty) also given to tap as they come (NULL:
+ * none); *cut (may be NULL) is set when the logs were over ENGINE_MAX_LOG, so that the tap did not
+ * see the whole of stdout. */
+bool engine_service_logs_tap(struct engine *e, const char *id, bool tty, struct buf *out,
+			     const struct log_tap *tap, bool *cut, struct engine_err *err);
 
 /* GET /secrets or /configs filtered by name: *id_out is the ID of the one whose Spec.Name is
  * exactly `name` (caller frees). Not found: false with kind ENGINE_ERR_HTTP and status 404 and
