@@ -221,6 +221,11 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_TI_EXPAND_MORE] = "INSERT INTO task_instances (run_pk, dag_id, run_id, task_id,"
 			  " max_tries, map_index, map_item) SELECT run_pk, dag_id, run_id,"
 			  " task_id, max_tries, ?2, ?3 FROM task_instances WHERE id = ?1",
+    [ST_TIS_FOR_RUN_OUTPUTS] = "SELECT " TI_COLS ", (SELECT output FROM task_tries t"
+			       " WHERE t.ti_pk = task_instances.id"
+			       " AND t.try_number = task_instances.try_number)"
+			       " FROM task_instances WHERE run_pk = ?1"
+			       " ORDER BY min(id) OVER (PARTITION BY task_id), map_index",
     [ST_TRY_OUTPUT] = "SELECT output FROM task_tries WHERE ti_pk = ?1 AND try_number = ?2",
     [ST_TI_CLEAR] = "UPDATE task_instances SET state = 'none', max_tries = try_number + ?3 + 1,"
 		    " service_id = NULL, service_name = NULL, exit_code = NULL, error = NULL,"

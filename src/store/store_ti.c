@@ -33,7 +33,7 @@ static bool read_ti(sqlite3_stmt *st, struct ti *out, char **err)
 	out->node_id = store_col_text(st, 17);
 	out->map_index = sqlite3_column_int(st, 18);
 	out->map_item = store_col_text(st, 19);
-	if (sqlite3_column_count(st) > 20) /* the tries' statement: the try's output */
+	if (sqlite3_column_count(st) > 20) /* a statement that reads the try's output */
 		out->output = store_col_text(st, 20);
 	return true;
 }
@@ -83,6 +83,13 @@ bool store_tis_for_run(struct store *s, int64_t run_pk, struct ti_list *out, cha
 	sqlite3_stmt *st = store_stmt(s, ST_TIS_FOR_RUN);
 	sqlite3_bind_int64(st, 1, run_pk);
 	return get_list(s, st, "list task instances of a run", out, err);
+}
+
+bool store_tis_for_run_outputs(struct store *s, int64_t run_pk, struct ti_list *out, char **err)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_TIS_FOR_RUN_OUTPUTS);
+	sqlite3_bind_int64(st, 1, run_pk);
+	return get_list(s, st, "list task instances of a run with their outputs", out, err);
 }
 
 bool store_tis_in_flight(struct store *s, struct ti_list *out, char **err)

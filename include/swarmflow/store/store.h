@@ -70,8 +70,8 @@ struct ti {
 	 * the elements of its mapped task, whose element (as JSON text) is map_item. */
 	int map_index;
 	char *map_item;
-	/* The try's output: read by store_tries_list (NULL elsewhere, and for a try without
-	 * one), written by store_try_record. */
+	/* The try's output: read by store_tries_list and store_tis_for_run_outputs (NULL
+	 * elsewhere, and for a try without one), written by store_try_record. */
 	char *output;
 };
 
@@ -149,6 +149,8 @@ bool store_ti_get(struct store *s, int64_t id, struct ti *out, char **err);
 /* Task instances of a run, in creation order, the instances of a mapped task together (at its
  * first one) in map order. */
 bool store_tis_for_run(struct store *s, int64_t run_pk, struct ti_list *out, char **err);
+/* The same with each task instance's output (of its current try) in ->output. */
+bool store_tis_for_run_outputs(struct store *s, int64_t run_pk, struct ti_list *out, char **err);
 /* Task instances in states queued or running (they own a service), any run, by row id. */
 bool store_tis_in_flight(struct store *s, struct ti_list *out, char **err);
 
