@@ -91,6 +91,8 @@ char *output_scan_finish(struct output_scan *o, char **err)
 	if (o->value_len > OUTPUT_MAX)
 		set_err(err, "the output is %zu bytes, over the cap of %d bytes (64 KiB)",
 			o->value_len, OUTPUT_MAX);
+	else if (o->value.len && memchr(o->value.data, '\0', o->value.len))
+		set_err(err, "the output is not text: it holds a NUL byte");
 	else if (!(utf8 = json_stringn(o->value.data ? o->value.data : "", o->value.len)))
 		set_err(err, "the output is not valid UTF-8 text");
 	else

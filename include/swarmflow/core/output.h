@@ -31,8 +31,8 @@ void output_scan_init(struct output_scan *o, enum output_mode mode);
 void output_scan_feed(struct output_scan *o, const void *data, size_t len);
 /* Ends the stream (a last line without '\n' counts) and returns the output (caller frees; ""
  * when there is none), or NULL with *err set when it is over OUTPUT_MAX ("the output is N
- * bytes, over the cap of 65536 bytes (64 KiB)") or is not valid UTF-8 text. Frees what the
- * scan held either way. */
+ * bytes, over the cap of 65536 bytes (64 KiB)"), holds a NUL byte or is not valid UTF-8 text.
+ * Frees what the scan held either way. */
 char *output_scan_finish(struct output_scan *o, char **err);
 
 /* The task ids a branch task chose: its output as a JSON array of strings, else one id per
