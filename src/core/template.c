@@ -309,6 +309,11 @@ static bool append_upstream(struct buf *out, const struct expr *e, const struct 
 static bool append_var(struct buf *out, const struct expr *e, const struct template_ctx *ctx,
 		       char **err)
 {
+	bool data = e->var == VAR_UPSTREAM || e->var == VAR_ITEM || e->var == VAR_MAP_INDEX;
+	if (data && ctx->preview) {
+		buf_append(out, e->open, (size_t)(e->end - e->open));
+		return true;
+	}
 	switch (e->var) {
 	case VAR_DS:
 	case VAR_DS_NODASH:

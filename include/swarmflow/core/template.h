@@ -23,6 +23,9 @@ struct template_ctx {
 	const json_t *upstream;
 	const json_t *item; /* a mapped instance's element, or NULL */
 	int map_index;      /* a mapped instance's index; -1 (or 0 when zeroed) otherwise */
+	/* A preview without a run (`dags show --spec`): upstream.*, item and map_index are left
+	 * as written. */
+	bool preview;
 };
 
 /* What a `{{ ... }}` reads besides the run's own variables. */
