@@ -199,6 +199,9 @@ struct task_step {
 	enum rule_verdict verdict;
 	json_t *upstream; /* data_upstream, made at the first dispatch */
 	bool expanded;    /* a mapped task was expanded: its instances are read again */
+	/* The limits refused an instance: the others wait too (a tick only takes slots), without
+	 * asking again for each of a mapped task's hundreds of instances. */
+	bool limited;
 };
 
 /* Moves one task instance forward if it can; dispatches it when it is ready. */
@@ -231,8 +234,12 @@ static bool advance_ti(struct scheduler *s, struct task_step *t, struct ti *ti, 
 		if (!set_ti_state(s, ti, TI_SCHEDULED, now_ms))
 			return false;
 	}
-	if (ti->state != TI_SCHEDULED || !limits_allow(s, t->dag, t->task))
+	if (ti->state != TI_SCHEDULED || t->limited)
 		return true;
+	if (!limits_allow(s, t->dag, t->task)) {
+		t->limited = true;
+		return true;
+	}
 	if (!t->upstream && !(t->upstream = data_upstream(s, t->dag, t->task, t->by_task)))
 		return false;
 	return dispatch_ti(s, t->run, t->dag, t->task, ti, t->upstream, now_ms);
