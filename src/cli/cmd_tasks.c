@@ -174,56 +174,48 @@ static int print_file(const char *path)
 	return EXIT_OK;
 }
 
-/* The try `want` (0: the latest) of a task instance, from its history; NULL (said why) when
- * there is none. */
-static const struct ti *find_try(const struct ti *ti, const struct ti_list *tries, int want)
+/* Prints the log of one recorded try. */
+static int print_log(const struct ti *ti, const struct ti *try)
 {
+	if (try->log_path)
+		return print_file(try->log_path);
+	fprintf(stderr, "swarmflow: try %d of task '%s' has no stored log\n", try->try_number,
+		ti->task_id);
+	return EXIT_FAILED;
+}
+
+/* Prints the output of one recorded try (a newline added when it has none at its end). */
+static int print_output(const struct ti *ti, const struct ti *try)
+{
+	if (!try->output) {
+		fprintf(stderr, "swarmflow: try %d of task '%s' has no output (%s)\n",
+			try->try_number, ti->task_id, ti_state_name(try->state));
+		return EXIT_FAILED;
+	}
+	fputs(try->output, stdout);
+	if (*try->output && !str_has_suffix(try->output, "\n"))
+		putchar('\n');
+	return EXIT_OK;
+}
+
+/* Prints, with print, try `want` (0: the latest) of a task instance from its history. */
+static int print_try(struct cli *cli, const struct ti *ti, int want,
+		     int (*print)(const struct ti *ti, const struct ti *try))
+{
+	struct ti_list tries = {0};
+	char *err = NULL;
+	if (!store_tries_list(cli->store, ti->id, &tries, &err))
+		return store_failed(err);
 	const struct ti *found = NULL;
-	for (size_t i = 0; i < tries->len; i++)
-		if (want == 0 || tries->v[i].try_number == want)
-			found = &tries->v[i];
-	if (!found)
+	for (size_t i = 0; i < tries.len; i++)
+		if (want == 0 || tries.v[i].try_number == want)
+			found = &tries.v[i];
+	int rc = EXIT_FAILED;
+	if (found)
+		rc = print(ti, found);
+	else
 		fprintf(stderr, "swarmflow: task '%s' has no %s try%s\n", ti->task_id,
 			want ? "such" : "finished", want ? "" : " yet");
-	return found;
-}
-
-/* Prints the log of try `want` (0: the latest) of a task instance. */
-static int print_try_log(struct cli *cli, const struct ti *ti, int want)
-{
-	struct ti_list tries = {0};
-	char *err = NULL;
-	if (!store_tries_list(cli->store, ti->id, &tries, &err))
-		return store_failed(err);
-	const struct ti *found = find_try(ti, &tries, want);
-	int rc = EXIT_FAILED;
-	if (found && !found->log_path)
-		fprintf(stderr, "swarmflow: try %d of task '%s' has no stored log\n",
-			found->try_number, ti->task_id);
-	else if (found)
-		rc = print_file(found->log_path);
-	ti_list_finish(&tries);
-	return rc;
-}
-
-/* Prints the output of try `want` (0: the latest) of a task instance. */
-static int print_try_output(struct cli *cli, const struct ti *ti, int want)
-{
-	struct ti_list tries = {0};
-	char *err = NULL;
-	if (!store_tries_list(cli->store, ti->id, &tries, &err))
-		return store_failed(err);
-	const struct ti *found = find_try(ti, &tries, want);
-	int rc = EXIT_FAILED;
-	if (found && !found->output)
-		fprintf(stderr, "swarmflow: try %d of task '%s' has no output (%s)\n",
-			found->try_number, ti->task_id, ti_state_name(found->state));
-	else if (found) {
-		fputs(found->output, stdout);
-		if (*found->output && !str_has_suffix(found->output, "\n"))
-			putchar('\n');
-		rc = EXIT_OK;
-	}
 	ti_list_finish(&tries);
 	return rc;
 }
@@ -239,9 +231,9 @@ static int print_mapped_outputs(struct cli *cli, const struct run *run, const ch
 	json_t *arr = json_array();
 	for (size_t i = 0; i < tis.len; i++)
 		if (strcmp(tis.v[i].task_id, task_id) == 0 && tis.v[i].map_index >= 0)
-			json_array_append_new(arr, output_as_json(tis.v[i].state == TI_SUCCESS
-								      ? tis.v[i].output
-								      : NULL));
+			json_array_append_new(
+			    arr,
+			    output_as_json(tis.v[i].state == TI_SUCCESS ? tis.v[i].output : NULL));
 	cli_print_json(arr);
 	ti_list_finish(&tis);
 	return EXIT_OK;
@@ -270,7 +262,8 @@ static int parse_try_opts(const char *name, int argc, char **argv, struct try_op
 			return cli_usage(cmd);
 		}
 		if (c == 'm' && !parse_int64(optarg, 0, 1000000, &o->map_index)) {
-			fprintf(stderr, "swarmflow: --map-index: expected an index >= 0, got '%s'\n",
+			fprintf(stderr,
+				"swarmflow: --map-index: expected an index >= 0, got '%s'\n",
 				optarg);
 			return cli_usage(cmd);
 		}
@@ -328,13 +321,13 @@ static int show_try(struct cli *cli, const char *name, int argc, char **argv, bo
 	const struct ti *ti = pick_ti(&tis, task_id, o.map_index, &mapped);
 	rc = EXIT_FAILED;
 	if (ti)
-		rc = output ? print_try_output(cli, ti, (int)o.want)
-			    : print_try_log(cli, ti, (int)o.want);
+		rc = print_try(cli, ti, (int)o.want, output ? print_output : print_log);
 	else if (mapped && output && !o.want)
 		rc = print_mapped_outputs(cli, &run, task_id);
 	else if (mapped)
-		fprintf(stderr, "swarmflow: task '%s' is mapped: name an instance with --map-index "
-				"N\n",
+		fprintf(stderr,
+			"swarmflow: task '%s' is mapped: name an instance with --map-index "
+			"N\n",
 			task_id);
 	ti_list_finish(&tis);
 	run_finish(&run);
