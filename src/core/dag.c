@@ -9,9 +9,12 @@
 #define DAG_ID_MAX 200
 
 static const char *const trigger_names[] = {
-    [TRIGGER_ALL_SUCCESS] = "all_success", [TRIGGER_ALL_FAILED] = "all_failed",
-    [TRIGGER_ALL_DONE] = "all_done",       [TRIGGER_ONE_SUCCESS] = "one_success",
-    [TRIGGER_ONE_FAILED] = "one_failed",   [TRIGGER_NONE_FAILED] = "none_failed",
+    [TRIGGER_ALL_SUCCESS] = "all_success",
+    [TRIGGER_ALL_FAILED] = "all_failed",
+    [TRIGGER_ALL_DONE] = "all_done",
+    [TRIGGER_ONE_SUCCESS] = "one_success",
+    [TRIGGER_ONE_FAILED] = "one_failed",
+    [TRIGGER_NONE_FAILED] = "none_failed",
     [TRIGGER_ALWAYS] = "always",
     [TRIGGER_NONE_FAILED_MIN_ONE_SUCCESS] = "none_failed_min_one_success",
     [TRIGGER_NONE_SKIPPED] = "none_skipped",
@@ -65,7 +68,6 @@ bool output_mode_parse(const char *s, enum output_mode *out)
 		*out = (enum output_mode)i;
 	return i >= 0;
 }
-
 
 void dag_errors_add(struct dag_errors *errs, const char *file, int line, const char *fmt, ...)
 {

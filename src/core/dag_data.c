@@ -57,8 +57,8 @@ __attribute__((format(printf, 2, 3))) static void ref_error(struct ref_check *c,
 	char *msg = xvasprintf(fmt, ap);
 	va_end(ap);
 	const struct task *t = &c->dag->tasks[c->task];
-	dag_errors_add(c->errs, c->dag->file, t->line, "dag '%s' task '%s': %s: %s",
-		       c->dag->dag_id, t->task_id, c->key, msg);
+	dag_errors_add(c->errs, c->dag->file, t->line, "dag '%s' task '%s': %s: %s", c->dag->dag_id,
+		       t->task_id, c->key, msg);
 	free(msg);
 	c->ok = false;
 }
@@ -69,16 +69,19 @@ static bool readable(struct ref_check *c, const struct task *u, const char *id,
 {
 	bool mapped_only = kind == TEMPLATE_REF_OUTPUTS_JSON;
 	if (u->mapped && !mapped_only)
-		ref_error(c, "upstream '%s' is mapped: read its outputs with "
-			     "{{ upstream.%s.outputs_json }}",
+		ref_error(c,
+			  "upstream '%s' is mapped: read its outputs with "
+			  "{{ upstream.%s.outputs_json }}",
 			  id, id);
 	else if (!u->mapped && mapped_only)
-		ref_error(c, "upstream '%s' is not mapped: read its output with "
-			     "{{ upstream.%s.output }}",
+		ref_error(c,
+			  "upstream '%s' is not mapped: read its output with "
+			  "{{ upstream.%s.output }}",
 			  id, id);
 	else if (kind != TEMPLATE_REF_EXIT_CODE && u->output == OUTPUT_NONE)
-		ref_error(c, "upstream '%s' has no output (set output = \"last_line\" or "
-			     "\"marked\" in task '%s')",
+		ref_error(c,
+			  "upstream '%s' has no output (set output = \"last_line\" or "
+			  "\"marked\" in task '%s')",
 			  id, id);
 	else
 		return true;

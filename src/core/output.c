@@ -146,8 +146,8 @@ bool output_branch_parse(const char *output, struct strv *out, char **err)
 		if (!json_is_string(v)) {
 			json_decref(arr);
 			strv_finish(out);
-			return set_err(err, "the branch output's element %zu is not a task id string",
-				       i);
+			return set_err(
+			    err, "the branch output's element %zu is not a task id string", i);
 		}
 		strv_push(out, json_string_value(v));
 	}

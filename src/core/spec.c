@@ -53,8 +53,8 @@ void spec_service_name_mapped(const char *prefix, const char *instance, const ch
 	snprintf(try_str, sizeof(try_str), "%d", try_number);
 	if (map_index >= 0)
 		snprintf(index_str, sizeof(index_str), "%d", map_index);
-	const char *parts[] = {instance ? instance : DEFAULT_NAME, dag_id, run_id, task_id,
-			       try_str, index_str};
+	const char *parts[] = {
+	    instance ? instance : DEFAULT_NAME, dag_id, run_id, task_id, try_str, index_str};
 	uint32_t h = FNV_OFFSET;
 	/* Not mapped: the five parts only, so that names stay what they were. */
 	for (size_t i = 0; i < ARRAY_LEN(parts) - (map_index < 0); i++)

@@ -104,8 +104,11 @@ static bool resolve_upstream(const char *rest, size_t len, struct expr *e)
 		size_t sl = strlen(upstream_suffixes[i].suffix);
 		if (len > sl && memcmp(rest + len - sl, upstream_suffixes[i].suffix, sl) == 0 &&
 		    all_id_chars(rest, len - sl)) {
-			*e = (struct expr){.open = e->open, .end = e->end, .var = VAR_UPSTREAM,
-					   .task = rest, .task_len = len - sl,
+			*e = (struct expr){.open = e->open,
+					   .end = e->end,
+					   .var = VAR_UPSTREAM,
+					   .task = rest,
+					   .task_len = len - sl,
 					   .ref = upstream_suffixes[i].ref};
 			return true;
 		}
@@ -120,8 +123,13 @@ static bool resolve_upstream(const char *rest, size_t len, struct expr *e)
 	size_t task_len = (size_t)(part - rest), key_len = len - task_len - pl;
 	if (!all_id_chars(rest, task_len) || !all_key_chars(part + pl, key_len))
 		return false;
-	*e = (struct expr){.open = e->open, .end = e->end, .var = VAR_UPSTREAM, .task = rest,
-			   .task_len = task_len, .ref = TEMPLATE_REF_OUTPUT_JSON, .key = part + pl,
+	*e = (struct expr){.open = e->open,
+			   .end = e->end,
+			   .var = VAR_UPSTREAM,
+			   .task = rest,
+			   .task_len = task_len,
+			   .ref = TEMPLATE_REF_OUTPUT_JSON,
+			   .key = part + pl,
 			   .key_len = key_len};
 	return true;
 }
@@ -190,8 +198,8 @@ bool template_refs(const char *tmpl,
 		if (e.var == VAR_UPSTREAM)
 			fn(ctx, e.ref, e.task, e.task_len);
 		else if (e.var == VAR_ITEM || e.var == VAR_MAP_INDEX)
-			fn(ctx, e.var == VAR_ITEM ? TEMPLATE_REF_ITEM : TEMPLATE_REF_MAP_INDEX, NULL,
-			   0);
+			fn(ctx, e.var == VAR_ITEM ? TEMPLATE_REF_ITEM : TEMPLATE_REF_MAP_INDEX,
+			   NULL, 0);
 	}
 	return rc == 0;
 }

@@ -57,9 +57,9 @@ static json_t *task_data(struct scheduler *s, const struct task *t, const struct
 		return NULL;
 	}
 	set_nullable(d, "output", o);
-	json_object_set_new(d, "exit_code", first && first->has_exit_code
-						? json_integer(first->exit_code)
-						: json_null());
+	json_object_set_new(d, "exit_code",
+			    first && first->has_exit_code ? json_integer(first->exit_code)
+							  : json_null());
 	return d;
 }
 
@@ -149,7 +149,8 @@ char *data_branch_check(const struct dag *dag, const struct task *task, const ch
 		struct buf down;
 		buf_init(&down, 0);
 		for (size_t k = 0; k < task->n_down; k++)
-			buf_printf(&down, "%s%s", k ? ", " : "", dag->tasks[task->down_idx[k]].task_id);
+			buf_printf(&down, "%s%s", k ? ", " : "",
+				   dag->tasks[task->down_idx[k]].task_id);
 		err = xasprintf("branch chose '%s', which is not a direct downstream of '%s' (its "
 				"downstream tasks: %s)",
 				names.v[i], task->task_id, down.len ? down.data : "none");
@@ -246,7 +247,8 @@ bool data_expand(struct scheduler *s, const struct run *run, const struct dag *d
 	} else {
 		char **texts = xcalloc(n, sizeof(*texts));
 		for (size_t i = 0; i < n; i++)
-			texts[i] = json_dumps(json_array_get(items, i), JSON_COMPACT | JSON_ENCODE_ANY);
+			texts[i] =
+			    json_dumps(json_array_get(items, i), JSON_COMPACT | JSON_ENCODE_ANY);
 		char *err = NULL;
 		ok = store_ti_expand(s->store, ti->id, (const char *const *)texts, n, &err);
 		if (ok)

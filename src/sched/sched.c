@@ -250,8 +250,8 @@ static bool advance_task(struct scheduler *s, const struct run *run, const struc
 			 size_t task_idx, const struct task_tis *by_task, bool *expanded,
 			 int64_t now_ms)
 {
-	struct task_step t = {.run = run, .dag = dag, .task = &dag->tasks[task_idx],
-			      .by_task = by_task};
+	struct task_step t = {
+	    .run = run, .dag = dag, .task = &dag->tasks[task_idx], .by_task = by_task};
 	const struct task_tis *tt = &by_task[task_idx];
 	bool ok = true;
 	for (size_t i = 0; ok && i < tt->n; i++)

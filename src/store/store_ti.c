@@ -217,8 +217,7 @@ static bool expand_more(struct store *s, int64_t ti_pk, const char *const *items
 	return true;
 }
 
-bool store_ti_expand(struct store *s, int64_t ti_pk, const char *const *items, size_t n,
-		     char **err)
+bool store_ti_expand(struct store *s, int64_t ti_pk, const char *const *items, size_t n, char **err)
 {
 	if (n == 0)
 		return set_err(err, "store: expand: no elements");

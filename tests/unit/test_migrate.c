@@ -394,9 +394,10 @@ static void check_new_columns(const char *path)
 			 0);
 	assert_int_equal(raw_int(db, "SELECT count(*) FROM task_tries WHERE output IS NOT NULL"),
 			 0);
-	assert_int_equal(raw_int(db, "SELECT count(*) FROM task_tries t"
-				     " LEFT JOIN task_instances i ON i.id = t.ti_pk WHERE i.id IS NULL"),
-			 0);
+	assert_int_equal(
+	    raw_int(db, "SELECT count(*) FROM task_tries t"
+			" LEFT JOIN task_instances i ON i.id = t.ti_pk WHERE i.id IS NULL"),
+	    0);
 	/* Version 3: the scheduler lease, free and never held. */
 	assert_int_equal(raw_int(db, "SELECT count(*) FROM scheduler_lease"
 				     " WHERE id = 1 AND holder IS NULL AND token = 0 AND beat = 0"),

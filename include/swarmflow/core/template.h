@@ -18,8 +18,8 @@ struct template_ctx {
 	const json_t *conf; /* the run's conf object, or NULL */
 	/* What the try's templates read of its upstream tasks: an object keyed by task id, each
 	 * {"state": "...", "output": string or null, "exit_code": integer or null} and, for a
-	 * mapped task, "outputs": [...] in map order (output_as_json: each output as JSON when it parses
- * as JSON, else as a string; null for an instance without one). NULL: none. */
+	 * mapped task, "outputs": [...] in map order (output_as_json: each output as JSON when it
+	 * parses as JSON, else as a string; null for an instance without one). NULL: none. */
 	const json_t *upstream;
 	const json_t *item; /* a mapped instance's element, or NULL */
 	int map_index;      /* a mapped instance's index; -1 (or 0 when zeroed) otherwise */

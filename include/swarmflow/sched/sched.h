@@ -38,7 +38,7 @@ struct inflight {
 	bool tty;
 	bool keep_on_failure;
 	int64_t logs_failed_mono; /* first failed fetch of a try that reads an output; 0: none */
-	char last_reason[512]; /* what the engine last said while the task waited */
+	char last_reason[512];    /* what the engine last said while the task waited */
 };
 
 /* The default time a service with this instance's labels that the store does not know may stay:

@@ -172,9 +172,9 @@ bool store_ti_clear(struct store *s, int64_t run_pk, const char *task_id, int re
 bool store_ti_set_node(struct store *s, int64_t ti_pk, const char *node_id, char **err);
 
 /* Records a finished (or started) try in the history table, keyed by (ti id, try_number):
- * inserted or replaced, with ti->output as its output. Its node_id is the task instance's stored node when the task instance is
- * on this try, else ti->node_id; its queued_ms is ti->queued_ms. A node or queue time already on
- * the row is kept when the new record has none. */
+ * inserted or replaced, with ti->output as its output. Its node_id is the task instance's stored
+ * node when the task instance is on this try, else ti->node_id; its queued_ms is ti->queued_ms. A
+ * node or queue time already on the row is kept when the new record has none. */
 bool store_try_record(struct store *s, const struct ti *ti, char **err);
 /* The tries of one task instance, oldest first (each as a struct ti snapshot: id is the task
  * instance's, next_try_ms is 0; queued_ms and node_id are the try's own, 0 / NULL for tries
