@@ -245,7 +245,7 @@ bool finish_try(struct scheduler *s, size_t idx, bool success, const struct task
 	buf_init(&logs, 0);
 	const char *lost = NULL;
 	if (fetch_logs(s, f, &logs, &scan, &lost) == LOGS_LATER) {
-		output_scan_finish(&scan, NULL);
+		free(output_scan_finish(&scan, NULL));
 		buf_finish(&logs);
 		ti_finish(&ti);
 		return true;
@@ -254,7 +254,7 @@ bool finish_try(struct scheduler *s, size_t idx, bool success, const struct task
 	if (scan.mode != OUTPUT_NONE && !bad_output)
 		ti.output = take_output(s, f, known, &scan, &bad_output);
 	else
-		output_scan_finish(&scan, NULL);
+		free(output_scan_finish(&scan, NULL));
 	if (bad_output) {
 		success = false;
 		error = bad_output;
