@@ -139,3 +139,16 @@ enum run_state run_outcome(const enum ti_state *leaf_states, size_t n)
 			return RUN_FAILED;
 	return RUN_SUCCESS;
 }
+
+enum ti_state ti_states_summary(const enum ti_state *states, size_t n)
+{
+	static const enum ti_state order[] = {
+	    TI_FAILED, TI_UPSTREAM_FAILED, TI_UP_FOR_RETRY, TI_QUEUED,  TI_SCHEDULED, TI_RUNNING,
+	    TI_NONE,   TI_SUCCESS,         TI_SKIPPED,      TI_REMOVED,
+	};
+	for (size_t k = 0; k < sizeof(order) / sizeof(order[0]); k++)
+		for (size_t i = 0; i < n; i++)
+			if (states[i] == order[k])
+				return order[k];
+	return TI_NONE;
+}

@@ -47,4 +47,10 @@ enum rule_verdict trigger_rule_evaluate(enum trigger_rule rule, const struct ups
  * upstream_failed, success otherwise. leaf_states has n entries. */
 enum run_state run_outcome(const enum ti_state *leaf_states, size_t n);
 
+/* The one state that stands for the n instances of a mapped task (the grid's cell, the graph's
+ * node), as Airflow's grid sums them up: the first of failed, upstream_failed, up_for_retry,
+ * queued, scheduled, running, none, success, skipped, removed that any instance is in. TI_NONE
+ * when n is 0. */
+enum ti_state ti_states_summary(const enum ti_state *states, size_t n);
+
 #endif
