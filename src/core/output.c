@@ -36,7 +36,7 @@ static void take_last_line(struct output_scan *o, const char *v, size_t kept, si
 /* A marked value joins the others, after a newline. */
 static void add_marked(struct output_scan *o, const char *v, size_t kept, size_t whole)
 {
-	size_t sep = o->value_len ? 1 : 0;
+	size_t sep = o->n_values++ ? 1 : 0;
 	o->value_len += sep + whole;
 	if (o->value_len > OUTPUT_MAX)
 		return;
@@ -53,7 +53,7 @@ static void end_line(struct output_scan *o)
 	if (kept == whole && kept && s[kept - 1] == '\r')
 		kept = --whole; /* CRLF line ends */
 	size_t ml = strlen(OUTPUT_MARKER);
-	if (o->mode == OUTPUT_LAST_LINE && !blank(s, kept)) {
+	if (o->mode == OUTPUT_LAST_LINE && o->line_text) {
 		take_last_line(o, s, kept, whole);
 	} else if (o->mode == OUTPUT_MARKED && kept >= ml && memcmp(s, OUTPUT_MARKER, ml) == 0) {
 		size_t skip = ml + (kept > ml && s[ml] == ' ');
@@ -61,6 +61,7 @@ static void end_line(struct output_scan *o)
 	}
 	buf_reset(&o->line);
 	o->line_len = 0;
+	o->line_text = false;
 }
 
 void output_scan_feed(struct output_scan *o, const void *data, size_t len)
@@ -74,6 +75,7 @@ void output_scan_feed(struct output_scan *o, const void *data, size_t len)
 		size_t room = o->line.len < LINE_KEEP ? LINE_KEEP - o->line.len : 0;
 		buf_append(&o->line, p, n < room ? n : room);
 		o->line_len += n;
+		o->line_text = o->line_text || !blank(p, n);
 		if (nl)
 			end_line(o);
 		n += nl != NULL;

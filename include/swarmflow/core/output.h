@@ -22,6 +22,8 @@ struct output_scan {
 	enum output_mode mode;
 	struct buf line;  /* the line being read (its first OUTPUT_MAX + marker bytes) */
 	size_t line_len;  /* its whole length */
+	bool line_text;   /* the line has a byte that is not blank (kept or not) */
+	size_t n_values;  /* marked: the values so far (an empty one counts) */
 	struct buf value; /* last_line: the last non-empty line; marked: the values so far */
 	size_t value_len; /* the whole length of the value (may be over OUTPUT_MAX) */
 };
