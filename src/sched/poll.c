@@ -7,6 +7,12 @@
 #include "swarmflow/common/log.h"
 #include "swarmflow/core/units.h"
 
+/* After an event names a service, it is polled every EVENT_REPOLL_MS, EVENT_REPOLLS times at
+ * most, until GET /tasks shows the end: the manager learns of it a little after the container's
+ * die (its dispatcher batches task updates). Past that, the poll schedule goes on. */
+#define EVENT_REPOLL_MS 20
+#define EVENT_REPOLLS 20
+
 char *sched_failure_reason(const struct task_status *st)
 {
 	if (st->err[0])
@@ -160,8 +166,35 @@ long poll_inflight(struct scheduler *s, int64_t now_ms)
 		finished += r;
 	}
 	json_decref(tasks);
+	for (size_t i = 0; i < s->n_inflight; i++)
+		if (s->inflight[i].event_polls > 0)
+			s->inflight[i].event_polls--;
 	/* Before this tick dispatches anything: the services of finished tries are gone before
 	 * new ones are created, so no more than parallelism services ever exist at once. */
 	removes_flush(s);
 	return finished;
+}
+
+void poll_events_take(struct scheduler *s)
+{
+	if (!s->events)
+		return;
+	struct event_batch b = {0};
+	event_watch_take(s->events, &b);
+	for (size_t i = 0; i < b.service_ids.len; i++)
+		for (size_t j = 0; j < s->n_inflight; j++)
+			if (strcmp(s->inflight[j].service_id, b.service_ids.v[i]) == 0)
+				s->inflight[j].event_polls = EVENT_REPOLLS;
+	if (b.service_ids.len || b.overflow)
+		log_debug("engine events: %zu end(s) of ours%s: polling now", b.service_ids.len,
+			  b.overflow ? " and more" : "");
+	event_batch_finish(&b);
+}
+
+int64_t poll_events_wait(const struct scheduler *s, int64_t wait_ms)
+{
+	for (size_t i = 0; i < s->n_inflight; i++)
+		if (s->inflight[i].event_polls > 0)
+			return wait_ms < EVENT_REPOLL_MS ? wait_ms : EVENT_REPOLL_MS;
+	return wait_ms;
 }
