@@ -36,6 +36,7 @@ struct event_watch {
 	int64_t last_nano;   /* the newest event's time (engine clock): the next since */
 	int64_t connected_s; /* wall clock of the last connect, when no event came yet */
 	bool logged_down;    /* the loss was logged: say when the stream is back */
+	bool good;           /* this connection brought a line that decoded */
 	char bad[256];       /* why the stream was dropped by us, or "" */
 	pthread_mutex_t mu;  /* guards what follows */
 	struct event_batch pending;
@@ -59,6 +60,7 @@ static void on_event(struct event_watch *w, const struct engine_event *ev)
 		    strcmp(ev->instance, w->instance) == 0 && ev->service_id[0];
 	pthread_mutex_lock(&w->mu);
 	w->pending.events++;
+	w->stats.events++;
 	if (ours) {
 		if (w->pending.service_ids.len < EVENT_PENDING_MAX)
 			strv_push(&w->pending.service_ids, ev->service_id);
@@ -75,6 +77,13 @@ static bool on_line(void *ctx, const char *line, size_t len)
 	struct engine_event ev;
 	char *err = NULL;
 	if (engine_event_decode(line, len, &ev, &err)) {
+		/* Back only once an event decodes: an engine that answers every connect with
+		 * garbage is logged once, not once per reconnect. */
+		if (!w->good && w->logged_down) {
+			log_info("engine events: stream back; ends are seen as they happen again");
+			w->logged_down = false;
+		}
+		w->good = true;
 		on_event(w, &ev);
 		return true;
 	}
@@ -115,10 +124,6 @@ static void on_open(void *ctx, long status)
 		wake(w);
 	}
 	pthread_mutex_unlock(&w->mu);
-	if (w->logged_down) {
-		log_info("engine events: stream back; ends are seen as they happen again");
-		w->logged_down = false;
-	}
 }
 
 /* The stream ended or could not be opened: logged once per loss. */
@@ -171,14 +176,14 @@ static void *watch_main(void *arg)
 		const char *s = next_since(w, since);
 		struct engine_err err = {0};
 		w->bad[0] = '\0';
+		w->good = false;
 		event_lines_reset(&w->lines);
-		size_t connects = w->stats.connects; /* written by this thread only */
 		engine_events_watch(w->engine, w->filters, s, &cb, w->stop[0], &err);
 		if (err.kind == ENGINE_ERR_CANCELLED)
 			break;
 		on_down(w, &err);
-		if (w->stats.connects != connects && !w->bad[0])
-			backoff = BACKOFF_MIN_MS; /* it was up: a new loss */
+		if (w->good && !w->bad[0])
+			backoff = BACKOFF_MIN_MS; /* it worked: a new loss */
 		log_debug("engine events: reconnecting in %lld ms", (long long)backoff);
 		if (!pause_unless_stopped(w, backoff))
 			break;

@@ -87,12 +87,13 @@ struct event_batch {
 bool event_watch_take(struct event_watch *w, struct event_batch *out);
 void event_batch_finish(struct event_batch *b);
 
-/* Counters, for tests and logs: connections made, and times the stream was lost. */
+/* Counters, for tests and logs. */
 struct event_watch_stats {
-	size_t connects;
-	size_t failures;
-	size_t bad_lines;
-	bool up;
+	size_t connects;  /* streams the engine answered with 2xx */
+	size_t failures;  /* streams that ended or could not be opened */
+	size_t events;    /* lines decoded (ours or not) */
+	size_t bad_lines; /* lines that did not decode, or were too long */
+	bool up;          /* a stream is open now */
 };
 void event_watch_stats(struct event_watch *w, struct event_watch_stats *out);
 
