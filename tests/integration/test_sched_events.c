@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "../../src/sched/internal.h"
 #include "sched_env.h"
 #include "swarmflow/common/log.h"
 #include "swarmflow/common/timeutil.h"
@@ -341,6 +342,35 @@ static void test_engine_restart(void **state)
 	free(o.log);
 }
 
+/* 6. The quick polls an event brings: 20 ms apart, then 50 ms, then the schedule again; they
+ * are counted whether or not the poll got an answer, so an engine that fails gets no more of
+ * them than one that answers. */
+static void test_quick_poll_schedule(void **state)
+{
+	static const struct fake_step steps[] = {FAKE_RUNNING};
+	struct env *env = *state;
+	start_long(env, one_task, steps, ARRAY_LEN(steps), 10);
+	env_tick(env, 10);
+	assert_int_equal(env->s.n_inflight, 1);
+	assert_int_equal(poll_events_wait(&env->s, 5000), 5000);
+	env->s.inflight[0].event_polls = 29; /* what an event sets (poll.c) */
+	fake_engine_fault(env->fe, "/tasks", "500 Internal Server Error", "{\"message\":\"x\"}",
+			  -1);
+	int fast = 0, slow = 0;
+	for (int i = 0; i < 40; i++) {
+		int64_t w = poll_events_wait(&env->s, 5000);
+		fast += w == 20;
+		slow += w == 50;
+		if (w == 5000)
+			break;
+		env_tick(env, w);
+	}
+	assert_int_equal(fast, 15);
+	assert_int_equal(slow, 14);
+	assert_int_equal(env->s.inflight[0].event_polls, 0);
+	assert_int_equal(poll_events_wait(&env->s, 300), 300);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -349,6 +379,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_stream_garbage, env_setup, env_teardown),
 	    cmocka_unit_test_setup_teardown(test_event_flood, env_setup, env_teardown),
 	    cmocka_unit_test_setup_teardown(test_engine_restart, env_setup, env_teardown),
+	    cmocka_unit_test_setup_teardown(test_quick_poll_schedule, env_setup, env_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
