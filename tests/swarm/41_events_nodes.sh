@@ -37,15 +37,6 @@ dag nodes {
 }
 EOF_DAG
 
-# seen_after LOG TASK: milliseconds from the task's "queued" line to its end line in LOG.
-seen_after() {
-	local q e
-	q=$(grep -E "info task queued .* task=$2 " "$1" | head -1 | cut -d' ' -f1)
-	e=$(grep -E "info task (success|failed) .* task=$2 " "$1" | head -1 | cut -d' ' -f1)
-	[[ -n $q && -n $e ]] || fail "no queued/end lines for $2 in $1"
-	echo $((($(ts_ns "$e") - $(ts_ns "$q")) / 1000000))
-}
-
 step "a raw event stream on m1, beside the run"
 filters=$(jq -cn --arg l "swarmflow.instance=$SWARMFLOW_INSTANCE" \
 	'{type: ["container"], event: ["die"], label: [$l]}')
