@@ -33,12 +33,13 @@ struct event_watch {
 	bool started;
 	/* The thread's own. */
 	struct event_lines lines;
-	int64_t last_nano;   /* the newest event's time (engine clock): the next since */
-	int64_t connected_s; /* wall clock of the last connect, when no event came yet */
-	bool logged_down;    /* the loss was logged: say when the stream is back */
-	bool good;           /* this connection brought a line that decoded */
-	char bad[256];       /* why the stream was dropped by us, or "" */
-	pthread_mutex_t mu;  /* guards what follows */
+	int64_t last_nano;       /* the newest event's time (engine clock): the next since */
+	int64_t connected_s;     /* wall clock of the last connect, when no event came yet */
+	bool logged_down;        /* the loss was logged: say when the stream is back */
+	bool good;               /* this connection brought a line that decoded */
+	char bad[256];           /* why the stream was dropped by us, or "" */
+	struct end_probe *probe; /* waits for the manager to show what died */
+	pthread_mutex_t mu;      /* guards what follows */
 	struct event_batch pending;
 	struct event_watch_stats stats;
 };
@@ -61,13 +62,21 @@ static void on_event(struct event_watch *w, const struct engine_event *ev)
 	pthread_mutex_lock(&w->mu);
 	w->pending.events++;
 	w->stats.events++;
-	if (ours) {
-		if (w->pending.service_ids.len < EVENT_PENDING_MAX)
-			strv_push(&w->pending.service_ids, ev->service_id);
-		else
-			w->pending.overflow = true;
-		wake(w);
-	}
+	pthread_mutex_unlock(&w->mu);
+	if (ours)
+		end_probe_add(w->probe, ev->service_id);
+}
+
+/* The manager shows the end of service_id (end_probe's thread): the loop may poll now. */
+static void on_ended(void *ctx, const char *service_id)
+{
+	struct event_watch *w = ctx;
+	pthread_mutex_lock(&w->mu);
+	if (w->pending.service_ids.len < EVENT_PENDING_MAX)
+		strv_push(&w->pending.service_ids, service_id);
+	else
+		w->pending.overflow = true;
+	wake(w);
 	pthread_mutex_unlock(&w->mu);
 }
 
@@ -221,6 +230,9 @@ struct event_watch *event_watch_start(const struct engine *engine, const char *i
 		goto error;
 	}
 	w->engine = engine_clone(engine);
+	w->probe = end_probe_start(engine, on_ended, w, err);
+	if (!w->probe)
+		goto error;
 	if ((errno = pthread_create(&w->thread, NULL, watch_main, w)) != 0) {
 		set_err(err, "engine events: pthread_create: %s", strerror(errno));
 		goto error;
@@ -241,6 +253,7 @@ void event_watch_stop(struct event_watch *w)
 		(void)n;
 		pthread_join(w->thread, NULL);
 	}
+	end_probe_stop(w->probe); /* after the reader: nothing is added any more */
 	engine_destroy(w->engine);
 	for (int i = 0; i < 2; i++)
 		if (w->stop[i] >= 0)

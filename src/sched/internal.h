@@ -23,12 +23,10 @@ void removes_flush(struct scheduler *s);
  * number of tries finished, or -1 on a store failure. */
 long poll_inflight(struct scheduler *s, int64_t now_ms);
 
-/* poll.c: the engine's events as wake-ups. poll_events_take takes what the stream brought and
- * marks the in-flight tries whose container died for quick polls (the manager shows the end a
- * little after the container's die); poll_events_wait shortens the loop's wait to the next quick
- * poll when one is due. An event never decides an outcome: GET /tasks does. */
+/* poll.c: takes what the engine's event stream brought (the loop's wait ended because the
+ * manager now shows the end of a container of ours that died): the tick that follows polls at
+ * once. An event never decides an outcome: the tick's GET /tasks does. */
 void poll_events_take(struct scheduler *s);
-int64_t poll_events_wait(const struct scheduler *s, int64_t wait_ms);
 
 /* finish.c: records the end of a try (state, exit code, error, logs), removes its service and
  * drops it from the in-flight list. */

@@ -7,16 +7,6 @@
 #include "swarmflow/common/log.h"
 #include "swarmflow/core/units.h"
 
-/* After an event names a service, it is polled until GET /tasks shows the end: the manager
- * learns of it a little after the container's die (its agent reports it, its dispatcher batches
- * task updates: about 0.1 s here, more under load). First EVENT_FAST_POLLS polls EVENT_FAST_MS
- * apart, then EVENT_SLOW_POLLS EVENT_SLOW_MS apart (1 s in all); past that, the poll schedule
- * goes on. A try seen ended leaves the in-flight list, and with it its quick polls. */
-#define EVENT_FAST_MS 20
-#define EVENT_FAST_POLLS 15
-#define EVENT_SLOW_MS 50
-#define EVENT_SLOW_POLLS 14
-
 char *sched_failure_reason(const struct task_status *st)
 {
 	if (st->err[0])
@@ -143,10 +133,6 @@ long poll_inflight(struct scheduler *s, int64_t now_ms)
 {
 	if (s->n_inflight == 0)
 		return 0;
-	/* Counted before the request: a failing engine does not get quick polls for ever. */
-	for (size_t i = 0; i < s->n_inflight; i++)
-		if (s->inflight[i].event_polls > 0)
-			s->inflight[i].event_polls--;
 	const char **ids = xcalloc(s->n_inflight, sizeof(*ids));
 	for (size_t i = 0; i < s->n_inflight; i++)
 		ids[i] = s->inflight[i].service_id;
@@ -186,24 +172,8 @@ void poll_events_take(struct scheduler *s)
 		return;
 	struct event_batch b = {0};
 	event_watch_take(s->events, &b);
-	for (size_t i = 0; i < b.service_ids.len; i++)
-		for (size_t j = 0; j < s->n_inflight; j++)
-			if (strcmp(s->inflight[j].service_id, b.service_ids.v[i]) == 0)
-				s->inflight[j].event_polls = EVENT_FAST_POLLS + EVENT_SLOW_POLLS;
 	if (b.service_ids.len || b.overflow)
 		log_debug("engine events: %zu end(s) of ours%s: polling now", b.service_ids.len,
 			  b.overflow ? " and more" : "");
 	event_batch_finish(&b);
-}
-
-int64_t poll_events_wait(const struct scheduler *s, int64_t wait_ms)
-{
-	int most = 0;
-	for (size_t i = 0; i < s->n_inflight; i++)
-		if (s->inflight[i].event_polls > most)
-			most = s->inflight[i].event_polls;
-	if (most == 0)
-		return wait_ms;
-	int64_t quick = most > EVENT_SLOW_POLLS ? EVENT_FAST_MS : EVENT_SLOW_MS;
-	return wait_ms < quick ? wait_ms : quick;
 }

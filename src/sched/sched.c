@@ -550,7 +550,6 @@ static int run_loop(struct scheduler *s, int sigfd)
 		int64_t wait = s->n_inflight ? sched_next_poll(now - last_change, max)
 					     : (now - start < max ? max - (now - start) : 0);
 		int64_t to_renewal = s->lease ? sched_lease_due(s->lease) - now : wait;
-		wait = poll_events_wait(s, wait);
 		wait_ms(s, sigfd, wait < to_renewal ? wait : to_renewal > 0 ? to_renewal : 0);
 	}
 	if (s->fenced)

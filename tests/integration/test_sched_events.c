@@ -16,7 +16,6 @@
 
 #include <cmocka.h>
 
-#include "../../src/sched/internal.h"
 #include "sched_env.h"
 #include "swarmflow/common/log.h"
 #include "swarmflow/common/timeutil.h"
@@ -48,6 +47,7 @@ struct side {
 	int restart_at; /* > 0: the round at which the engine restarts (streams cut, /events
 			   refused twice) */
 	int flood;      /* events of other services sent before the first round */
+	int rounds;     /* > 0: rounds of events sent (then only waits) */
 	size_t tasks_before_flood, tasks_after_flood; /* GET /tasks around the flood */
 	int64_t flood_ms;                             /* how long it took to be read */
 	atomic_bool stop;
@@ -128,7 +128,8 @@ static void *side_main(void *arg)
 	if (sd->flood)
 		send_flood(sd);
 	for (int round = 1; !atomic_load(&sd->stop); round++) {
-		send_round(sd, round);
+		if (!sd->rounds || round <= sd->rounds)
+			send_round(sd, round);
 		sleep_ms(ROUND_MS);
 	}
 	return NULL;
@@ -342,33 +343,22 @@ static void test_engine_restart(void **state)
 	free(o.log);
 }
 
-/* 6. The quick polls an event brings: 20 ms apart, then 50 ms, then the schedule again; they
- * are counted whether or not the poll got an answer, so an engine that fails gets no more of
- * them than one that answers. */
-static void test_quick_poll_schedule(void **state)
+/* 6. One die event is enough: the watcher asks the manager until it shows the end (here 8
+ * polls of the fake later), then wakes the loop once; the schedule alone would take 20 s. */
+static void test_one_event_enough(void **state)
 {
-	static const struct fake_step steps[] = {FAKE_RUNNING};
+	static const struct fake_step steps[] = {FAKE_RUNNING, FAKE_RUNNING, FAKE_RUNNING,
+						 FAKE_RUNNING, FAKE_RUNNING, FAKE_RUNNING,
+						 FAKE_RUNNING, FAKE_RUNNING, FAKE_COMPLETE};
 	struct env *env = *state;
 	start_long(env, one_task, steps, ARRAY_LEN(steps), 10);
-	env_tick(env, 10);
-	assert_int_equal(env->s.n_inflight, 1);
-	assert_int_equal(poll_events_wait(&env->s, 5000), 5000);
-	env->s.inflight[0].event_polls = 29; /* what an event sets (poll.c) */
-	fake_engine_fault(env->fe, "/tasks", "500 Internal Server Error", "{\"message\":\"x\"}",
-			  -1);
-	int fast = 0, slow = 0;
-	for (int i = 0; i < 40; i++) {
-		int64_t w = poll_events_wait(&env->s, 5000);
-		fast += w == 20;
-		slow += w == 50;
-		if (w == 5000)
-			break;
-		env_tick(env, w);
-	}
-	assert_int_equal(fast, 15);
-	assert_int_equal(slow, 14);
-	assert_int_equal(env->s.inflight[0].event_polls, 0);
-	assert_int_equal(poll_events_wait(&env->s, 300), 300);
+	struct side sd = {.mode = SIDE_DIE, .rounds = 1};
+	struct outcome o = {0};
+	run_loop(env, &sd, &o);
+	assert_int_equal(o.rc, 0);
+	assert_int_equal(env_ti_state_of(env, "a"), TI_SUCCESS);
+	assert_true(o.ms < 3000);
+	free(o.log);
 }
 
 int main(void)
@@ -379,7 +369,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_stream_garbage, env_setup, env_teardown),
 	    cmocka_unit_test_setup_teardown(test_event_flood, env_setup, env_teardown),
 	    cmocka_unit_test_setup_teardown(test_engine_restart, env_setup, env_teardown),
-	    cmocka_unit_test_setup_teardown(test_quick_poll_schedule, env_setup, env_teardown),
+	    cmocka_unit_test_setup_teardown(test_one_event_enough, env_setup, env_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

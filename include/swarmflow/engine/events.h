@@ -52,12 +52,26 @@ bool event_lines_feed(struct event_lines *lb, const char *data, size_t len, even
 void event_lines_reset(struct event_lines *lb);
 void event_lines_finish(struct event_lines *lb);
 
+/* events_probe.c (used by the watcher): after a die, asks the manager (one GET /tasks for every
+ * service waiting, 20 ms apart) until it shows the service's end, or not at all, or 3 s passed,
+ * or the engine did not answer; then calls on_ended (on its own thread) with the service id. A
+ * client of its own, made like engine's. NULL with *err set when the thread cannot start. */
+typedef void (*end_probe_fn)(void *ctx, const char *service_id);
+struct end_probe;
+struct end_probe *end_probe_start(const struct engine *engine, end_probe_fn on_ended, void *ctx,
+				  char **err);
+/* Adds service_id to the services waiting (once: a repeated die changes nothing). */
+void end_probe_add(struct end_probe *p, const char *service_id);
+/* Joins the thread (after the request in flight, if any) and frees p; accepts NULL. */
+void end_probe_stop(struct end_probe *p);
+
 /* The engine's events of one instance, watched on a thread: a long-lived
  * GET /events?filters={"type":["container"],"event":["die"],"label":["swarmflow.instance=X"]},
- * reconnected with backoff and a `since` resume after it ends or fails. The thread only
- * collects the service ids of the containers that died and makes one file descriptor readable;
- * the loop that waits on it takes them with event_watch_take. Every event is only a hint: the
- * scheduler still reads outcomes from GET /tasks. */
+ * reconnected with backoff and a `since` resume after it ends or fails. A container that died
+ * names its service to an end_probe, which waits until the manager shows the end; then the
+ * service id is kept and one file descriptor made readable: the loop that waits on it polls once
+ * and sees the end, and takes the ids with event_watch_take. Every event is only a wake-up: the
+ * scheduler still reads outcomes from its own batched GET /tasks. */
 struct event_watch;
 
 /* Starts watching over a client of its own made like engine's (same host, TLS and API version;
@@ -73,10 +87,12 @@ int event_watch_fd(const struct event_watch *w);
 
 /* What event_watch_take hands over. */
 struct event_batch {
-	struct strv
-	    service_ids; /* of containers that died (our instance), in order, repeats kept */
-	bool overflow;   /* more than EVENT_PENDING_MAX came: treat every service as named */
-	size_t events;   /* lines decoded since the last take (all, ours or not) */
+	/* Services whose container died (our instance) and whose end the manager now shows (or
+	 * 3 s passed), in order. */
+	struct strv service_ids;
+	bool overflow; /* more than EVENT_PENDING_MAX came, or the stream is back after a loss:
+			  poll every service */
+	size_t events; /* lines decoded since the last take (all, ours or not) */
 };
 
 /* At most this many service ids wait between two takes; more set overflow. */

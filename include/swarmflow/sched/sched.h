@@ -39,7 +39,6 @@ struct inflight {
 	bool tty;
 	bool keep_on_failure;
 	char last_reason[512]; /* what the engine last said while the task waited */
-	int event_polls;       /* poll.c: quick polls left since an event named its service */
 };
 
 /* The default time a service with this instance's labels that the store does not know may stay:
