@@ -91,11 +91,11 @@ void event_lines_finish(struct event_lines *lb)
 	buf_finish(&lb->line);
 }
 
-/* Hands the line collected so far to fn (without a trailing '\r'), then starts the next. */
+/* Hands the line collected so far to fn (without trailing '\r's), then starts the next. */
 static bool line_end(struct event_lines *lb, event_line_fn fn, void *ctx)
 {
 	size_t n = lb->line.len;
-	if (n && lb->line.data[n - 1] == '\r')
+	while (n && lb->line.data[n - 1] == '\r')
 		n--;
 	bool go = lb->skipping || n == 0 || fn(ctx, lb->line.data, n);
 	event_lines_reset(lb);

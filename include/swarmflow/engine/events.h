@@ -39,8 +39,8 @@ struct event_lines {
 	size_t too_long; /* lines dropped so far */
 };
 
-/* Called for each complete line (without its '\n' or '\r'; empty lines are skipped); false
- * stops the feed. */
+/* Called for each complete line (without its '\n' and trailing '\r's; empty lines are skipped);
+ * false stops the feed. */
 typedef bool (*event_line_fn)(void *ctx, const char *line, size_t len);
 
 void event_lines_init(struct event_lines *lb);
