@@ -1,5 +1,5 @@
 /* events_probe.c - after a container of ours died, asks the manager (one GET /tasks for every
- * service waiting, every PROBE_EVERY_MS) until it shows the end, then hands the service on: the
+ * service due, more and more apart) until it shows the end, then hands the service on: the
  * scheduler's loop is woken when its one batched poll will see the end, not before. */
 #include <errno.h>
 #include <pthread.h>
@@ -13,7 +13,11 @@
 #include "swarmflow/engine/events.h"
 
 /* The manager shows an end a little after the container's die (its agent reports it, its
- * dispatcher batches task updates): about 0.1 s here, more under load. */
+ * dispatcher batches task updates): 65-130 ms here, more under load. A service is asked about
+ * PROBE_FIRST_MS after its die, then again after a quarter of the time it has waited, but at
+ * least PROBE_EVERY_MS: 20 ms apart up to 80 ms, 50 ms apart at 0.2 s, 0.25 s apart at 1 s. An end
+ * is seen within a quarter of its lag, and a slow manager is not asked 50 times a second. */
+#define PROBE_FIRST_MS 50
 #define PROBE_EVERY_MS 20
 /* A service not shown ended after this long is handed on anyway (the loop polls once, then
  * its schedule finds the end). */
@@ -23,7 +27,8 @@
 
 struct waiting {
 	char *service_id;
-	int64_t since_ms; /* monotonic */
+	int64_t since_ms; /* monotonic: the die */
+	int64_t next_ms;  /* monotonic: the next round that asks about it */
 };
 
 struct end_probe {
@@ -56,15 +61,23 @@ static char *take(struct end_probe *p, size_t i)
 	return id;
 }
 
-/* One round: asks about up to PROBE_BATCH services; hands on those shown ended, too old, or
- * every one when the engine did not answer (the loop then polls and logs it). */
+/* One round: asks about up to PROBE_BATCH services that are due; hands on those shown ended,
+ * too old, or every one asked when the engine did not answer (the loop then polls and logs it);
+ * the others are due again later. */
 static void probe_round(struct end_probe *p)
 {
 	const char *ids[PROBE_BATCH];
+	size_t n = 0;
+	int64_t now = time_mono_ms();
 	pthread_mutex_lock(&p->mu);
-	size_t n = p->len < PROBE_BATCH ? p->len : PROBE_BATCH;
-	for (size_t i = 0; i < n; i++)
-		ids[i] = xstrdup(p->v[i].service_id);
+	for (size_t i = 0; i < p->len && n < PROBE_BATCH; i++) {
+		struct waiting *wt = &p->v[i];
+		if (wt->next_ms > now)
+			continue;
+		int64_t step = (now - wt->since_ms) / 4;
+		wt->next_ms = now + (step > PROBE_EVERY_MS ? step : PROBE_EVERY_MS);
+		ids[n++] = xstrdup(wt->service_id);
+	}
 	pthread_mutex_unlock(&p->mu);
 	json_t *tasks = NULL;
 	struct engine_err err = {0};
@@ -72,7 +85,7 @@ static void probe_round(struct end_probe *p)
 	if (!ok)
 		log_debug("engine events: probe: %s", err.message);
 	struct strv ended = {0};
-	int64_t now = time_mono_ms();
+	now = time_mono_ms();
 	pthread_mutex_lock(&p->mu);
 	for (size_t i = p->len; i-- > 0;) {
 		bool asked = false;
@@ -93,31 +106,44 @@ static void probe_round(struct end_probe *p)
 	strv_finish(&ended);
 }
 
-/* Waits (lock held) until something is waiting and PROBE_EVERY_MS passed, or stop; false on
- * stop. */
+/* The earliest next_ms of the services waiting (lock held; some are). */
+static int64_t next_due(const struct end_probe *p)
+{
+	int64_t due = p->v[0].next_ms;
+	for (size_t i = 1; i < p->len; i++)
+		if (p->v[i].next_ms < due)
+			due = p->v[i].next_ms;
+	return due;
+}
+
+/* Waits (lock held) until a waiting service is due, or stop; false on stop. A service added
+ * meanwhile is due later than any already waiting, unless none was. */
 static bool wait_round(struct end_probe *p)
 {
-	while (!p->stop && p->len == 0)
-		pthread_cond_wait(&p->cv, &p->mu);
-	if (p->stop)
-		return false;
-	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_nsec += PROBE_EVERY_MS * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
+	for (;;) {
+		while (!p->stop && p->len == 0)
+			pthread_cond_wait(&p->cv, &p->mu);
+		if (p->stop)
+			return false;
+		int64_t left = next_due(p) - time_mono_ms();
+		if (left <= 0)
+			return true;
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += (time_t)(left / 1000);
+		until.tv_nsec += (long)(left % 1000) * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&p->cv, &p->mu, &until);
 	}
-	while (!p->stop && pthread_cond_timedwait(&p->cv, &p->mu, &until) != ETIMEDOUT)
-		;
-	return !p->stop;
 }
 
 static void *probe_main(void *arg)
 {
 	struct end_probe *p = arg;
 	pthread_mutex_lock(&p->mu);
-	/* The first round comes PROBE_EVERY_MS after the die: the manager never shows it sooner. */
 	while (wait_round(p)) {
 		pthread_mutex_unlock(&p->mu);
 		probe_round(p);
@@ -156,7 +182,9 @@ void end_probe_add(struct end_probe *p, const char *service_id)
 			p->cap = p->cap ? p->cap * 2 : 16;
 			p->v = xrealloc(p->v, p->cap * sizeof(*p->v));
 		}
-		p->v[p->len++] = (struct waiting){xstrdup(service_id), time_mono_ms()};
+		int64_t now = time_mono_ms();
+		/* The manager never shows the end at once. */
+		p->v[p->len++] = (struct waiting){xstrdup(service_id), now, now + PROBE_FIRST_MS};
 		pthread_cond_signal(&p->cv);
 	}
 	pthread_mutex_unlock(&p->mu);

@@ -53,7 +53,8 @@ void event_lines_reset(struct event_lines *lb);
 void event_lines_finish(struct event_lines *lb);
 
 /* events_probe.c (used by the watcher): after a die, asks the manager (one GET /tasks for every
- * service waiting, 20 ms apart) until it shows the service's end, or not at all, or 3 s passed,
+ * service due: 50 ms after the die, then 20 ms apart, growing with the wait) until it shows the
+ * service's end, or not at all, or 3 s passed,
  * or the engine did not answer; then calls on_ended (on its own thread) with the service id. A
  * client of its own, made like engine's. NULL with *err set when the thread cannot start. */
 typedef void (*end_probe_fn)(void *ctx, const char *service_id);
