@@ -105,11 +105,11 @@ void engine_destroy(struct engine *e)
 	free(e);
 }
 
-struct engine *engine_clone(const struct engine *e)
+struct engine *engine_clone(const struct engine *e, bool (*cancel)(void *ctx), void *cancel_ctx)
 {
 	struct engine *c = xcalloc(1, sizeof(*c));
 	*c = *e;
-	c->t = transport_clone(e->t);
+	c->t = transport_clone(e->t, cancel, cancel_ctx);
 	return c;
 }
 

@@ -229,7 +229,7 @@ struct event_watch *event_watch_start(const struct engine *engine, const char *i
 		set_err(err, "engine events: %s", strerror(errno));
 		goto error;
 	}
-	w->engine = engine_clone(engine);
+	w->engine = engine_clone(engine, NULL, NULL); /* the stop pipe ends its stream */
 	w->probe = end_probe_start(engine, on_ended, w, err);
 	if (!w->probe)
 		goto error;

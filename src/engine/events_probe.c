@@ -3,6 +3,7 @@
  * scheduler's loop is woken when its one batched poll will see the end, not before. */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -39,7 +40,7 @@ struct end_probe {
 	bool started;
 	pthread_mutex_t mu; /* guards what follows */
 	pthread_cond_t cv;  /* a service was added, or stop */
-	bool stop;
+	atomic_bool stop;   /* also read by the client's cancel callback, unlocked */
 	struct waiting *v;
 	size_t len, cap;
 };
@@ -153,6 +154,14 @@ static void *probe_main(void *arg)
 	return NULL;
 }
 
+/* The client's cancel callback: a request in flight (a hung engine) ends within a second of
+ * end_probe_stop. */
+static bool stopping(void *ctx)
+{
+	const struct end_probe *p = ctx;
+	return atomic_load(&p->stop);
+}
+
 struct end_probe *end_probe_start(const struct engine *engine, end_probe_fn on_ended, void *ctx,
 				  char **err)
 {
@@ -161,7 +170,8 @@ struct end_probe *end_probe_start(const struct engine *engine, end_probe_fn on_e
 	pthread_cond_init(&p->cv, NULL);
 	p->on_ended = on_ended;
 	p->ctx = ctx;
-	p->engine = engine_clone(engine);
+	atomic_init(&p->stop, false);
+	p->engine = engine_clone(engine, stopping, p);
 	if ((errno = pthread_create(&p->thread, NULL, probe_main, p)) != 0) {
 		set_err(err, "engine events: pthread_create: %s", strerror(errno));
 		end_probe_stop(p);

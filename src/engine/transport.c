@@ -505,7 +505,8 @@ void transport_request_many(struct transport *t, struct transport_call *calls, s
 	}
 }
 
-struct transport *transport_clone(const struct transport *src)
+struct transport *transport_clone(const struct transport *src, bool (*cancel)(void *ctx),
+				  void *cancel_ctx)
 {
 	struct transport *t = xcalloc(1, sizeof(*t));
 	t->curl = curl_easy_duphandle(src->curl);
@@ -519,10 +520,12 @@ struct transport *transport_clone(const struct transport *src)
 	t->key = src->key ? xstrdup(src->key) : NULL;
 	json_headers_make(t);
 	curl_easy_setopt(t->curl, CURLOPT_ERRORBUFFER, t->errbuf);
-	/* src's cancel callback points at src: the clone has none (see transport_watch). */
-	curl_easy_setopt(t->curl, CURLOPT_NOPROGRESS, 1L);
-	curl_easy_setopt(t->curl, CURLOPT_XFERINFOFUNCTION, NULL);
-	curl_easy_setopt(t->curl, CURLOPT_XFERINFODATA, NULL);
+	/* src's cancel callback points at src: the clone has its own, or none. */
+	t->cancel = cancel;
+	t->cancel_ctx = cancel_ctx;
+	curl_easy_setopt(t->curl, CURLOPT_NOPROGRESS, cancel ? 0L : 1L);
+	curl_easy_setopt(t->curl, CURLOPT_XFERINFOFUNCTION, cancel ? on_progress : NULL);
+	curl_easy_setopt(t->curl, CURLOPT_XFERINFODATA, cancel ? t : NULL);
 	return t;
 }
 

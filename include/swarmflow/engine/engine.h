@@ -131,9 +131,10 @@ bool engine_service_logs(struct engine *e, const char *id, bool tty, struct buf 
 bool engine_secret_id(struct engine *e, const char *name, char **id_out, struct engine_err *err);
 bool engine_config_id(struct engine *e, const char *name, char **id_out, struct engine_err *err);
 
-/* A new client like e (host, TLS, the API version in use) without e's cancel callback, for a
- * thread of its own (a client is never shared between threads). Free with engine_destroy(). */
-struct engine *engine_clone(const struct engine *e);
+/* A new client like e (host, TLS, the API version in use), for a thread of its own (a client is
+ * never shared between threads), with cancel and cancel_ctx (as in engine_opts; cancel may be
+ * NULL) instead of e's. Free with engine_destroy(). */
+struct engine *engine_clone(const struct engine *e, bool (*cancel)(void *ctx), void *cancel_ctx);
 
 /* What engine_events_watch calls: on_open when the answer's status is known (may be NULL),
  * on_data with every piece of a 2xx body (false stops the stream). */

@@ -56,9 +56,11 @@ typedef bool (*transport_sink_fn)(void *ctx, const char *data, size_t len);
 bool transport_stream(struct transport *t, const char *path, transport_sink_fn sink, void *ctx,
 		      struct engine_err *err);
 
-/* A new transport with src's host, TLS files and options but no cancel callback, for a thread
- * of its own (a transport is never shared between threads). Free with transport_destroy(). */
-struct transport *transport_clone(const struct transport *src);
+/* A new transport with src's host, TLS files and options, for a thread of its own (a transport
+ * is never shared between threads), with cancel (may be NULL) instead of src's callback. Free
+ * with transport_destroy(). */
+struct transport *transport_clone(const struct transport *src, bool (*cancel)(void *ctx),
+				  void *cancel_ctx);
 
 /* What transport_watch calls: on_open once the answer's status is known (any status; may be
  * NULL), on_data with every piece of a 2xx body (false stops the transfer, as a sink does). */
