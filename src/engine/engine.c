@@ -105,6 +105,30 @@ void engine_destroy(struct engine *e)
 	free(e);
 }
 
+struct engine *engine_clone(const struct engine *e, bool (*cancel)(void *ctx), void *cancel_ctx)
+{
+	struct engine *c = xcalloc(1, sizeof(*c));
+	*c = *e;
+	c->t = transport_clone(e->t, cancel, cancel_ctx);
+	return c;
+}
+
+bool engine_events_watch(struct engine *e, const char *filters, const char *since,
+			 const struct engine_watch_cb *cb, int stop_fd, struct engine_err *err)
+{
+	if (e->auto_version && !e->negotiated && !engine_negotiate(e, err))
+		return false;
+	char *f = transport_escape(e->t, filters);
+	char *path = since ? xasprintf("/v%s/events?filters=%s&since=%s", e->version, f, since)
+			   : xasprintf("/v%s/events?filters=%s", e->version, f);
+	struct transport_watch_cb tcb = {
+	    .on_open = cb->on_open, .on_data = cb->on_data, .ctx = cb->ctx};
+	bool ok = transport_watch(e->t, path, &tcb, stop_fd, err);
+	free(path);
+	free(f);
+	return ok;
+}
+
 /* Parses a 2xx body as JSON of the given type; NULL with a protocol error otherwise. */
 static json_t *parse_body(const struct buf *b, json_type type, const char *what,
 			  struct engine_err *err)

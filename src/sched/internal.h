@@ -55,6 +55,11 @@ void removes_flush(struct scheduler *s);
  * number of tries finished, or -1 on a store failure. */
 long poll_inflight(struct scheduler *s, int64_t now_ms);
 
+/* poll.c: takes what the engine's event stream brought (the loop's wait ended because the
+ * manager now shows the end of a container of ours that died): the tick that follows polls at
+ * once. An event never decides an outcome: the tick's GET /tasks does. */
+void poll_events_take(struct scheduler *s);
+
 /* finish.c: records the end of a try (state, exit code, error, logs), removes its service and
  * drops it from the in-flight list. */
 bool finish_try(struct scheduler *s, size_t idx, bool success, const struct task_status *st,

@@ -167,3 +167,15 @@ long poll_inflight(struct scheduler *s, int64_t now_ms)
 	removes_flush(s);
 	return finished;
 }
+
+void poll_events_take(struct scheduler *s)
+{
+	if (!s->events)
+		return;
+	struct event_batch b = {0};
+	event_watch_take(s->events, &b);
+	if (b.service_ids.len || b.overflow)
+		log_debug("engine events: %zu end(s) of ours%s: polling now", b.service_ids.len,
+			  b.overflow ? " and more" : "");
+	event_batch_finish(&b);
+}

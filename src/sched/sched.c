@@ -2,8 +2,10 @@
 #include "swarmflow/sched/sched.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -496,16 +498,21 @@ static bool watched_run_done(struct scheduler *s, enum run_state *state)
 	return *state == RUN_SUCCESS || *state == RUN_FAILED;
 }
 
-/* Sleeps ms, or less when one of the watched signals arrives (then acts on it). */
-static void wait_ms(struct scheduler *s, int64_t ms)
+/* Sleeps ms, or less when one of the watched signals arrives (then acts on it) or the engine's
+ * event stream names something to poll (sigfd: a signalfd of s->signals, or -1). */
+static void wait_ms(struct scheduler *s, int sigfd, int64_t ms)
 {
-	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000};
-	if (!s->signals) {
-		nanosleep(&ts, NULL);
+	struct pollfd fds[2] = {
+	    {.fd = sigfd, .events = POLLIN},
+	    {.fd = s->events ? event_watch_fd(s->events) : -1, .events = POLLIN}};
+	if (poll(fds, 2, (int)ms) <= 0)
 		return;
-	}
-	siginfo_t info;
-	int sig = sigtimedwait(s->signals, &info, &ts);
+	if (fds[1].revents & POLLIN)
+		poll_events_take(s);
+	struct signalfd_siginfo info;
+	if (!(fds[0].revents & POLLIN) || read(sigfd, &info, sizeof(info)) != sizeof(info))
+		return;
+	int sig = (int)info.ssi_signo;
 	if (sig == SIGTERM || sig == SIGINT) {
 		log_info("signal %s: stopping; %s", sig == SIGTERM ? "SIGTERM" : "SIGINT",
 			 s->only_run_pk ? "removing the test run's services"
@@ -601,7 +608,8 @@ bool sched_may_change_engine(struct scheduler *s)
 	return false;
 }
 
-int sched_loop(struct scheduler *s)
+/* sched_loop with sigfd, a signalfd of s->signals (or -1), for its waits. */
+static int run_loop(struct scheduler *s, int sigfd)
 {
 	int64_t last_change = 0; /* monotonic start of the last tick that dispatched or finished */
 	while (!s->stop && !s->fenced) {
@@ -624,7 +632,7 @@ int sched_loop(struct scheduler *s)
 		int64_t wait = s->n_inflight ? sched_next_poll(now - last_change, max)
 					     : (now - start < max ? max - (now - start) : 0);
 		int64_t to_renewal = s->lease ? sched_lease_due(s->lease) - now : wait;
-		wait_ms(s, wait < to_renewal ? wait : to_renewal > 0 ? to_renewal : 0);
+		wait_ms(s, sigfd, wait < to_renewal ? wait : to_renewal > 0 ? to_renewal : 0);
 	}
 	if (s->fenced)
 		return 1;
@@ -632,4 +640,15 @@ int sched_loop(struct scheduler *s)
 	    !sched_abort_run(s, "interrupted: dags test was stopped by a signal", time_now_ms()))
 		return 1;
 	return s->only_run_pk ? 1 : 0;
+}
+
+int sched_loop(struct scheduler *s)
+{
+	int sigfd = s->signals ? signalfd(-1, s->signals, SFD_CLOEXEC) : -1;
+	if (s->signals && sigfd < 0)
+		log_warn("signalfd");
+	int rc = run_loop(s, sigfd);
+	if (sigfd >= 0)
+		close(sigfd);
+	return rc;
 }

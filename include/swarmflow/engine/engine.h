@@ -137,4 +137,24 @@ bool engine_service_logs_tap(struct engine *e, const char *id, bool tty, struct 
 bool engine_secret_id(struct engine *e, const char *name, char **id_out, struct engine_err *err);
 bool engine_config_id(struct engine *e, const char *name, char **id_out, struct engine_err *err);
 
+/* A new client like e (host, TLS, the API version in use), for a thread of its own (a client is
+ * never shared between threads), with cancel and cancel_ctx (as in engine_opts; cancel may be
+ * NULL) instead of e's. Free with engine_destroy(). */
+struct engine *engine_clone(const struct engine *e, bool (*cancel)(void *ctx), void *cancel_ctx);
+
+/* What engine_events_watch calls: on_open when the answer's status is known (may be NULL),
+ * on_data with every piece of a 2xx body (false stops the stream). */
+struct engine_watch_cb {
+	void (*on_open)(void *ctx, long status);
+	bool (*on_data)(void *ctx, const char *data, size_t len);
+	void *ctx;
+};
+
+/* GET /events?filters=FILTERS[&since=SINCE] (filters is JSON, since "SECONDS[.NANOS]" or NULL),
+ * streamed to cb until the engine ends it (true), it fails or cb stops it (false, *err set), or
+ * stop_fd becomes readable (false with ENGINE_ERR_CANCELLED). No total timeout: the stream may
+ * stay open for days. */
+bool engine_events_watch(struct engine *e, const char *filters, const char *since,
+			 const struct engine_watch_cb *cb, int stop_fd, struct engine_err *err);
+
 #endif

@@ -11,6 +11,7 @@
 #include "swarmflow/core/config.h"
 #include "swarmflow/engine/decode.h"
 #include "swarmflow/engine/engine.h"
+#include "swarmflow/engine/events.h"
 #include "swarmflow/sched/dagbag.h"
 #include "swarmflow/store/store.h"
 
@@ -126,6 +127,9 @@ struct scheduler {
 	struct sched_lease *lease;
 	int64_t engine_seen_ms; /* monotonic: the engine last answered a ping (lease keeping) */
 	bool fenced; /* the lease could not be confirmed before an engine change: stop (exit 1) */
+	/* The engine's event stream (set by the caller; NULL: polling only): the loop's wait also
+	 * ends when it names a service, which is then polled at once (poll.c). */
+	struct event_watch *events;
 };
 
 /* Sets up a scheduler over objects the caller owns and keeps alive. only_run_pk: 0 for the
