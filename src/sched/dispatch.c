@@ -178,8 +178,9 @@ static bool created(struct scheduler *s, const struct task *task, struct ti *ti,
 	metrics_try_started(s->metrics, ti->dag_id);
 	metrics_dispatch_latency(s->metrics, (double)(now_ms - ti->queued_ms) / 1000.0);
 	s->dispatched_or_finished = true;
-	log_info("task queued dag=%s run=%s task=%s map_index=%d try=%d service=%s", ti->dag_id,
-		 ti->run_id, ti->task_id, ti->map_index, ti->try_number, ti->service_name);
+	char tag[24];
+	log_info("task queued dag=%s run=%s task=%s%s try=%d service=%s", ti->dag_id, ti->run_id,
+		 ti->task_id, map_tag(tag, ti->map_index), ti->try_number, ti->service_name);
 	return true;
 }
 

@@ -161,9 +161,10 @@ static void log_outcome(const struct ti *ti)
 	char code[16] = "none";
 	if (ti->has_exit_code)
 		snprintf(code, sizeof(code), "%d", ti->exit_code);
-	log_info("task %s dag=%s run=%s task=%s map_index=%d try=%d exit_code=%s error=\"%s\"",
-		 ti_state_name(ti->state), ti->dag_id, ti->run_id, ti->task_id, ti->map_index,
-		 ti->try_number, code, ti->error ? ti->error : "");
+	char tag[24];
+	log_info("task %s dag=%s run=%s task=%s%s try=%d exit_code=%s error=\"%s\"",
+		 ti_state_name(ti->state), ti->dag_id, ti->run_id, ti->task_id,
+		 map_tag(tag, ti->map_index), ti->try_number, code, ti->error ? ti->error : "");
 }
 
 /* Keeps f's service for removes_flush (its outcome is recorded: nothing is lost if the

@@ -83,6 +83,9 @@ struct inflight *inflight_add(struct scheduler *s);
 struct inflight *inflight_track(struct scheduler *s, const struct ti *ti, const struct task *task,
 				int64_t created_ms, int64_t started_ms);
 void inflight_remove(struct scheduler *s, size_t idx);
+/* " map_index=N" in buf for a mapped instance, "" otherwise: the log lines of a task that is
+ * not mapped keep the shape they always had. Returns buf. */
+const char *map_tag(char buf[static 24], int map_index);
 size_t inflight_count_dag(const struct scheduler *s, const char *dag_id);
 
 /* adopt.c: adopts the queued or running tries of a run (a try recorded without its service id

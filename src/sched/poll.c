@@ -30,8 +30,9 @@ static bool mark_running(struct scheduler *s, struct inflight *f, int64_t now_ms
 	if (!store_ti_update(s->store, &ti, &err))
 		goto error;
 	ti_finish(&ti);
-	log_info("task running dag=%s run=%s task=%s try=%d service=%s", f->dag_id, f->run_id,
-		 f->task_id, f->try_number, f->service_name);
+	char tag[24];
+	log_info("task running dag=%s run=%s task=%s%s try=%d service=%s", f->dag_id, f->run_id,
+		 f->task_id, map_tag(tag, f->map_index), f->try_number, f->service_name);
 	return true;
 error:
 	log_error("store: %s", err);

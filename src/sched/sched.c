@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
@@ -50,6 +51,14 @@ void inflight_remove(struct scheduler *s, size_t idx)
 {
 	inflight_free(&s->inflight[idx]);
 	s->inflight[idx] = s->inflight[--s->n_inflight];
+}
+
+const char *map_tag(char buf[static 24], int map_index)
+{
+	buf[0] = '\0';
+	if (map_index >= 0)
+		snprintf(buf, 24, " map_index=%d", map_index);
+	return buf;
 }
 
 size_t inflight_count_dag(const struct scheduler *s, const char *dag_id)
@@ -101,6 +110,7 @@ struct inflight *inflight_track(struct scheduler *s, const struct ti *ti, const 
 	f->dag_id = xstrdup(ti->dag_id);
 	f->run_id = xstrdup(ti->run_id);
 	f->task_id = xstrdup(ti->task_id);
+	f->map_index = ti->map_index;
 	f->try_number = ti->try_number;
 	f->service_id = xstrdup(ti->service_id);
 	f->service_name = xstrdup(ti->service_name);

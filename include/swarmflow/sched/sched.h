@@ -20,6 +20,7 @@ struct inflight {
 	int64_t ti_pk;
 	int64_t run_pk;
 	char *dag_id, *run_id, *task_id;
+	int map_index; /* -1: not mapped */
 	int try_number;
 	char *service_id;
 	char *service_name;
