@@ -135,7 +135,9 @@ static void test_refs_dotted_ids(void **state)
 			  "  task a { shell = \"echo {}\" output = \"last_line\" }\n"
 			  "  task z { upstream = {a.b-c, a}\n"
 			  "           command = {\"{{ upstream.a.b-c.output_json.k }}\", "
-			  "\"{{ upstream.a.output_json.output_json }}\"} }\n"
+			  "\"{{ upstream.a.output_json.output_json }}\",\n"
+			  "                      \"{{ upstream.a.output_json.output }}\", "
+			  "\"{{ upstream.a.output_json.exit_code }}\"} }\n"
 			  "}\n",
 		     &f);
 	assert_refs(d, "z", "a.b-c,a");
