@@ -30,6 +30,7 @@ static const char upstream_text[] =
     " \"f\": {\"state\": \"failed\", \"output\": null, \"exit_code\": 3},"
     " \"sk\": {\"state\": \"skipped\", \"output\": null, \"exit_code\": null},"
     " \"nostate\": {},"
+    " \"odd\": {\"state\": \"success\", \"output\": \"x\", \"outputs\": \"not an array\"},"
     " \"a.b-c\": {\"state\": \"success\", \"output\": \"{\\\"k\\\": \\\"dotted\\\"}\","
     " \"exit_code\": 255},"
     " \"m\": {\"state\": \"success\", \"output\": null, \"exit_code\": null,"
@@ -229,6 +230,7 @@ static void test_outputs_json(void **state)
 	assert_string_equal(got, "[\"second\",\"first\",0]");
 	free(got);
 	render_fails(&f->ctx, "{{ upstream.a.outputs_json }}", "upstream 'a' is not mapped");
+	render_fails(&f->ctx, "{{ upstream.odd.outputs_json }}", "upstream 'odd' is not mapped");
 	render_fails(&f->ctx, "{{ upstream.m.output }}",
 		     "upstream 'm' has no output (it is success)");
 }
