@@ -111,6 +111,8 @@ static struct result scan(enum output_mode mode, const char *d, size_t n, size_t
 	}
 	r.out = output_scan_finish(&o, &r.err);
 	CHECK((r.out == NULL) != (r.err == NULL));
+	/* an output is never over the cap */
+	CHECK(!r.out || strlen(r.out) <= OUTPUT_MAX);
 	return r;
 }
 
