@@ -10,6 +10,7 @@
 #include "internal.h"
 #include "swarmflow/common/log.h"
 #include "swarmflow/common/timeutil.h"
+#include "swarmflow/core/dirwatch.h"
 #include "swarmflow/core/rules.h"
 #include "swarmflow/sched/heartbeat.h"
 #include "swarmflow/sched/lease.h"
@@ -18,6 +19,10 @@
 #define TICK_MIN_MS 50
 /* The first wait after a change (adaptive polling; see next_interval). */
 #define ADAPTIVE_MIN_MS 100
+/* A watched dags folder's files are read once their mtime is this old (see dagbag_set_settle),
+ * less than the watcher's quiet time (dirwatch.h), so that a change is read at the first
+ * refresh after it. */
+#define SCHED_WATCH_SETTLE_MS (DIRWATCH_QUIET_MS - 50)
 /* How often the daemon looks for leftover services of finished tries. */
 #define SWEEP_INTERVAL_MS 30000
 /* Longest delay between two tries (10 years, as for durations): keeps ms arithmetic far from
@@ -149,6 +154,8 @@ void sched_finish(struct scheduler *s)
 	notifier_destroy(s->notifier);
 	schedule_state_destroy(s->schedules);
 	nodeloss_destroy(s->nodeloss);
+	sched_wake_finish(s);
+	dagwatch_destroy(s->watch);
 	*s = (struct scheduler){0};
 }
 
@@ -351,10 +358,28 @@ static bool process_runs(struct scheduler *s, int64_t now_ms)
 	return ok;
 }
 
+static bool dags_watched(const struct scheduler *s)
+{
+	return s->watch && dagwatch_active(s->watch);
+}
+
+/* When the dags folder must be refreshed next (monotonic): when its watcher says (changes
+ * seen, the rescan), or next_reload_ms (polling, or a SIGHUP that asks for it now). */
+static int64_t dags_due(const struct scheduler *s)
+{
+	int64_t due = dags_watched(s) ? dagwatch_due(s->watch) : INT64_MAX;
+	return s->next_reload_ms < due ? s->next_reload_ms : due;
+}
+
+static int64_t rescan_ms(const struct scheduler *s)
+{
+	return s->cfg->dag_rescan_interval_s * 1000;
+}
+
 static void reload_dags(struct scheduler *s, int64_t now_ms)
 {
 	(void)now_ms;
-	if (s->mono_ms < s->next_reload_ms)
+	if (s->mono_ms < dags_due(s))
 		return;
 	long n = dagbag_refresh(s->bag);
 	if (n > 0)
@@ -363,6 +388,40 @@ static void reload_dags(struct scheduler *s, int64_t now_ms)
 	if (s->on_dags_loaded)
 		s->on_dags_loaded(s->dags_ctx, s->bag);
 	s->next_reload_ms = s->mono_ms + (int64_t)(s->cfg->dag_reload_interval * 1000);
+	if (!dags_watched(s))
+		return;
+	int fd = dagwatch_fd(s->watch);
+	dagwatch_sync(s->watch, s->bag, s->mono_ms, rescan_ms(s));
+	if (dagwatch_active(s->watch))
+		s->next_reload_ms = INT64_MAX; /* the watcher says when */
+	else
+		sched_wake_remove(s, fd); /* fell back to polling */
+}
+
+static void on_dags_event(void *ctx)
+{
+	struct scheduler *s = ctx;
+	dagwatch_read(s->watch, time_mono_ms());
+}
+
+bool sched_watch_dags(struct scheduler *s, const struct dagwatch_sys *sys)
+{
+	dagwatch_destroy(s->watch);
+	s->watch = dagwatch_create(s->bag->folder, sys);
+	if (!dagwatch_active(s->watch))
+		return false;
+	int fd = dagwatch_fd(s->watch);
+	sched_wake_add(s, fd, on_dags_event, s);
+	/* The watcher's quiet time already waits for the last write: the mtime check is only the
+	 * safety net for a write it did not see. */
+	dagbag_set_settle(s->bag, SCHED_WATCH_SETTLE_MS);
+	dagwatch_sync(s->watch, s->bag, time_mono_ms(), rescan_ms(s));
+	if (!dagwatch_active(s->watch)) {
+		sched_wake_remove(s, fd);
+		return false;
+	}
+	s->next_reload_ms = INT64_MAX;
+	return true;
 }
 
 bool sched_tick(struct scheduler *s, int64_t now_ms)
@@ -414,29 +473,6 @@ static bool watched_run_done(struct scheduler *s, enum run_state *state)
 	return *state == RUN_SUCCESS || *state == RUN_FAILED;
 }
 
-/* Sleeps ms, or less when one of the watched signals arrives (then acts on it). */
-static void wait_ms(struct scheduler *s, int64_t ms)
-{
-	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000};
-	if (!s->signals) {
-		nanosleep(&ts, NULL);
-		return;
-	}
-	siginfo_t info;
-	int sig = sigtimedwait(s->signals, &info, &ts);
-	if (sig == SIGTERM || sig == SIGINT) {
-		log_info("signal %s: stopping; %s", sig == SIGTERM ? "SIGTERM" : "SIGINT",
-			 s->only_run_pk ? "removing the test run's services"
-					: "running tasks are left for the next start");
-		s->stop = true;
-	} else if (sig == SIGHUP && s->reload_config) {
-		log_info("signal SIGHUP: reloading the config");
-		s->reload_pending = true;
-	} else if (sig > 0) {
-		log_info("signal %d ignored", sig);
-	}
-}
-
 /* The daemon's heartbeat (see heartbeat.h), at most every HEARTBEAT_EVERY_MS. */
 static void beat(struct scheduler *s, int64_t now_ms, int64_t mono_ms)
 {
@@ -469,6 +505,25 @@ static int64_t max_interval(const struct scheduler *s)
 {
 	int64_t max = (int64_t)(s->cfg->poll_interval * 1000);
 	return max < TICK_MIN_MS ? TICK_MIN_MS : max;
+}
+
+/* How long the loop waits after a tick that started at start (monotonic): with tries in
+ * flight, the adaptive poll schedule; with none, the rest of poll_interval (`dags test`) or of
+ * SCHED_IDLE_TICK_MS at least (the daemon: nothing to poll, and what may come, a trigger or a
+ * schedule, can wait a second). Never past the lease renewal or the dags folder's refresh. */
+static int64_t next_wait(const struct scheduler *s, int64_t start, int64_t last_change)
+{
+	int64_t now = time_mono_ms(), max = max_interval(s);
+	if (!s->n_inflight && !s->only_run_pk && max < SCHED_IDLE_TICK_MS)
+		max = SCHED_IDLE_TICK_MS;
+	int64_t wait = s->n_inflight ? sched_next_poll(now - last_change, max)
+				     : (now - start < max ? max - (now - start) : 0);
+	if (s->lease && sched_lease_due(s->lease) - now < wait)
+		wait = sched_lease_due(s->lease) - now;
+	int64_t dags = dags_due(s);
+	if (dags != INT64_MAX && dags - now < wait)
+		wait = dags - now;
+	return wait > 0 ? wait : 0;
 }
 
 /* Applies a SIGHUP: the new config is in place for this tick, DAG files are read again now
@@ -525,7 +580,6 @@ int sched_loop(struct scheduler *s)
 	while (!s->stop && !s->fenced) {
 		if (s->reload_pending)
 			apply_reload(s);
-		int64_t max = max_interval(s);
 		int64_t start = time_mono_ms();
 		if (!keep_lease(s, start))
 			return 1;
@@ -538,11 +592,7 @@ int sched_loop(struct scheduler *s)
 			return state == RUN_SUCCESS ? 0 : 1;
 		if (s->dispatched_or_finished)
 			last_change = start;
-		int64_t now = time_mono_ms();
-		int64_t wait = s->n_inflight ? sched_next_poll(now - last_change, max)
-					     : (now - start < max ? max - (now - start) : 0);
-		int64_t to_renewal = s->lease ? sched_lease_due(s->lease) - now : wait;
-		wait_ms(s, wait < to_renewal ? wait : to_renewal > 0 ? to_renewal : 0);
+		sched_wake_wait(s, next_wait(s, start, last_change));
 	}
 	if (s->fenced)
 		return 1;
