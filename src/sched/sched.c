@@ -507,17 +507,34 @@ static int64_t max_interval(const struct scheduler *s)
 	return max < TICK_MIN_MS ? TICK_MIN_MS : max;
 }
 
+/* The idle daemon's wait: at least max, and the ticks spread evenly up to the lease renewal, so
+ * that the renewal falls on a tick instead of adding a wake-up of its own (lease_timeout 15 s:
+ * a renewal every 3.75 s, ticks 1.25 s apart). */
+static int64_t idle_wait(const struct scheduler *s, int64_t now, int64_t max)
+{
+	if (!s->lease)
+		return max;
+	int64_t to_renewal = sched_lease_due(s->lease) - now;
+	if (to_renewal < max)
+		return to_renewal;
+	return to_renewal / (to_renewal / max);
+}
+
 /* How long the loop waits after a tick that started at start (monotonic): with tries in
- * flight, the adaptive poll schedule; with none, the rest of poll_interval (`dags test`) or of
- * SCHED_IDLE_TICK_MS at least (the daemon: nothing to poll, and what may come, a trigger or a
- * schedule, can wait a second). Never past the lease renewal or the dags folder's refresh. */
+ * flight, the adaptive poll schedule; with none, the rest of poll_interval (`dags test`), or
+ * for the daemon SCHED_IDLE_TICK_MS at least (nothing to poll, and what may come, a trigger or
+ * a schedule, can wait a second; see idle_wait). Never past the lease renewal or the dags
+ * folder's refresh. */
 static int64_t next_wait(const struct scheduler *s, int64_t start, int64_t last_change)
 {
 	int64_t now = time_mono_ms(), max = max_interval(s);
-	if (!s->n_inflight && !s->only_run_pk && max < SCHED_IDLE_TICK_MS)
-		max = SCHED_IDLE_TICK_MS;
-	int64_t wait = s->n_inflight ? sched_next_poll(now - last_change, max)
-				     : (now - start < max ? max - (now - start) : 0);
+	int64_t wait;
+	if (s->n_inflight)
+		wait = sched_next_poll(now - last_change, max);
+	else if (!s->only_run_pk)
+		wait = idle_wait(s, now, max > SCHED_IDLE_TICK_MS ? max : SCHED_IDLE_TICK_MS);
+	else
+		wait = now - start < max ? max - (now - start) : 0;
 	if (s->lease && sched_lease_due(s->lease) - now < wait)
 		wait = sched_lease_due(s->lease) - now;
 	int64_t dags = dags_due(s);

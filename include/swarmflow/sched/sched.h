@@ -167,7 +167,8 @@ int64_t sched_next_poll(int64_t since_change_ms, int64_t max_ms);
 bool sched_watch_dags(struct scheduler *s, const struct dagwatch_sys *sys);
 
 /* With nothing in flight the daemon's loop ticks at most this often (or every poll_interval
- * when that is longer): an idle scheduler wakes at most once a second. */
+ * when that is longer; the ticks are spread evenly up to the next lease renewal, so that it
+ * needs no wake-up of its own): an idle scheduler wakes at most once a second. */
 #define SCHED_IDLE_TICK_MS 1000
 
 /* Runs ticks until SIGTERM/SIGINT (see signals) or, with only_run_pk, until that run has
