@@ -260,6 +260,7 @@ void cli_ti_fields(struct json_row *r, const struct ti *ti)
 	json_row_str(r, "dag_id", ti->dag_id);
 	json_row_str(r, "run_id", ti->run_id);
 	json_row_str(r, "task_id", ti->task_id);
+	json_row_int(r, "map_index", ti->map_index);
 	json_row_str(r, "state", ti_state_name(ti->state));
 	json_row_int(r, "try_number", ti->try_number);
 	json_row_int(r, "max_tries", ti->max_tries);
@@ -273,6 +274,7 @@ void cli_ti_fields(struct json_row *r, const struct ti *ti)
 	json_row_time_ms(r, "start_date", ti->start_ms);
 	json_row_time_ms(r, "end_date", ti->end_ms);
 	json_row_str(r, "log_path", ti->log_path);
+	json_row_str(r, "output", ti->output);
 }
 
 json_t *cli_run_json(const struct run *run)

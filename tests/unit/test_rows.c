@@ -29,8 +29,47 @@ struct fixture {
 	struct store *st;
 };
 
+/* The id of run_pk's task instance "c" (not mapped yet). */
+static int64_t tis_c_pk(struct store *st, int64_t run_pk)
+{
+	struct ti_list tis = {0};
+	char *err = NULL;
+	assert_true(store_tis_for_run(st, run_pk, &tis, &err));
+	int64_t id = 0;
+	for (size_t k = 0; k < tis.len; k++)
+		if (strcmp(tis.v[k].task_id, "c") == 0)
+			id = tis.v[k].id;
+	ti_list_finish(&tis);
+	assert_true(id > 0);
+	return id;
+}
+
+/* Maps task "c" of run_pk over three items and gives the first two instances a try with an
+ * output (a string from `nasty`, and an empty one). */
+static void map_and_output(struct store *st, int64_t run_pk, int64_t c_pk, size_t m)
+{
+	const char *items[] = {"\"x.csv\"", "{\"k\":1}", "2"};
+	char *err = NULL;
+	assert_true(store_ti_expand(st, c_pk, items, 3, &err));
+	struct ti_list tis = {0};
+	assert_true(store_tis_for_run(st, run_pk, &tis, &err));
+	for (size_t k = 0; k < tis.len; k++) {
+		struct ti *ti = &tis.v[k];
+		if (ti->map_index < 0 || ti->map_index > 1)
+			continue;
+		ti->state = TI_SUCCESS;
+		ti->try_number = 1;
+		ti->has_exit_code = true;
+		ti->exit_code = 0;
+		ti->output = xstrdup(ti->map_index ? "" : nasty[m % ARRAY_LEN(nasty)]);
+		assert_true(store_ti_update(st, ti, &err) && store_try_record(st, ti, &err));
+	}
+	ti_list_finish(&tis);
+}
+
 /* A store of runs with every kind of value: confs (none, nested, not JSON), missing times,
- * exit codes or none, errors and names from `nasty`. */
+ * exit codes or none, errors and names from `nasty`; in every third run task "c" is mapped
+ * (three instances, two with an output). */
 static void fill(struct store *st)
 {
 	const char *task_ids[] = {"a", "b", "c"};
@@ -71,6 +110,8 @@ static void fill(struct store *st)
 			assert_true(store_ti_update(st, ti, &err));
 		}
 		ti_list_finish(&tis);
+		if (i % 3 == 0)
+			map_and_output(st, out.id, tis_c_pk(st, out.id), (size_t)i);
 		run_finish(&out);
 	}
 }
@@ -187,7 +228,8 @@ static void test_tasks_both_ways(void **state)
 	size_t n = 0;
 	for (size_t r = 0; r < runs.len; r++) {
 		struct ti_list tis = {0};
-		assert_true(store_tis_for_run(fx->st, runs.v[r].id, &tis, &err));
+		/* What `tasks list --json` reads: the instances with their current try's output. */
+		assert_true(store_tis_for_run_outputs(fx->st, runs.v[r].id, &tis, &err));
 		for (size_t i = 0; i < tis.len; i++, n++) {
 			cli_json_stream_item(&tree.js, cli_ti_json(&tis.v[i]));
 			cli_json_stream_ti(&streamed.js, &streamed.row, &tis.v[i]);
@@ -197,7 +239,13 @@ static void test_tasks_both_ways(void **state)
 	out_close(&tree);
 	out_close(&streamed);
 	expect_same(&tree, &streamed, n);
-	assert_int_equal(n, 72);
+	assert_int_equal(n, 72 + 8 * 2); /* 8 runs of 24 have "c" mapped over 3 items */
+	/* The mapped instances and their outputs are there, as the store has them. */
+	assert_non_null(strstr(streamed.text, "\"task_id\":\"c\",\"map_index\":2,"));
+	assert_non_null(strstr(streamed.text, "\"task_id\":\"a\",\"map_index\":-1,"));
+	assert_non_null(strstr(streamed.text, "\"output\":\"plain\"}"));
+	assert_non_null(strstr(streamed.text, "\"output\":\"\"}"));
+	assert_non_null(strstr(streamed.text, "\"output\":null}"));
 	assert_non_null(
 	    strstr(streamed.text, "bad \xef\xbf\xbd byte, cut \xef\xbf\xbd\xef\xbf\xbd,"));
 	assert_non_null(strstr(streamed.text, "\"\\b\\f\\n\\r\\t \\u0001 \\u001F \x7f\""));

@@ -11,6 +11,7 @@
 #include "swarmflow/core/config.h"
 #include "swarmflow/engine/decode.h"
 #include "swarmflow/engine/engine.h"
+#include "swarmflow/engine/events.h"
 #include "swarmflow/sched/dagbag.h"
 #include "swarmflow/sched/wake.h"
 #include "swarmflow/sched/watch.h"
@@ -21,6 +22,7 @@ struct inflight {
 	int64_t ti_pk;
 	int64_t run_pk;
 	char *dag_id, *run_id, *task_id;
+	int map_index; /* -1: not mapped */
 	int try_number;
 	char *service_id;
 	char *service_name;
@@ -39,7 +41,8 @@ struct inflight {
 	int64_t timeout_s;
 	bool tty;
 	bool keep_on_failure;
-	char last_reason[512]; /* what the engine last said while the task waited */
+	int64_t logs_failed_mono; /* first failed fetch of a try that reads an output; 0: none */
+	char last_reason[512];    /* what the engine last said while the task waited */
 };
 
 /* The default time a service with this instance's labels that the store does not know may stay:
@@ -135,6 +138,9 @@ struct scheduler {
 	bool signal_fd_open;
 	struct sched_wake_fd *wakes;
 	size_t n_wakes;
+	/* The engine's event stream (set by the caller; NULL: polling only): the loop's wait also
+	 * ends when it names a service, which is then polled at once (poll.c). */
+	struct event_watch *events;
 };
 
 /* Sets up a scheduler over objects the caller owns and keeps alive. only_run_pk: 0 for the
