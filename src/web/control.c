@@ -71,7 +71,8 @@ enum control_status control_run_create(struct store *st, const struct dag *dag,
 		return CONTROL_INVALID;
 	}
 	char iso[32], made_id[64];
-	time_format_iso(t->now_ms / 1000, iso);
+	int64_t logical = t->logical_date ? t->logical_date : t->now_ms / 1000;
+	time_format_iso(logical, iso);
 	snprintf(made_id, sizeof(made_id), "manual__%s", iso);
 	const char *run_id = t->run_id ? t->run_id : made_id;
 	enum control_status status = run_exists(st, dag->dag_id, run_id, err);
@@ -84,9 +85,9 @@ enum control_status control_run_create(struct store *st, const struct dag *dag,
 	    .run_type = "manual",
 	    .runner = (char *)t->runner,
 	    .state = RUN_QUEUED,
-	    .logical_date = t->now_ms / 1000,
-	    .data_interval_start = t->now_ms / 1000,
-	    .data_interval_end = t->now_ms / 1000,
+	    .logical_date = logical,
+	    .data_interval_start = logical,
+	    .data_interval_end = logical,
 	    .queued_ms = t->now_ms,
 	    .conf = conf,
 	};
@@ -222,7 +223,14 @@ enum control_status control_tasks_clear(struct store *st, const struct dag *dag,
 		goto rollback;
 	}
 	status = CONTROL_FAILED;
-	if (!clear_picked(st, dag, &run, &tis, pick, out, err) || !store_commit(st, err))
+	if (!clear_picked(st, dag, &run, &tis, pick, out, err))
+		goto rollback;
+	if (req->dry_run) { /* what would be cleared, in out; nothing changed */
+		store_rollback(st);
+		status = CONTROL_OK;
+		goto out;
+	}
+	if (!store_commit(st, err))
 		goto rollback;
 	status = CONTROL_OK;
 	goto out;
