@@ -37,10 +37,12 @@ static bool has_tag(const json_t *dag, const struct strv *tags)
 static bool id_matches(const char *id, const char *pattern)
 {
 	size_t n = pattern ? strlen(pattern) : 0, len = strlen(id);
+	if (n == 0)
+		return true;
 	for (size_t i = 0; n <= len && i <= len - n; i++)
 		if (strncasecmp(id + i, pattern, n) == 0)
 			return true;
-	return n == 0;
+	return false;
 }
 
 /* The paused query parameter: absent (*want = -1), "true" (1) or "false" (0). */
