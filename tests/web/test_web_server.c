@@ -22,25 +22,17 @@
 
 static int setup(void **state)
 {
-	struct env *e = malloc(sizeof(*e));
-	env_start(e, true);
-	*state = e;
-	return 0;
+	return env_setup(state, true);
 }
 
 static int setup_read_only(void **state)
 {
-	struct env *e = malloc(sizeof(*e));
-	env_start(e, false);
-	*state = e;
-	return 0;
+	return env_setup(state, false);
 }
 
 static int teardown(void **state)
 {
-	env_stop(*state);
-	free(*state);
-	return 0;
+	return env_teardown(state);
 }
 
 /* Requests and checks the status; the caller finishes r. */

@@ -129,7 +129,9 @@ void http(struct env *e, const char *method, const char *path, const char *token
 	struct buf b;
 	buf_init(&b, 0);
 	struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
-	char *auth = token ? xasprintf("Authorization: Bearer %s", token) : NULL;
+	/* A token "Basic ..." is sent as it is (HTTP Basic auth), any other as a bearer token. */
+	bool basic = token && strncmp(token, "Basic ", 6) == 0;
+	char *auth = token ? xasprintf("Authorization: %s%s", basic ? "" : "Bearer ", token) : NULL;
 	if (auth)
 		hdrs = curl_slist_append(hdrs, auth);
 	curl_easy_setopt(c, CURLOPT_URL, url);
@@ -177,4 +179,19 @@ void http_finish(struct http_resp *r)
 	json_decref(r->json);
 	strv_finish(&r->headers);
 	*r = (struct http_resp){0};
+}
+
+int env_setup(void **state, bool with_token)
+{
+	struct env *e = malloc(sizeof(*e));
+	env_start(e, with_token);
+	*state = e;
+	return 0;
+}
+
+int env_teardown(void **state)
+{
+	env_stop(*state);
+	free(*state);
+	return 0;
 }

@@ -32,6 +32,9 @@ struct env {
 /* Starts everything; with_token false: no api_token_file (a read-only API). */
 void env_start(struct env *e, bool with_token);
 void env_stop(struct env *e);
+/* cmocka fixtures: a started env (malloc'd) in *state, and its end. */
+int env_setup(void **state, bool with_token);
+int env_teardown(void **state);
 /* Writes dir/name with text. */
 void env_write(const char *dir, const char *name, const char *text);
 
@@ -42,7 +45,8 @@ struct http_resp {
 	struct strv headers; /* "Name: value" lines */
 };
 
-/* One request; token NULL: no Authorization header. Fails the test when curl fails. */
+/* One request; token NULL: no Authorization header, "Basic ..." sent as it is, else as a bearer
+ * token. Fails the test when curl fails. */
 void http(struct env *e, const char *method, const char *path, const char *token, const char *body,
 	  struct http_resp *out);
 /* The value of header name (case-insensitive), or NULL. */

@@ -1,0 +1,221 @@
+/* test_airflow_api.c - Airflow's stable REST API (/api/v1) over HTTP without a swarm: a run
+ * triggered with HTTP Basic auth, its task instances, marking, deleting and dry-run clears, the
+ * 404 of what cannot map, and a table of bad input that must answer 4xx Problem JSON and leave
+ * the store exactly as it was. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "web_env.h"
+
+/* base64("x:" ENV_TOKEN) and base64("x:wrong"). */
+#define BASIC_OK "Basic eDp0b2stNWUxZC1zZWNyZXQ="
+#define BASIC_BAD "Basic eDp3cm9uZw=="
+
+static int setup(void **state)
+{
+	return env_setup(state, true);
+}
+
+/* Requests; checks the status, and for an error a Problem JSON body whose detail says msg. */
+static void expect(struct env *e, struct http_resp *r, const char *method, const char *path,
+		   const char *auth, const char *body, long status, const char *msg)
+{
+	http(e, method, path, auth, body, r);
+	if (r->status != status)
+		fail_msg("%s %s: got %ld (%.300s), want %ld", method, path, r->status, r->body,
+			 status);
+	if (status < 400)
+		return;
+	json_t *j = r->json;
+	const char *detail = json_string_value(json_object_get(j, "detail"));
+	if (!json_is_string(json_object_get(j, "type")) ||
+	    !json_is_string(json_object_get(j, "title")) ||
+	    json_integer_value(json_object_get(j, "status")) != status || !detail)
+		fail_msg("%s %s: not Problem JSON: %.300s", method, path, r->body);
+	if (msg && !strstr(detail, msg))
+		fail_msg("%s %s: detail '%s' does not say '%s'", method, path, detail, msg);
+}
+
+static void expect_done(struct env *e, const char *method, const char *path, const char *auth,
+			const char *body, long status, const char *msg)
+{
+	struct http_resp r;
+	expect(e, &r, method, path, auth, body, status, msg);
+	http_finish(&r);
+}
+
+static const char *jstr(json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+/* Every row the API could change, as one text (caller frees). */
+static char *store_dump(struct env *e)
+{
+	char *path = xasprintf("%s/swarmflow.db", e->state_dir);
+	sqlite3 *db = NULL;
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	static const char sql[] =
+	    "SELECT 'd', quote(dag_id), quote(paused), '', '', '' FROM dags UNION ALL"
+	    " SELECT 'r', id, quote(dag_id), quote(run_id), quote(state), quote(end_ms) FROM "
+	    "dag_runs"
+	    " UNION ALL SELECT 't', id, quote(task_id), quote(state), try_number, quote(end_ms)"
+	    " FROM task_instances";
+	sqlite3_stmt *st = NULL;
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	struct buf out;
+	buf_init(&out, 0);
+	buf_append(&out, "", 0);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		for (int i = 0; i < sqlite3_column_count(st); i++)
+			buf_printf(&out, "%s%c", (const char *)sqlite3_column_text(st, i),
+				   i + 1 < sqlite3_column_count(st) ? '|' : '\n');
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	free(path);
+	return buf_steal(&out);
+}
+
+static void test_run(void **state)
+{
+	struct env *e = *state;
+	struct http_resp r;
+	expect(e, &r, "GET", "/api/v1/dags", NULL, NULL, 200, NULL);
+	assert_int_equal(json_integer_value(json_object_get(r.json, "total_entries")), 1);
+	assert_string_equal(jstr(json_array_get(json_object_get(r.json, "dags"), 0), "dag_id"),
+			    "api");
+	http_finish(&r);
+	expect_done(e, "POST", "/api/v1/dags/api/dagRuns", BASIC_BAD, "{}", 401, "invalid");
+	expect(e, &r, "POST", "/api/v1/dags/api/dagRuns", BASIC_OK,
+	       "{\"dag_run_id\": \"r1\", \"conf\": {\"k\": \"v\"}}", 200, NULL);
+	assert_string_equal(jstr(r.json, "dag_run_id"), "r1");
+	assert_string_equal(jstr(r.json, "state"), "queued");
+	http_finish(&r);
+
+	expect(e, &r, "GET", "/api/v1/dags/api/dagRuns/r1/taskInstances?order_by=-task_id", NULL,
+	       NULL, 200, NULL);
+	json_t *tis = json_object_get(r.json, "task_instances");
+	assert_int_equal(json_array_size(tis), 3);
+	assert_string_equal(jstr(json_array_get(tis, 0), "task_id"), "two");
+	assert_true(json_is_null(json_object_get(json_array_get(tis, 0), "state")));
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(tis, 0), "map_index")),
+			 -1);
+	http_finish(&r);
+
+	expect(e, &r, "PATCH", "/api/v1/dags/api/dagRuns/r1", ENV_TOKEN, "{\"state\": \"success\"}",
+	       200, NULL);
+	assert_string_equal(jstr(r.json, "state"), "success");
+	http_finish(&r);
+	expect(e, &r, "GET", "/api/v1/dags/api/dagRuns/r1/taskInstances/one", NULL, NULL, 200,
+	       NULL);
+	assert_string_equal(jstr(r.json, "state"), "success");
+	http_finish(&r);
+	/* A dry run (Airflow's default) answers what it would clear and changes nothing: the
+	 * tasks stay success. */
+	char *before = store_dump(e);
+	expect(e, &r, "POST", "/api/v1/dags/api/clearTaskInstances", ENV_TOKEN,
+	       "{\"dag_run_id\": \"r1\", \"task_ids\": [\"two\"], \"only_failed\": false, "
+	       "\"include_downstream\": true}",
+	       200, NULL);
+	assert_int_equal(json_array_size(json_object_get(r.json, "task_instances")), 2);
+	http_finish(&r);
+	char *after = store_dump(e);
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+
+	expect_done(e, "DELETE", "/api/v1/dags/api/dagRuns/r1", ENV_TOKEN, NULL, 204, NULL);
+	expect_done(e, "GET", "/api/v1/dags/api/dagRuns/r1", NULL, NULL, 404, "no run 'r1'");
+	expect_done(e, "GET", "/api/v1/dags/api/dagRuns/r1/taskInstances/one/xcomEntries", NULL,
+		    NULL, 404, "XCom is not served yet");
+	expect_done(e, "GET", "/api/v1/variables/x", NULL, NULL, 404, "no Airflow variables");
+}
+
+/* One bad request and what it must answer. */
+struct bad {
+	const char *method, *path, *body;
+	long status;
+	const char *detail;
+};
+
+static const struct bad bad_input[] = {
+    /* unknown fields */
+    {"POST", "/api/v1/dags/api/dagRuns", "{\"colour\": 1}", 400, "unknown field 'colour'"},
+    {"PATCH", "/api/v1/dags/api", "{\"is_paused\": true, \"x\": 1}", 400, "unknown field 'x'"},
+    {"POST", "/api/v1/dags/~/dagRuns/list", "{\"dag_idz\": []}", 400, "unknown field"},
+    {"GET", "/api/v1/dags?colour=red", NULL, 400, "'colour' is not supported"},
+    /* wrong types */
+    {"POST", "/api/v1/dags/api/dagRuns", "{\"conf\": \"x\"}", 400, "conf: expected"},
+    {"POST", "/api/v1/dags/api/dagRuns", "{\"dag_run_id\": []}", 400, "dag_run_id: expected"},
+    {"PATCH", "/api/v1/dags/api", "{\"is_paused\": 1}", 400, "is_paused: expected"},
+    {"POST", "/api/v1/dags/api/clearTaskInstances", "{\"dag_run_id\": \"r0\", \"dry_run\": 0}", 400,
+     "dry_run: expected"},
+    {"POST", "/api/v1/dags/~/dagRuns/~/taskInstances/list", "{\"task_ids\": [1]}", 400,
+     "task_ids: item 0"},
+    {"POST", "/api/v1/dags/api/dagRuns", "[]", 400, "expected a JSON object"},
+    {"GET", "/api/v1/dags?paused=maybe", NULL, 400, "paused: expected true or false"},
+    /* bad order_by */
+    {"GET", "/api/v1/dags/~/dagRuns?order_by=password", NULL, 400, "order_by"},
+    {"GET", "/api/v1/dags/api/tasks?order_by=-", NULL, 400, "order_by"},
+    /* negative and huge limits */
+    {"GET", "/api/v1/dags/~/dagRuns?limit=-1", NULL, 400, "limit: expected an integer"},
+    {"GET", "/api/v1/dags?limit=100000", NULL, 400, "limit: expected an integer"},
+    {"GET", "/api/v1/pools?offset=-1", NULL, 400, "offset: expected an integer"},
+    {"POST", "/api/v1/dags/~/dagRuns/list", "{\"page_limit\": 1000000000000}", 400, "page_limit"},
+    /* ids with '/', '..' and NUL */
+    {"GET", "/api/v1/dags/a%2Fb", NULL, 400, "invalid DAG id"},
+    {"GET", "/api/v1/dags/../dagRuns", NULL, 400, "invalid DAG id"},
+    {"GET", "/api/v1/dags/api%00/dagRuns", NULL, 400, "invalid DAG id"},
+    {"GET", "/api/v1/dags/api/dagRuns/..%2F..", NULL, 400, "invalid run id"},
+    {"GET", "/api/v1/dags/api/dagRuns/r0/taskInstances/%2E%2E", NULL, 400, "invalid task id"},
+    {"POST", "/api/v1/dags/api/dagRuns", "{\"dag_run_id\": \"a/b\"}", 400, "dag_run_id"},
+    {"POST", "/api/v1/dags/api/clearTaskInstances",
+     "{\"dag_run_id\": \"r0\", \"task_ids\": [\"../one\"], \"dry_run\": false}", 400, "task_ids"},
+    /* credentials */
+    {"POST", "/api/v1/dags/api/dagRuns", "{}", 401, "missing bearer token"},
+};
+
+static void test_bad_input(void **state)
+{
+	struct env *e = *state;
+	expect_done(e, "POST", "/api/v1/dags/api/dagRuns", ENV_TOKEN, "{\"dag_run_id\": \"r0\"}",
+		    200, NULL);
+	char *before = store_dump(e);
+	for (size_t i = 0; i < sizeof(bad_input) / sizeof(bad_input[0]); i++) {
+		const struct bad *b = &bad_input[i];
+		bool needs_auth = strcmp(b->method, "GET") != 0 && b->status != 401;
+		expect_done(e, b->method, b->path, needs_auth ? BASIC_OK : NULL, b->body, b->status,
+			    b->detail);
+	}
+	/* A body over the cap is refused before it is read. */
+	char *big = xmalloc(70001);
+	memset(big, ' ', 70000);
+	big[0] = '{';
+	big[69999] = '}';
+	big[70000] = '\0';
+	expect_done(e, "POST", "/api/v1/dags/api/dagRuns", ENV_TOKEN, big, 413,
+		    "request body over");
+	free(big);
+	char *after = store_dump(e);
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_run, setup, env_teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_input, setup, env_teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
