@@ -63,6 +63,28 @@ static void test_routes(void **state)
 	    {"GET", "/", R_UI, 0, NULL, NULL, NULL, 0},
 	    {"GET", "/app.js?v=2", R_UI, 0, NULL, NULL, NULL, 0},
 	    {"GET", "/healthz", R_UI, 0, NULL, NULL, NULL, 0},
+	    /* Airflow's API: "~" rows before the parameter rows. */
+	    {"GET", "/api/v1/health", R_AF_HEALTH, 0, NULL, NULL, NULL, 0},
+	    {"GET", "/api/v1/dags?tags=a&tags=b", R_AF_DAGS, 0, NULL, NULL, NULL, 0},
+	    {"PATCH", "/api/v1/dags/etl?update_mask=is_paused", R_AF_DAG_PATCH, 0, "etl", NULL,
+	     NULL, 0},
+	    {"GET", "/api/v1/dags/~/dagRuns", R_AF_RUNS, 0, NULL, NULL, NULL, 0},
+	    {"GET", "/api/v1/dags/etl/dagRuns", R_AF_RUNS, 0, "etl", NULL, NULL, 0},
+	    {"POST", "/api/v1/dags/~/dagRuns/list", R_AF_RUNS_LIST, 0, NULL, NULL, NULL, 0},
+	    {"POST", "/api/v1/dags/~/dagRuns/~/taskInstances/list", R_AF_TIS_LIST, 0, NULL, NULL,
+	     NULL, 0},
+	    {"DELETE", "/api/v1/dags/etl/dagRuns/r1", R_AF_RUN_DELETE, 0, "etl", "r1", NULL, 0},
+	    {"GET", "/api/v1/dags/etl/dagRuns/r1/taskInstances/load/logs/2", R_AF_LOGS, 0, "etl",
+	     "r1", "load", 2},
+	    {"POST", "/api/v1/dags/etl/clearTaskInstances", R_AF_CLEAR_TIS, 0, "etl", NULL, NULL,
+	     0},
+	    {"GET", "/api/v1/pools/default_pool", R_AF_POOL, 0, NULL, NULL, NULL, 0},
+	    {"GET", "/api/v1/variables", R_NONE, 404, NULL, NULL, NULL, 0},
+	    {"GET", "/api/v1/dags/etl/dagRuns/r1/taskInstances/t/xcomEntries", R_NONE, 404, NULL,
+	     NULL, NULL, 0},
+	    {"GET", "/api/v1/dags/~", R_NONE, 400, NULL, NULL, NULL, 0},
+	    {"GET", "/api/v1/dags/..", R_NONE, 400, NULL, NULL, NULL, 0},
+	    {"GET", "/api/v1/pools/a%2Fb", R_NONE, 400, NULL, NULL, NULL, 0},
 	    /* Wrong methods, unknown endpoints, bad parameters. */
 	    {"DELETE", "/ui/api/dags/etl", R_NONE, 405, NULL, NULL, NULL, 0},
 	    {"POST", "/ui/api/dags", R_NONE, 405, NULL, NULL, NULL, 0},
@@ -90,6 +112,18 @@ static void test_routes(void **state)
 
 static void test_route_details(void **state)
 {
+	struct route_match a;
+	route_match("GET", "/api/v1/connections/c1", &a);
+	assert_int_equal(a.status, 404);
+	assert_true(a.airflow);
+	assert_non_null(strstr(a.error, "no Airflow connections"));
+	route_match_finish(&a);
+	route_match("DELETE", "/api/v1/dags/etl/dagRuns/r1", &a);
+	assert_true(a.mutating && a.airflow);
+	route_match_finish(&a);
+	route_match("GET", "/ui/api/dags", &a);
+	assert_false(a.airflow);
+	route_match_finish(&a);
 	struct route_match m;
 	route_match("DELETE", "/ui/api/dags/etl", &m);
 	assert_string_equal(m.allow, "GET, HEAD, PATCH");
@@ -170,6 +204,15 @@ static void test_query(void **state)
 
 	assert_true(query_parse("/x", false, &q, &err));
 	assert_int_equal(q.keys.len, 0);
+	query_finish(&q);
+	assert_true(query_parse("/x?state=a&state=b&limit=1", true, &q, &err));
+	struct strv all = {0};
+	query_get_all(&q, "state", &all);
+	assert_int_equal(all.len, 2);
+	assert_string_equal(all.v[1], "b");
+	static const char *const known[] = {"state", NULL};
+	assert_string_equal(query_unknown(&q, known), "limit");
+	strv_finish(&all);
 	query_finish(&q);
 	assert_false(query_parse("/x?a=1&a=2", false, &q, &err));
 	assert_string_equal(err, "parameter 'a' given twice");
