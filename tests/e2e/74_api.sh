@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # shellcheck source-path=SCRIPTDIR
-# 74_api: the REST API, /metrics and /health of `swarmflow scheduler` on the real swarm, with curl:
+# 74_api: the UI's own API (/ui/api), /metrics and /health of `swarmflow scheduler` on the real swarm, with curl:
 # the DAG list with its import errors, a trigger whose conf reaches a task's output, the run
 # followed to its end through the API, task instances, stored logs and a running task's log
 # tailed live, pause/unpause, clear and the rerun it makes, 401 without the token, 403 when no
