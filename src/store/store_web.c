@@ -206,6 +206,8 @@ struct page {
 	bool desc;
 	const char *const *filters;
 	int n_filters;
+	const struct store_bound *bounds; /* bound after the filters (unset: NULL) */
+	int n_bounds;
 	int64_t limit, offset;
 };
 
@@ -213,6 +215,9 @@ static void bind_filters(sqlite3_stmt *st, const struct page *p)
 {
 	for (int i = 0; i < p->n_filters; i++)
 		store_bind_text(st, i + 1, p->filters[i]);
+	for (int i = 0; i < p->n_bounds; i++)
+		if (p->bounds[i].set)
+			sqlite3_bind_int64(st, p->n_filters + i + 1, p->bounds[i].v);
 }
 
 static bool page_count(struct store *s, const struct page *p, int64_t *total, char **err)
@@ -237,14 +242,15 @@ static bool page_rows(struct store *s, const struct page *p, int64_t **ids, size
 	const char *dir = p->desc ? "DESC" : "ASC";
 	char *sql =
 	    xasprintf("SELECT id FROM %s WHERE %s ORDER BY %s %s, id %s LIMIT ?%d OFFSET ?%d",
-		      p->table, p->where, p->order, dir, dir, p->n_filters + 1, p->n_filters + 2);
+		      p->table, p->where, p->order, dir, dir, p->n_filters + p->n_bounds + 1,
+		      p->n_filters + p->n_bounds + 2);
 	sqlite3_stmt *st = prepare(s, sql, "list rows", err);
 	free(sql);
 	if (!st)
 		return false;
 	bind_filters(st, p);
-	sqlite3_bind_int64(st, p->n_filters + 1, p->limit);
-	sqlite3_bind_int64(st, p->n_filters + 2, p->offset);
+	sqlite3_bind_int64(st, p->n_filters + p->n_bounds + 1, p->limit);
+	sqlite3_bind_int64(st, p->n_filters + p->n_bounds + 2, p->offset);
 	size_t cap = 0;
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -269,6 +275,7 @@ static bool page_query(struct store *s, const struct page *p, int64_t *total, in
 }
 
 #define IN_FILTER(col, n) "(?" #n " IS NULL OR " col " IN (SELECT value FROM json_each(?" #n ")))"
+#define BOUND(col, op, n) " AND (?" #n " IS NULL OR " col " " op " ?" #n ")"
 
 bool store_runs_query(struct store *s, const struct store_runs_query *q, struct run_list *out,
 		      int64_t *total, char **err)
@@ -276,11 +283,16 @@ bool store_runs_query(struct store *s, const struct store_runs_query *q, struct 
 	const char *filters[] = {q->dag_ids, q->states};
 	struct page p = {
 	    .table = "dag_runs",
-	    .where = IN_FILTER("dag_id", 1) " AND " IN_FILTER("state", 2),
+	    .where = IN_FILTER("dag_id", 1) " AND " IN_FILTER("state", 2)
+		BOUND("logical_date", ">=", 3) BOUND("logical_date", "<=", 4)
+		    BOUND("start_ms", ">=", 5) BOUND("start_ms", "<=", 6) BOUND("end_ms", ">=", 7)
+			BOUND("end_ms", "<=", 8),
 	    .order = run_order_col[q->order < ARRAY_LEN(run_order_col) ? q->order : 0],
 	    .desc = q->desc,
 	    .filters = filters,
 	    .n_filters = 2,
+	    .bounds = q->range,
+	    .n_bounds = STORE_RUN_RANGES,
 	    .limit = q->limit,
 	    .offset = q->offset,
 	};

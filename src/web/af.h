@@ -44,6 +44,10 @@ struct af_order_key {
  * keys (ended by a NULL name); false after a 400 listing them. */
 bool af_order(const char *value, const struct af_order_key *keys, int *col, bool *desc,
 	      struct web_resp *r);
+/* Parses a date-time of a request, UTC: "2026-11-21", "2026-11-21T18:00:00Z", with "+00:00"
+ * instead of "Z", and with a fraction of a second ("18:00:00.123456+00:00", as Python's
+ * isoformat()). Unix milliseconds in *ms; false on anything else. */
+bool af_date_parse(const char *text, int64_t *ms);
 /* The JSON array text of ids for a store filter, or NULL when there are none. Caller frees. */
 char *af_ids_json(const struct strv *ids);
 

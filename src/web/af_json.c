@@ -254,3 +254,34 @@ char *af_ids_json(const struct strv *ids)
 	json_decref(a);
 	return text;
 }
+
+bool af_date_parse(const char *text, int64_t *ms)
+{
+	/* time_parse_iso takes no fraction: cut ".123456" (Python's isoformat) after the seconds,
+	 * keeping its milliseconds. */
+	char copy[64];
+	int64_t s = 0, frac_ms = 0;
+	const char *dot = strchr(text, '.');
+	size_t n = strlen(text);
+	if (n >= sizeof(copy))
+		return false;
+	if (dot) {
+		size_t k = 1, digits = 0;
+		for (; dot[k] >= '0' && dot[k] <= '9'; k++, digits++)
+			if (digits < 3)
+				frac_ms = frac_ms * 10 + (dot[k] - '0');
+		if (digits == 0)
+			return false;
+		for (; digits < 3; digits++)
+			frac_ms *= 10;
+		size_t head = (size_t)(dot - text);
+		memcpy(copy, text, head);
+		memcpy(copy + head, dot + k, n - head - k + 1);
+	} else {
+		memcpy(copy, text, n + 1);
+	}
+	if (!time_parse_iso(copy, &s))
+		return false;
+	*ms = s * 1000 + frac_ms;
+	return true;
+}

@@ -21,6 +21,57 @@ static const struct af_order_key run_order[] = {
     {NULL, 0},
 };
 
+/* Airflow's date-range parameters of run lists, in the order of the store's ranges. */
+static const char *const range_names[STORE_RUN_RANGES] = {
+    [RUN_LOGICAL_GTE] = "execution_date_gte", [RUN_LOGICAL_LTE] = "execution_date_lte",
+    [RUN_START_GTE] = "start_date_gte",       [RUN_START_LTE] = "start_date_lte",
+    [RUN_END_GTE] = "end_date_gte",           [RUN_END_LTE] = "end_date_lte",
+};
+
+/* Sets one range of sq from a date-time text (NULL: unset); false after a 400 naming it. */
+static bool range_set(struct store_runs_query *sq, int i, const char *text, struct web_resp *r)
+{
+	int64_t ms = 0;
+	if (!text)
+		return true;
+	if (!af_date_parse(text, &ms)) {
+		resp_error(r, 400,
+			   "%s: expected a date-time like 2026-11-21T18:00:00Z, got '%.50s'",
+			   range_names[i], text);
+		return false;
+	}
+	/* The logical date is kept in seconds; start and end in milliseconds. */
+	bool seconds = i == RUN_LOGICAL_GTE || i == RUN_LOGICAL_LTE;
+	bool lte = i == RUN_LOGICAL_LTE || i == RUN_START_LTE || i == RUN_END_LTE;
+	sq->range[i] =
+	    (struct store_bound){true, seconds ? (lte ? ms / 1000 : (ms + 999) / 1000) : ms};
+	return true;
+}
+
+/* The ranges of a GET's query. */
+static bool ranges_of_query(struct web_req *q, struct web_resp *r, struct store_runs_query *sq)
+{
+	for (int i = 0; i < STORE_RUN_RANGES; i++)
+		if (!range_set(sq, i, query_get(q->query, range_names[i]), r))
+			return false;
+	return true;
+}
+
+/* The ranges of a POST list form (strings, or absent/null). */
+static bool ranges_of_body(const json_t *body, struct web_resp *r, struct store_runs_query *sq)
+{
+	for (int i = 0; i < STORE_RUN_RANGES; i++) {
+		json_t *v = json_object_get(body, range_names[i]);
+		if (v && !json_is_null(v) && !json_is_string(v)) {
+			resp_error(r, 400, "%s: expected a date-time string", range_names[i]);
+			return false;
+		}
+		if (!range_set(sq, i, json_string_value(v), r))
+			return false;
+	}
+	return true;
+}
+
 /* Checks run states (Airflow's names) into a JSON array text in *out (NULL: none given). */
 static bool states_json(const struct strv *states, char **out, struct web_resp *r)
 {
@@ -66,12 +117,23 @@ static void answer_runs(struct web_req *q, struct web_resp *r, struct store_runs
 
 void af_runs_get(struct web_req *q, struct web_resp *r)
 {
-	static const char *const params[] = {"limit", "offset", "order_by", "state", NULL};
+	static const char *const params[] = {"limit",
+					     "offset",
+					     "order_by",
+					     "state",
+					     "execution_date_gte",
+					     "execution_date_lte",
+					     "start_date_gte",
+					     "start_date_lte",
+					     "end_date_gte",
+					     "end_date_lte",
+					     NULL};
 	struct store_runs_query sq = {0};
 	struct strv states = {0}, dags = {0};
 	int col = 0;
 	const char *dag_id = q->route->args[ARG_DAG]; /* NULL for "~" */
 	if (!af_query_known(q, r, params) || !af_page(q, r, &sq.limit, &sq.offset) ||
+	    !ranges_of_query(q, r, &sq) ||
 	    !af_order(query_get(q->query, "order_by"), run_order, &col, &sq.desc, r))
 		return;
 	query_get_all(q->query, "state", &states);
@@ -136,8 +198,18 @@ bool af_any_string(const char *s)
 
 void af_runs_post_list(struct web_req *q, struct web_resp *r)
 {
-	static const char *const fields[] = {"dag_ids",    "states",      "order_by",
-					     "page_limit", "page_offset", NULL};
+	static const char *const fields[] = {"dag_ids",
+					     "states",
+					     "order_by",
+					     "page_limit",
+					     "page_offset",
+					     "start_date_gte",
+					     "start_date_lte",
+					     "end_date_gte",
+					     "end_date_lte",
+					     "execution_date_gte",
+					     "execution_date_lte",
+					     NULL};
 	struct store_runs_query sq = {0};
 	struct strv states = {0}, dags = {0};
 	json_t *body = req_body_object(q, r);
@@ -154,6 +226,7 @@ void af_runs_post_list(struct web_req *q, struct web_resp *r)
 	    af_body_strings(body, "states", af_any_string, &states, r) &&
 	    af_body_int(body, "page_limit", AF_PAGE_DEFAULT, 1, AF_PAGE_MAX, &sq.limit, r) &&
 	    af_body_int(body, "page_offset", 0, 0, AF_OFFSET_MAX, &sq.offset, r) &&
+	    ranges_of_body(body, r, &sq) &&
 	    af_order(json_string_value(order), run_order, &col, &sq.desc, r) &&
 	    states_json(&states, &st, r)) {
 		sq.dag_ids = af_ids_json(&dags);
@@ -177,11 +250,12 @@ static bool trigger_date(const json_t *body, int64_t *out, struct web_resp *r)
 		int64_t t = 0;
 		if (!v || json_is_null(v))
 			continue;
-		if (!json_is_string(v) || !time_parse_iso(json_string_value(v), &t)) {
+		if (!json_is_string(v) || !af_date_parse(json_string_value(v), &t)) {
 			resp_error(r, 400, "%s: expected a date-time like 2026-11-21T18:00:00Z",
 				   keys[i]);
 			return false;
 		}
+		t /= 1000;
 		if (*out && *out != t) {
 			resp_error(r, 400, "logical_date and execution_date differ");
 			return false;

@@ -184,6 +184,8 @@ expect 200 GET "/api/v1/dags/$DAG/dagRuns/$RUN/taskInstances/greet"
 assert_eq "$RUN" "$(jr .dag_run_id)" "one task instance"
 expect 200 GET "/api/v1/dags/~/dagRuns?state=success&state=failed"
 assert_eq 1 "$(jr .total_entries)" "runs of every DAG"
+expect 200 GET "/api/v1/dags/$DAG/dagRuns?execution_date_gte=2000-01-01T00:00:00.000000%2B00:00&end_date_lte=2999-01-01T00:00:00Z"
+assert_eq 1 "$(jr .total_entries)" "date ranges"
 expect 200 POST /api/v1/dags/~/dagRuns/list '{"dag_ids": ["'$DAG'"], "states": ["success"], "order_by": "-execution_date", "page_limit": 10}'
 assert_eq "$RUN" "$(jr '.dag_runs[0].dag_run_id')" "the batch run list"
 expect 200 POST /api/v1/dags/~/dagRuns/~/taskInstances/list '{"dag_ids": ["'$DAG'"], "task_ids": ["after"]}'

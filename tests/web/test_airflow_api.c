@@ -101,6 +101,31 @@ static void test_run(void **state)
 	assert_string_equal(jstr(r.json, "state"), "queued");
 	http_finish(&r);
 
+	/* Date ranges: the run's logical date is now; a run without an end is outside a range. */
+	static const struct {
+		const char *query;
+		int total;
+	} ranges[] = {
+	    {"execution_date_gte=2000-01-01T00:00:00.5%2B00:00", 1},
+	    {"execution_date_lte=2000-01-01", 0},
+	    {"start_date_lte=2999-01-01T00:00:00Z", 0},
+	    {"execution_date_gte=2000-01-01&execution_date_lte=2999-12-31T23:59:59.999Z", 1},
+	};
+	for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
+		char *path = xasprintf("/api/v1/dags/~/dagRuns?%s", ranges[i].query);
+		expect(e, &r, "GET", path, NULL, NULL, 200, NULL);
+		if (json_integer_value(json_object_get(r.json, "total_entries")) != ranges[i].total)
+			fail_msg("%s: %s", path, r.body);
+		http_finish(&r);
+		free(path);
+	}
+	expect(e, &r, "POST", "/api/v1/dags/~/dagRuns/list", ENV_TOKEN,
+	       "{\"end_date_gte\": \"2000-01-01\"}", 200, NULL);
+	assert_int_equal(json_integer_value(json_object_get(r.json, "total_entries")), 0);
+	http_finish(&r);
+	expect_done(e, "GET", "/api/v1/dags/~/dagRuns?start_date_gte=noon", NULL, NULL, 400,
+		    "start_date_gte: expected a date-time");
+
 	expect(e, &r, "GET", "/api/v1/dags/api/dagRuns/r1/taskInstances?order_by=-task_id", NULL,
 	       NULL, 200, NULL);
 	json_t *tis = json_object_get(r.json, "task_instances");

@@ -41,10 +41,29 @@ enum store_run_order {
 	RUN_ORDER_DAG_ID,
 };
 
+/* One end of a range filter: unset, or the value a column must reach. */
+struct store_bound {
+	bool set;
+	int64_t v;
+};
+
+/* The ranges a page of runs may be cut to, in order: logical date >= and <= (unix seconds),
+ * start >= and <=, end >= and <= (unix ms). A run without that date is outside a set range. */
+enum {
+	RUN_LOGICAL_GTE,
+	RUN_LOGICAL_LTE,
+	RUN_START_GTE,
+	RUN_START_LTE,
+	RUN_END_GTE,
+	RUN_END_LTE,
+	STORE_RUN_RANGES
+};
+
 /* A page of runs. Each filter is NULL (any) or the text of a JSON array of the values kept
  * (bound as one parameter: SQLite's json_each). */
 struct store_runs_query {
 	const char *dag_ids, *states;
+	struct store_bound range[STORE_RUN_RANGES];
 	enum store_run_order order;
 	bool desc; /* ties are broken by the row id, in the same direction */
 	int64_t limit, offset;
