@@ -142,6 +142,7 @@ int cmd_dags_unpause(struct cli *cli, int argc, char **argv);
 int cmd_runs_list(struct cli *cli, int argc, char **argv);
 int cmd_tasks_list(struct cli *cli, int argc, char **argv);
 int cmd_tasks_logs(struct cli *cli, int argc, char **argv);
+int cmd_tasks_output(struct cli *cli, int argc, char **argv);
 int cmd_dags_backfill(struct cli *cli, int argc, char **argv); /* cmd_backfill.c */
 int cmd_tasks_clear(struct cli *cli, int argc, char **argv);   /* cmd_clear.c */
 int cmd_health(struct cli *cli, int argc, char **argv);        /* cmd_health.c */

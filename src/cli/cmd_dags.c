@@ -200,6 +200,8 @@ static int show_spec(struct cli *cli, const struct dag *dag, const char *task_id
 	    .dag_id = dag->dag_id,
 	    .task_id = task->task_id,
 	    .try_number = 1,
+	    .map_index = -1,
+	    .preview = true,
 	};
 	struct spec_input in = {
 	    .dag = dag,

@@ -242,6 +242,18 @@ struct loop_hooks {
 	struct sched_lease *lease;
 };
 
+/* The engine's event stream of this instance, or NULL (then the loop only polls). */
+static struct event_watch *watch_events(struct engine *e, const char *instance)
+{
+	char *err = NULL;
+	struct event_watch *w = event_watch_start(e, instance, &err);
+	if (!w) {
+		log_warnx("%s; polling only", err);
+		free(err);
+	}
+	return w;
+}
+
 static int run_scheduler(struct cli *cli, int64_t only_run_pk, const struct loop_hooks *hooks)
 {
 	struct store *st = cli_store(cli);
@@ -275,8 +287,11 @@ static int run_scheduler(struct cli *cli, int64_t only_run_pk, const struct loop
 	s.metrics = hooks ? hooks->metrics : NULL;
 	s.lease = hooks ? hooks->lease : NULL;
 	s.next_reload_ms = time_mono_ms() + (int64_t)(cli->cfg.dag_reload_interval * 1000);
+	s.events = cli->cfg.engine_events ? watch_events(e, cli->cfg.instance) : NULL;
+	struct event_watch *events = s.events;
 	int rc = sched_loop(&s);
 	sched_finish(&s);
+	event_watch_stop(events);
 	return rc;
 }
 

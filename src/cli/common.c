@@ -318,14 +318,16 @@ json_t *cli_run_json(const struct run *r)
 
 json_t *cli_ti_json(const struct ti *ti)
 {
-	return json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
-			 "dag_id", ti->dag_id, "run_id", ti->run_id, "task_id", ti->task_id,
-			 "state", ti_state_name(ti->state), "try_number", ti->try_number,
-			 "max_tries", ti->max_tries, "service_id", str_json(ti->service_id),
-			 "service_name", str_json(ti->service_name), "exit_code",
-			 ti->has_exit_code ? json_integer(ti->exit_code) : json_null(), "error",
-			 str_json(ti->error), "start_date", time_json(ti->start_ms), "end_date",
-			 time_json(ti->end_ms), "log_path", str_json(ti->log_path));
+	return json_pack(
+	    "{s:s, s:s, s:s, s:i, s:s, s:i, s:i, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "dag_id",
+	    ti->dag_id, "run_id", ti->run_id, "task_id", ti->task_id, "map_index", ti->map_index,
+	    "state", ti_state_name(ti->state), "try_number", ti->try_number, "max_tries",
+	    ti->max_tries, "service_id", str_json(ti->service_id), "service_name",
+	    str_json(ti->service_name), "exit_code",
+	    ti->has_exit_code ? json_integer(ti->exit_code) : json_null(), "error",
+	    str_json(ti->error), "start_date", time_json(ti->start_ms), "end_date",
+	    time_json(ti->end_ms), "log_path", str_json(ti->log_path), "output",
+	    str_json(ti->output));
 }
 
 void table_init(struct table *t, size_t ncols, const char *const *headers)

@@ -71,6 +71,10 @@ static void log_changes(const struct config *a, const struct config *b)
 		    "config reload: lease_timeout changed from %llds to %llds: it takes effect "
 		    "at the next start",
 		    (long long)a->lease_timeout_s, (long long)b->lease_timeout_s);
+	if (a->engine_events != b->engine_events)
+		log_warnx("config reload: engine_events changed to %s: it takes effect at the next "
+			  "start",
+			  b->engine_events ? "true" : "false");
 	if (!str_same(a->log_level, b->log_level))
 		log_info("config reload: log_level %s -> %s", a->log_level, b->log_level);
 	if (!str_same(a->on_failure_webhook, b->on_failure_webhook))

@@ -9,28 +9,64 @@
 #define DAG_ID_MAX 200
 
 static const char *const trigger_names[] = {
-    [TRIGGER_ALL_SUCCESS] = "all_success", [TRIGGER_ALL_FAILED] = "all_failed",
-    [TRIGGER_ALL_DONE] = "all_done",       [TRIGGER_ONE_SUCCESS] = "one_success",
-    [TRIGGER_ONE_FAILED] = "one_failed",   [TRIGGER_NONE_FAILED] = "none_failed",
+    [TRIGGER_ALL_SUCCESS] = "all_success",
+    [TRIGGER_ALL_FAILED] = "all_failed",
+    [TRIGGER_ALL_DONE] = "all_done",
+    [TRIGGER_ONE_SUCCESS] = "one_success",
+    [TRIGGER_ONE_FAILED] = "one_failed",
+    [TRIGGER_NONE_FAILED] = "none_failed",
     [TRIGGER_ALWAYS] = "always",
+    [TRIGGER_NONE_FAILED_MIN_ONE_SUCCESS] = "none_failed_min_one_success",
+    [TRIGGER_NONE_SKIPPED] = "none_skipped",
+    [TRIGGER_ALL_SKIPPED] = "all_skipped",
+    [TRIGGER_ONE_DONE] = "one_done",
 };
+
+static const char *const output_names[] = {
+    [OUTPUT_NONE] = "none",
+    [OUTPUT_LAST_LINE] = "last_line",
+    [OUTPUT_MARKED] = "marked",
+};
+
+/* The name at index i of a table of n names, or "unknown". */
+static const char *name_of(const char *const *names, size_t n, size_t i)
+{
+	return i < n && names[i] ? names[i] : "unknown";
+}
+
+/* The index of s in a table of n names, or -1. */
+static long index_of(const char *const *names, size_t n, const char *s)
+{
+	for (size_t i = 0; s && i < n; i++)
+		if (names[i] && strcmp(s, names[i]) == 0)
+			return (long)i;
+	return -1;
+}
 
 const char *trigger_rule_name(enum trigger_rule rule)
 {
-	if ((size_t)rule >= ARRAY_LEN(trigger_names))
-		return "unknown";
-	return trigger_names[rule];
+	return name_of(trigger_names, ARRAY_LEN(trigger_names), (size_t)rule);
 }
 
 bool trigger_rule_parse(const char *s, enum trigger_rule *out)
 {
-	for (size_t i = 0; s && i < ARRAY_LEN(trigger_names); i++) {
-		if (strcmp(s, trigger_names[i]) == 0) {
-			*out = (enum trigger_rule)i;
-			return true;
-		}
-	}
-	return false;
+	long i = index_of(trigger_names, ARRAY_LEN(trigger_names), s);
+	if (i >= 0)
+		*out = (enum trigger_rule)i;
+	return i >= 0;
+}
+
+const char *output_mode_name(enum output_mode mode)
+{
+	return name_of(output_names, ARRAY_LEN(output_names), (size_t)mode);
+}
+
+bool output_mode_parse(const char *s, enum output_mode *out)
+{
+	long i = index_of(output_names, ARRAY_LEN(output_names), s);
+	if (i >= 0)
+		*out = (enum output_mode)i;
+	return i >= 0;
 }
 
 void dag_errors_add(struct dag_errors *errs, const char *file, int line, const char *fmt, ...)
@@ -81,8 +117,11 @@ static void task_finish(struct task *t)
 	strv_finish(&t->log_opts);
 	strv_finish(&t->upstream);
 	free(t->pool);
+	strv_finish(&t->expand);
 	free(t->up_idx);
 	free(t->down_idx);
+	free(t->sc_idx);
+	free(t->ref_idx);
 }
 
 void dag_destroy(struct dag *dag)

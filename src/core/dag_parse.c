@@ -45,6 +45,7 @@ enum kind {
 	K_DURATION,    /* "1h30m" or seconds */
 	K_SIZE,        /* "256M" */
 	K_TRIGGER,     /* a trigger rule */
+	K_OUTPUT,      /* an output mode */
 	K_BOOL,        /* true/false */
 	K_COUNT,       /* integer >= 0 */
 	K_LIMIT,       /* integer >= 1 */
@@ -118,6 +119,11 @@ static const struct key task_keys[] = {
     TASK_KEY("timeout", K_DURATION, timeout_s),
     TASK_KEY("pending_timeout", K_DURATION, pending_timeout_s),
     TASK_KEY("pool", K_STRING, pool),
+    TASK_KEY("output", K_OUTPUT, output),
+    TASK_KEY("branch", K_BOOL, branch),
+    TASK_KEY("short_circuit", K_BOOL, short_circuit),
+    TASK_KEY("expand", K_ARGV, expand),
+    TASK_KEY("max_map_length", K_LIMIT, max_map_length),
 };
 
 static const struct key dag_keys[] = {
@@ -184,10 +190,21 @@ static bool check_trigger(const char *s, char **err)
 	enum trigger_rule r;
 	if (trigger_rule_parse(s, &r))
 		return true;
-	return set_err(err,
-		       "unknown trigger rule '%s' (all_success, all_failed, all_done, one_success, "
-		       "one_failed, none_failed, always)",
-		       s);
+	struct buf names;
+	buf_init(&names, 0);
+	for (int i = 0; i < TRIGGER_RULE_COUNT; i++)
+		buf_printf(&names, "%s%s", i ? ", " : "", trigger_rule_name((enum trigger_rule)i));
+	set_err(err, "unknown trigger rule '%s' (%s)", s, names.data);
+	buf_finish(&names);
+	return false;
+}
+
+static bool check_output(const char *s, char **err)
+{
+	enum output_mode m;
+	if (output_mode_parse(s, &m))
+		return true;
+	return set_err(err, "unknown output '%s' (none, last_line or marked)", s);
 }
 
 /* k=v with a non-empty k. */
@@ -261,6 +278,7 @@ static const struct kind_info kinds[] = {
     [K_DURATION] = {CFGT_STR, false, check_duration},
     [K_SIZE] = {CFGT_STR, false, check_size},
     [K_TRIGGER] = {CFGT_STR, false, check_trigger},
+    [K_OUTPUT] = {CFGT_STR, false, check_output},
     [K_BOOL] = {CFGT_BOOL, false, NULL},
     [K_COUNT] = {CFGT_INT, false, NULL},
     [K_LIMIT] = {CFGT_INT, false, NULL},
@@ -496,6 +514,9 @@ static void store_string(const struct key *k, const char *s, void *obj)
 	case K_TRIGGER:
 		trigger_rule_parse(s, (enum trigger_rule *)field);
 		break;
+	case K_OUTPUT:
+		output_mode_parse(s, (enum output_mode *)field);
+		break;
 	default:
 		free(*(char **)field);
 		*(char **)field = xstrdup(s);
@@ -533,6 +554,7 @@ static void task_build(struct task *t, cfg_t *sec, cfg_t *defaults)
 	t->trigger_rule = TRIGGER_ALL_SUCCESS;
 	t->retry_delay_s = DEFAULT_RETRY_DELAY_S;
 	t->pending_timeout_s = TASK_DEFAULT_PENDING_TIMEOUT_S;
+	t->max_map_length = TASK_DEFAULT_MAX_MAP_LENGTH;
 	for (size_t i = 0; i < ARRAY_LEN(task_keys); i++) {
 		const struct key *k = &task_keys[i];
 		cfg_t *src = key_set(sec, k->name)        ? sec
@@ -541,6 +563,10 @@ static void task_build(struct task *t, cfg_t *sec, cfg_t *defaults)
 		if (src)
 			store(k, src, t);
 	}
+	t->mapped = key_set(sec, "expand") || key_set(defaults, "expand");
+	if ((t->branch || t->short_circuit) && !key_set(sec, "output") &&
+	    !key_set(defaults, "output"))
+		t->output = OUTPUT_LAST_LINE;
 }
 
 static void task_check(const struct dag *d, const struct task *t, cfg_t *sec,
@@ -613,7 +639,8 @@ static struct dag *dag_build(cfg_t *sec, const char *path, struct dag_errors *er
 		task_build(&d->tasks[i], ts, defaults);
 		task_check(d, &d->tasks[i], ts, errs);
 	}
-	dag_graph_validate(d, errs);
+	if (dag_graph_validate(d, errs))
+		dag_data_validate(d, errs);
 	return d;
 }
 

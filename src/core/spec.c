@@ -42,16 +42,26 @@ void spec_service_name(const char *prefix, const char *instance, const char *dag
 		       const char *run_id, const char *task_id, int try_number,
 		       char out[static SPEC_NAME_MAX + 1])
 {
-	char try_str[16];
+	spec_service_name_mapped(prefix, instance, dag_id, run_id, task_id, try_number, -1, out);
+}
+
+void spec_service_name_mapped(const char *prefix, const char *instance, const char *dag_id,
+			      const char *run_id, const char *task_id, int try_number,
+			      int map_index, char out[static SPEC_NAME_MAX + 1])
+{
+	char try_str[16], index_str[16] = "";
 	snprintf(try_str, sizeof(try_str), "%d", try_number);
-	const char *parts[] = {instance ? instance : DEFAULT_NAME, dag_id, run_id, task_id,
-			       try_str};
+	if (map_index >= 0)
+		snprintf(index_str, sizeof(index_str), "%d", map_index);
+	const char *parts[] = {
+	    instance ? instance : DEFAULT_NAME, dag_id, run_id, task_id, try_str, index_str};
 	uint32_t h = FNV_OFFSET;
-	for (size_t i = 0; i < ARRAY_LEN(parts); i++)
+	/* Not mapped: the five parts only, so that names stay what they were. */
+	for (size_t i = 0; i < ARRAY_LEN(parts) - (map_index < 0); i++)
 		h = fnv1a(h, parts[i] ? parts[i] : "");
 
-	char *base = xasprintf("%s_%s_%s", prefix ? prefix : DEFAULT_NAME, dag_id ? dag_id : "",
-			       task_id ? task_id : "");
+	char *base = xasprintf("%s_%s_%s%s%s", prefix ? prefix : DEFAULT_NAME, dag_id ? dag_id : "",
+			       task_id ? task_id : "", map_index >= 0 ? "-" : "", index_str);
 	const char *p = base;
 	size_t n = 0;
 	while (*p && !is_alnum(*p))
@@ -161,6 +171,11 @@ static json_t *labels(const struct spec_input *in, char **err)
 	json_object_set_new(obj, "swarmflow.try_number", json_string(try_str));
 	json_object_set_new(obj, "swarmflow.instance",
 			    json_string(in->instance ? in->instance : DEFAULT_NAME));
+	if (in->tctx->item) {
+		char index_str[16];
+		snprintf(index_str, sizeof(index_str), "%d", in->tctx->map_index);
+		json_object_set_new(obj, "swarmflow.map_index", json_string(index_str));
+	}
 	return obj;
 }
 
@@ -388,8 +403,9 @@ json_t *spec_build(const struct spec_input *in, char **err)
 		return NULL;
 	}
 	char name[SPEC_NAME_MAX + 1];
-	spec_service_name(in->service_prefix, in->instance, in->dag->dag_id, in->tctx->run_id,
-			  in->task->task_id, in->tctx->try_number, name);
+	spec_service_name_mapped(in->service_prefix, in->instance, in->dag->dag_id,
+				 in->tctx->run_id, in->task->task_id, in->tctx->try_number,
+				 in->tctx->item ? in->tctx->map_index : -1, name);
 
 	json_t *spec = json_object();
 	json_object_set_new(spec, "Name", json_string(name));

@@ -20,6 +20,9 @@ enum var {
 	VAR_TASK_ID,
 	VAR_TRY_NUMBER,
 	VAR_CONF, /* conf.KEY */
+	VAR_ITEM,
+	VAR_MAP_INDEX,
+	VAR_UPSTREAM, /* upstream.TASK.WHAT (see enum template_ref) */
 };
 
 static const struct {
@@ -36,17 +39,34 @@ static const struct {
     {"dag_id", VAR_DAG_ID},
     {"task_id", VAR_TASK_ID},
     {"try_number", VAR_TRY_NUMBER},
+    {"item", VAR_ITEM},
+    {"map_index", VAR_MAP_INDEX},
 };
 
 #define CONF_PREFIX "conf."
+#define UPSTREAM_PREFIX "upstream."
+#define OUTPUT_JSON_PART ".output_json."
+
+/* The endings of upstream.TASK.WHAT that take no key. */
+static const struct {
+	const char *suffix;
+	enum template_ref ref;
+} upstream_suffixes[] = {
+    {".output", TEMPLATE_REF_OUTPUT},
+    {".exit_code", TEMPLATE_REF_EXIT_CODE},
+    {".outputs_json", TEMPLATE_REF_OUTPUTS_JSON},
+};
 
 /* One `{{ ... }}` of a template. */
 struct expr {
 	const char *open; /* the `{{` */
 	const char *end;  /* just after the `}}` */
 	enum var var;
-	const char *key; /* conf.KEY: the KEY, key_len bytes */
+	const char *key; /* conf.KEY, upstream.TASK.output_json.KEY: the KEY, key_len bytes */
 	size_t key_len;
+	const char *task; /* upstream.TASK.*: the TASK, task_len bytes */
+	size_t task_len;
+	enum template_ref ref; /* upstream.TASK.*: what is read */
 };
 
 static bool is_space(char c)
@@ -60,6 +80,70 @@ static bool is_key_char(char c)
 	       c == '_';
 }
 
+static bool all_key_chars(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (!is_key_char(s[i]))
+			return false;
+	return len > 0;
+}
+
+/* A task id's characters (dag_id_valid checks the whole id later). */
+static bool all_id_chars(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (!is_key_char(s[i]) && s[i] != '.' && s[i] != '-')
+			return false;
+	return len > 0;
+}
+
+/* Resolves rest (len bytes, after "upstream.") as TASK.output_json.KEY into e. */
+static bool resolve_output_json(const char *rest, size_t len, struct expr *e)
+{
+	const char *part = NULL;
+	size_t pl = strlen(OUTPUT_JSON_PART);
+	for (size_t i = 0; i + pl <= len; i++)
+		if (memcmp(rest + i, OUTPUT_JSON_PART, pl) == 0)
+			part = rest + i; /* the last one: a task id may hold dots */
+	if (!part)
+		return false;
+	size_t task_len = (size_t)(part - rest), key_len = len - task_len - pl;
+	if (!all_id_chars(rest, task_len) || !all_key_chars(part + pl, key_len))
+		return false;
+	*e = (struct expr){.open = e->open,
+			   .end = e->end,
+			   .var = VAR_UPSTREAM,
+			   .task = rest,
+			   .task_len = task_len,
+			   .ref = TEMPLATE_REF_OUTPUT_JSON,
+			   .key = part + pl,
+			   .key_len = key_len};
+	return true;
+}
+
+/* Resolves rest (len bytes, after "upstream.") as TASK.WHAT into e. output_json.KEY comes
+ * first, so that a KEY may be "output" or "exit_code" (else read as the end of a TASK named
+ * "x.output_json"); a TASK holding ".output_json." is still read when what follows is no KEY. */
+static bool resolve_upstream(const char *rest, size_t len, struct expr *e)
+{
+	if (resolve_output_json(rest, len, e))
+		return true;
+	for (size_t i = 0; i < ARRAY_LEN(upstream_suffixes); i++) {
+		size_t sl = strlen(upstream_suffixes[i].suffix);
+		if (len > sl && memcmp(rest + len - sl, upstream_suffixes[i].suffix, sl) == 0 &&
+		    all_id_chars(rest, len - sl)) {
+			*e = (struct expr){.open = e->open,
+					   .end = e->end,
+					   .var = VAR_UPSTREAM,
+					   .task = rest,
+					   .task_len = len - sl,
+					   .ref = upstream_suffixes[i].ref};
+			return true;
+		}
+	}
+	return false;
+}
+
 /* Resolves the trimmed name (len bytes) of an expression into e->var (and e->key). */
 static bool resolve(const char *name, size_t len, struct expr *e, char **err)
 {
@@ -70,17 +154,17 @@ static bool resolve(const char *name, size_t len, struct expr *e, char **err)
 		}
 	}
 	size_t plen = strlen(CONF_PREFIX);
-	if (len > plen && memcmp(name, CONF_PREFIX, plen) == 0) {
-		size_t i = plen;
-		while (i < len && is_key_char(name[i]))
-			i++;
-		if (i == len) {
-			e->var = VAR_CONF;
-			e->key = name + plen;
-			e->key_len = len - plen;
-			return true;
-		}
+	if (len > plen && memcmp(name, CONF_PREFIX, plen) == 0 &&
+	    all_key_chars(name + plen, len - plen)) {
+		e->var = VAR_CONF;
+		e->key = name + plen;
+		e->key_len = len - plen;
+		return true;
 	}
+	plen = strlen(UPSTREAM_PREFIX);
+	if (len > plen && memcmp(name, UPSTREAM_PREFIX, plen) == 0 &&
+	    resolve_upstream(name + plen, len - plen, e))
+		return true;
 	if (len == 0)
 		return set_err(err, "empty template variable '{{ }}'");
 	return set_err(err, "unknown template variable '%.*s'", (int)len, name);
@@ -109,10 +193,24 @@ static int next_expr(const char *p, struct expr *e, char **err)
 
 bool template_check(const char *tmpl, char **err)
 {
+	return template_refs(tmpl, NULL, NULL, err);
+}
+
+bool template_refs(const char *tmpl,
+		   void (*fn)(void *ctx, enum template_ref kind, const char *task, size_t len),
+		   void *ctx, char **err)
+{
 	struct expr e;
 	int rc;
-	for (const char *p = tmpl ? tmpl : ""; (rc = next_expr(p, &e, err)) > 0; p = e.end)
-		;
+	for (const char *p = tmpl ? tmpl : ""; (rc = next_expr(p, &e, err)) > 0; p = e.end) {
+		if (!fn)
+			continue;
+		if (e.var == VAR_UPSTREAM)
+			fn(ctx, e.ref, e.task, e.task_len);
+		else if (e.var == VAR_ITEM || e.var == VAR_MAP_INDEX)
+			fn(ctx, e.var == VAR_ITEM ? TEMPLATE_REF_ITEM : TEMPLATE_REF_MAP_INDEX,
+			   NULL, 0);
+	}
 	return rc == 0;
 }
 
@@ -140,33 +238,100 @@ static void append_str(struct buf *out, const char *s)
 		buf_append(out, s, strlen(s));
 }
 
-/* Appends the value of conf.KEY: a string raw, anything else as compact JSON. */
-static bool append_conf(struct buf *out, const struct expr *e, const json_t *conf, char **err)
+/* Appends a JSON value: a string raw, anything else as compact JSON; what names it in an
+ * error. */
+static bool append_json(struct buf *out, const json_t *v, const char *what, char **err)
 {
-	char *key = xstrndup(e->key, e->key_len);
-	json_t *v = json_is_object(conf) ? json_object_get(conf, key) : NULL;
-	if (!v) {
-		set_err(err, "conf key '%s' is not in the run's conf", key);
-		free(key);
-		return false;
-	}
-	free(key);
 	if (json_is_string(v)) {
 		buf_append(out, json_string_value(v), json_string_length(v));
 		return true;
 	}
 	char *dump = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
 	if (!dump)
-		return set_err(err, "conf key '%.*s' cannot be written as JSON", (int)e->key_len,
-			       e->key);
+		return set_err(err, "%s cannot be written as JSON", what);
 	append_str(out, dump);
 	free(dump);
 	return true;
 }
 
+/* Appends the value of conf.KEY. */
+static bool append_conf(struct buf *out, const struct expr *e, const json_t *conf, char **err)
+{
+	char *key = xstrndup(e->key, e->key_len);
+	json_t *v = json_is_object(conf) ? json_object_get(conf, key) : NULL;
+	char *what = xasprintf("conf key '%s'", key);
+	bool ok = v ? append_json(out, v, what, err)
+		    : set_err(err, "conf key '%s' is not in the run's conf", key);
+	free(what);
+	free(key);
+	return ok;
+}
+
+/* Appends KEY of the upstream's output, parsed as a JSON object. */
+static bool append_output_json(struct buf *out, const struct expr *e, const char *task,
+			       const char *output, char **err)
+{
+	json_error_t jerr;
+	json_t *obj = json_loads(output, JSON_DECODE_ANY, &jerr);
+	char *key = xstrndup(e->key, e->key_len);
+	bool ok = false;
+	if (!json_is_object(obj)) {
+		set_err(err, "upstream '%s': output_json.%s: the output is not a JSON object (%s)",
+			task, key, obj ? "another JSON value" : jerr.text);
+	} else if (!json_object_get(obj, key)) {
+		set_err(err, "upstream '%s': output_json.%s: the output has no key '%s'", task, key,
+			key);
+	} else {
+		char *what = xasprintf("upstream '%s' output_json.%s", task, key);
+		ok = append_json(out, json_object_get(obj, key), what, err);
+		free(what);
+	}
+	free(key);
+	json_decref(obj);
+	return ok;
+}
+
+/* Appends upstream.TASK.WHAT from ctx->upstream. */
+static bool append_upstream(struct buf *out, const struct expr *e, const struct template_ctx *ctx,
+			    char **err)
+{
+	char *task = xstrndup(e->task, e->task_len);
+	const json_t *up = json_object_get(ctx->upstream, task);
+	const char *state = json_string_value(json_object_get(up, "state"));
+	const json_t *output = json_object_get(up, "output");
+	const json_t *code = json_object_get(up, "exit_code");
+	const json_t *outputs = json_object_get(up, "outputs");
+	bool ok = true;
+	if (!up) {
+		ok = set_err(err, "upstream '%s' is not known to this try", task);
+	} else if (e->ref == TEMPLATE_REF_EXIT_CODE && json_is_integer(code)) {
+		buf_printf(out, "%lld", (long long)json_integer_value(code));
+	} else if (e->ref == TEMPLATE_REF_EXIT_CODE) {
+		ok = set_err(err, "upstream '%s' has no exit code (it is %s)", task,
+			     state ? state : "not finished");
+	} else if (e->ref == TEMPLATE_REF_OUTPUTS_JSON) {
+		ok = json_is_array(outputs) ? append_json(out, outputs, "outputs_json", err)
+					    : set_err(err, "upstream '%s' is not mapped", task);
+	} else if (!json_is_string(output)) {
+		ok = set_err(err, "upstream '%s' has no output (it is %s)", task,
+			     state ? state : "not finished");
+	} else if (e->ref == TEMPLATE_REF_OUTPUT) {
+		buf_append(out, json_string_value(output), json_string_length(output));
+	} else {
+		ok = append_output_json(out, e, task, json_string_value(output), err);
+	}
+	free(task);
+	return ok;
+}
+
 static bool append_var(struct buf *out, const struct expr *e, const struct template_ctx *ctx,
 		       char **err)
 {
+	bool data = e->var == VAR_UPSTREAM || e->var == VAR_ITEM || e->var == VAR_MAP_INDEX;
+	if (data && ctx->preview) {
+		buf_append(out, e->open, (size_t)(e->end - e->open));
+		return true;
+	}
 	switch (e->var) {
 	case VAR_DS:
 	case VAR_DS_NODASH:
@@ -196,6 +361,15 @@ static bool append_var(struct buf *out, const struct expr *e, const struct templ
 		break;
 	case VAR_CONF:
 		return append_conf(out, e, ctx->conf, err);
+	case VAR_ITEM:
+		if (!ctx->item)
+			return set_err(err, "item: this task is not mapped");
+		return append_json(out, ctx->item, "item", err);
+	case VAR_MAP_INDEX:
+		buf_printf(out, "%d", ctx->map_index);
+		break;
+	case VAR_UPSTREAM:
+		return append_upstream(out, e, ctx, err);
 	}
 	return true;
 }

@@ -105,6 +105,30 @@ void engine_destroy(struct engine *e)
 	free(e);
 }
 
+struct engine *engine_clone(const struct engine *e, bool (*cancel)(void *ctx), void *cancel_ctx)
+{
+	struct engine *c = xcalloc(1, sizeof(*c));
+	*c = *e;
+	c->t = transport_clone(e->t, cancel, cancel_ctx);
+	return c;
+}
+
+bool engine_events_watch(struct engine *e, const char *filters, const char *since,
+			 const struct engine_watch_cb *cb, int stop_fd, struct engine_err *err)
+{
+	if (e->auto_version && !e->negotiated && !engine_negotiate(e, err))
+		return false;
+	char *f = transport_escape(e->t, filters);
+	char *path = since ? xasprintf("/v%s/events?filters=%s&since=%s", e->version, f, since)
+			   : xasprintf("/v%s/events?filters=%s", e->version, f);
+	struct transport_watch_cb tcb = {
+	    .on_open = cb->on_open, .on_data = cb->on_data, .ctx = cb->ctx};
+	bool ok = transport_watch(e->t, path, &tcb, stop_fd, err);
+	free(path);
+	free(f);
+	return ok;
+}
+
 /* Parses a 2xx body as JSON of the given type; NULL with a protocol error otherwise. */
 static json_t *parse_body(const struct buf *b, json_type type, const char *what,
 			  struct engine_err *err)
@@ -484,8 +508,11 @@ static bool log_sink_feed(void *ctx, const char *data, size_t len)
 	return logstream_feed(&s->ls, data, len, &s->logs);
 }
 
-static bool logs_finish(struct log_sink *s, bool ok, struct buf *out, struct engine_err *err)
+static bool logs_finish(struct log_sink *s, bool ok, struct buf *out, bool *cut,
+			struct engine_err *err)
 {
+	if (s->logs.too_big && cut)
+		*cut = true;
 	if (s->logs.too_big) {
 		s->logs.too_big = false;
 		s->logs.max = 0;
@@ -510,8 +537,15 @@ static bool logs_finish(struct log_sink *s, bool ok, struct buf *out, struct eng
 bool engine_service_logs(struct engine *e, const char *id, bool tty, struct buf *out,
 			 struct engine_err *err)
 {
+	return engine_service_logs_tap(e, id, tty, out, NULL, NULL, err);
+}
+
+bool engine_service_logs_tap(struct engine *e, const char *id, bool tty, struct buf *out,
+			     const struct log_tap *tap, bool *cut, struct engine_err *err)
+{
 	struct log_sink s;
 	logstream_init(&s.ls, tty);
+	s.ls.tap = tap;
 	buf_init(&s.logs, ENGINE_MAX_LOG);
 	if (e->auto_version && !e->negotiated && !engine_negotiate(e, err))
 		return false;
@@ -519,7 +553,7 @@ bool engine_service_logs(struct engine *e, const char *id, bool tty, struct buf 
 	char *path = xasprintf("/v%s/services/%s/logs?stdout=1&stderr=1&follow=0&timestamps=0",
 			       e->version, esc);
 	bool ok = transport_stream(e->t, path, log_sink_feed, &s, err);
-	ok = logs_finish(&s, ok, out, err);
+	ok = logs_finish(&s, ok, out, cut, err);
 	free(path);
 	free(esc);
 	buf_finish(&s.logs);

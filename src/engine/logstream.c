@@ -62,8 +62,11 @@ bool logstream_feed(struct logstream *ls, const void *data, size_t len, struct b
 	const unsigned char *p = data;
 	if (ls->error)
 		return false;
-	if (ls->raw)
+	if (ls->raw) {
+		if (ls->tap)
+			ls->tap->fn(ls->tap->ctx, p, len);
 		return append_capped(out, p, len);
+	}
 	while (len > 0) {
 		if (ls->header_len < HEADER_LEN) {
 			size_t n = HEADER_LEN - ls->header_len;
@@ -77,6 +80,8 @@ bool logstream_feed(struct logstream *ls, const void *data, size_t len, struct b
 			continue;
 		}
 		size_t n = len < ls->remaining ? len : ls->remaining;
+		if (ls->stream == 1 && ls->tap)
+			ls->tap->fn(ls->tap->ctx, p, n);
 		if (ls->stream == 3)
 			keep_daemon_error(ls, p, n);
 		else if (!append_capped(out, p, n))

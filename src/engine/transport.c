@@ -215,6 +215,15 @@ static void set_fixed_options(struct transport *t, const struct engine_opts *opt
 	}
 }
 
+/* The headers of a POST body: Content-Type, and no Expect: 100-continue. */
+static void json_headers_make(struct transport *t)
+{
+	t->json_headers = curl_slist_append(NULL, "Content-Type: application/json");
+	t->json_headers = curl_slist_append(t->json_headers, "Expect:");
+	if (!t->json_headers)
+		fatalx("out of memory (curl_slist_append)");
+}
+
 struct transport *transport_create(const struct engine_opts *opts, char **err)
 {
 	static const struct engine_opts defaults = {0};
@@ -228,10 +237,7 @@ struct transport *transport_create(const struct engine_opts *opts, char **err)
 		set_err(err, "curl_easy_init failed (was curl_global_init called?)");
 		goto error;
 	}
-	t->json_headers = curl_slist_append(NULL, "Content-Type: application/json");
-	t->json_headers = curl_slist_append(t->json_headers, "Expect:");
-	if (!t->json_headers)
-		fatalx("out of memory (curl_slist_append)");
+	json_headers_make(t);
 	set_fixed_options(t, opts);
 	return t;
 error:
@@ -497,4 +503,86 @@ void transport_request_many(struct transport *t, struct transport_call *calls, s
 		if (!reaped && running)
 			curl_multi_poll(t->multi, NULL, 0, 1000, NULL);
 	}
+}
+
+struct transport *transport_clone(const struct transport *src, bool (*cancel)(void *ctx),
+				  void *cancel_ctx)
+{
+	struct transport *t = xcalloc(1, sizeof(*t));
+	t->curl = curl_easy_duphandle(src->curl);
+	if (!t->curl)
+		fatalx("out of memory (curl_easy_duphandle)");
+	t->base_url = xstrdup(src->base_url);
+	t->socket_path = src->socket_path ? xstrdup(src->socket_path) : NULL;
+	t->host = xstrdup(src->host);
+	t->ca = src->ca ? xstrdup(src->ca) : NULL;
+	t->cert = src->cert ? xstrdup(src->cert) : NULL;
+	t->key = src->key ? xstrdup(src->key) : NULL;
+	json_headers_make(t);
+	curl_easy_setopt(t->curl, CURLOPT_ERRORBUFFER, t->errbuf);
+	/* src's cancel callback points at src: the clone has its own, or none. */
+	t->cancel = cancel;
+	t->cancel_ctx = cancel_ctx;
+	curl_easy_setopt(t->curl, CURLOPT_NOPROGRESS, cancel ? 0L : 1L);
+	curl_easy_setopt(t->curl, CURLOPT_XFERINFOFUNCTION, cancel ? on_progress : NULL);
+	curl_easy_setopt(t->curl, CURLOPT_XFERINFODATA, cancel ? t : NULL);
+	return t;
+}
+
+/* Runs x's transfer on t's multi handle until it ends or stop_fd is readable (*stopped);
+ * on_open is called once, when the answer's status is known. Returns the transfer's result. */
+static CURLcode watch_run(struct transport *t, struct xfer *x, int stop_fd,
+			  void (*on_open)(void *ctx, long status), bool *stopped)
+{
+	bool opened = false;
+	for (;;) {
+		int running = 0;
+		curl_multi_perform(t->multi, &running);
+		int left = 0;
+		CURLMsg *msg;
+		while ((msg = curl_multi_info_read(t->multi, &left)))
+			if (msg->msg == CURLMSG_DONE)
+				return msg->data.result;
+		long status = 0;
+		curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &status);
+		if (!opened && status) {
+			opened = true;
+			if (on_open)
+				on_open(x->ctx, status);
+		}
+		struct curl_waitfd w = {.fd = stop_fd, .events = CURL_WAIT_POLLIN};
+		curl_multi_poll(t->multi, &w, stop_fd >= 0 ? 1 : 0, 1000, NULL);
+		if (w.revents) {
+			*stopped = true;
+			return CURLE_OK;
+		}
+	}
+}
+
+bool transport_watch(struct transport *t, const char *path, const struct transport_watch_cb *cb,
+		     int stop_fd, struct engine_err *err)
+{
+	if (!t->multi && !(t->multi = curl_multi_init()))
+		fatalx("curl_multi_init failed");
+	struct xfer x = {
+	    .t = t, .curl = t->curl, .errbuf = t->errbuf, .sink = cb->on_data, .ctx = cb->ctx};
+	set_method(t, t->curl, "GET", NULL);
+	char *url = prepare(t, &x, path);
+	curl_easy_setopt(t->curl, CURLOPT_TIMEOUT_MS, 0L);
+	curl_easy_setopt(t->curl, CURLOPT_TCP_KEEPALIVE, 1L);
+	if (curl_multi_add_handle(t->multi, t->curl) != CURLM_OK)
+		fatalx("curl_multi_add_handle failed");
+	int64_t start = time_mono_ms();
+	bool stopped = false;
+	CURLcode rc = watch_run(t, &x, stop_fd, cb->on_open, &stopped);
+	curl_multi_remove_handle(t->multi, t->curl);
+	bool ok = false;
+	if (stopped) {
+		buf_finish(&x.errbody);
+		transport_err_set(err, ENGINE_ERR_CANCELLED, 0, "stopped");
+	} else {
+		ok = conclude(t, &x, rc, "GET", path, start, err);
+	}
+	free(url);
+	return ok;
 }

@@ -43,20 +43,19 @@ static void free_ids(char **ids, size_t n)
 /* Builds the ServiceSpec of this try with the looked-up ids; NULL with *error set when it cannot
  * be built (a template that fails to render). */
 static json_t *build_spec(struct scheduler *s, const struct run *run, const struct dag *dag,
-			  const struct task *task, int try_number, char **ids, char **error)
+			  const struct task *task, const struct ti *ti, const json_t *upstream,
+			  char **ids, char **error)
 {
+	struct template_ctx tctx;
+	json_t *conf = data_template_ctx(run, dag, task, &tctx);
 	json_error_t jerr;
-	json_t *conf = json_loads(run->conf ? run->conf : "{}", 0, &jerr);
-	struct template_ctx tctx = {
-	    .logical_date = run->logical_date,
-	    .data_interval_start = run->data_interval_start,
-	    .data_interval_end = run->data_interval_end,
-	    .run_id = run->run_id,
-	    .dag_id = dag->dag_id,
-	    .task_id = task->task_id,
-	    .try_number = try_number,
-	    .conf = conf,
-	};
+	json_t *item = ti->map_index >= 0 && ti->map_item
+			   ? json_loads(ti->map_item, JSON_DECODE_ANY, &jerr)
+			   : NULL;
+	tctx.try_number = ti->try_number;
+	tctx.upstream = upstream;
+	tctx.item = item;
+	tctx.map_index = ti->map_index;
 	struct spec_input in = {
 	    .dag = dag,
 	    .task = task,
@@ -69,30 +68,33 @@ static json_t *build_spec(struct scheduler *s, const struct run *run, const stru
 	    .config_ids = (const char *const *)ids + task->secrets.len,
 	};
 	json_t *spec = spec_build(&in, error);
+	json_decref(item);
 	json_decref(conf);
 	return spec;
 }
 
 /* After a 409 name conflict: the service of this very try may exist already (created before a
  * crash). Returns its ID when the labels prove it is ours, else NULL. */
-static char *find_existing(struct scheduler *s, const char *dag_id, const char *run_id,
-			   const struct task *task, int try_number)
+static char *find_existing(struct scheduler *s, const struct ti *ti)
 {
-	char *labels[5];
-	labels[0] = xasprintf("swarmflow.instance=%s", s->cfg->instance);
-	labels[1] = xasprintf("swarmflow.dag_id=%s", dag_id);
-	labels[2] = xasprintf("swarmflow.run_id=%s", run_id);
-	labels[3] = xasprintf("swarmflow.task_id=%s", task->task_id);
-	labels[4] = xasprintf("swarmflow.try_number=%d", try_number);
+	char *labels[6];
+	size_t n = 0;
+	labels[n++] = xasprintf("swarmflow.instance=%s", s->cfg->instance);
+	labels[n++] = xasprintf("swarmflow.dag_id=%s", ti->dag_id);
+	labels[n++] = xasprintf("swarmflow.run_id=%s", ti->run_id);
+	labels[n++] = xasprintf("swarmflow.task_id=%s", ti->task_id);
+	labels[n++] = xasprintf("swarmflow.try_number=%d", ti->try_number);
+	if (ti->map_index >= 0)
+		labels[n++] = xasprintf("swarmflow.map_index=%d", ti->map_index);
 	json_t *list = NULL;
 	struct engine_err eerr = {0};
 	char *id = NULL;
-	if (!engine_services_list(s->engine, (const char *const *)labels, 5, &list, &eerr))
+	if (!engine_services_list(s->engine, (const char *const *)labels, n, &list, &eerr))
 		metrics_engine_error(s->metrics, &eerr);
 	else if (json_array_size(list) == 1)
 		id = xstrdup(json_string_value(json_object_get(json_array_get(list, 0), "ID")));
 	json_decref(list);
-	for (size_t i = 0; i < 5; i++)
+	for (size_t i = 0; i < n; i++)
 		free(labels[i]);
 	return id;
 }
@@ -162,7 +164,7 @@ static bool created(struct scheduler *s, const struct task *task, struct ti *ti,
 	if (!c->ok)
 		metrics_engine_error(s->metrics, &c->err);
 	if (!id && c->err.kind == ENGINE_ERR_HTTP && c->err.status == 409)
-		id = find_existing(s, ti->dag_id, ti->run_id, task, ti->try_number);
+		id = find_existing(s, ti);
 	if (!id) {
 		if (permanent(&c->err))
 			return finish_without_service(s, ti, task, c->err.message, now_ms);
@@ -176,8 +178,9 @@ static bool created(struct scheduler *s, const struct task *task, struct ti *ti,
 	metrics_try_started(s->metrics, ti->dag_id);
 	metrics_dispatch_latency(s->metrics, (double)(now_ms - ti->queued_ms) / 1000.0);
 	s->dispatched_or_finished = true;
-	log_info("task queued dag=%s run=%s task=%s try=%d service=%s", ti->dag_id, ti->run_id,
-		 ti->task_id, ti->try_number, ti->service_name);
+	char tag[24];
+	log_info("task queued dag=%s run=%s task=%s%s try=%d service=%s", ti->dag_id, ti->run_id,
+		 ti->task_id, map_tag(tag, ti->map_index), ti->try_number, ti->service_name);
 	return true;
 }
 
@@ -240,7 +243,7 @@ void dispatch_discard(struct scheduler *s)
 }
 
 bool dispatch_ti(struct scheduler *s, const struct run *run, const struct dag *dag,
-		 const struct task *task, struct ti *ti, int64_t now_ms)
+		 const struct task *task, struct ti *ti, const json_t *upstream, int64_t now_ms)
 {
 	ti->try_number++;
 	if (!ti->queued_ms)
@@ -256,7 +259,7 @@ bool dispatch_ti(struct scheduler *s, const struct run *run, const struct dag *d
 		error = xasprintf("%s: %s", what, eerr.message);
 		ok = permanent(&eerr) ? finish_without_service(s, ti, task, error, now_ms)
 				      : retry_later(s, ti, task, what, &eerr, now_ms);
-	} else if (!(spec = build_spec(s, run, dag, task, ti->try_number, ids, &error))) {
+	} else if (!(spec = build_spec(s, run, dag, task, ti, upstream, ids, &error))) {
 		ok = finish_without_service(s, ti, task, error, now_ms);
 	} else {
 		const char *name = json_string_value(json_object_get(spec, "Name"));

@@ -6,6 +6,7 @@
 #include "internal.h"
 #include "swarmflow/common/fsutil.h"
 #include "swarmflow/common/log.h"
+#include "swarmflow/core/output.h"
 
 /* A path component from an id: no '/', no leading '.', never empty. */
 static char *component(const char *id)
@@ -21,11 +22,14 @@ static char *component(const char *id)
 
 /* Saves what the try printed (and, when it never printed, why) to its log file. Returns the
  * path (caller frees) or NULL when it could not be written. */
-static char *save_log(struct scheduler *s, const char *dag_id, const char *run_id,
-		      const char *task_id, int try_number, const struct buf *text)
+static char *save_log(struct scheduler *s, const struct ti *ti, const struct buf *text)
 {
-	char *d = component(dag_id), *r = component(run_id), *t = component(task_id);
-	char *dir = xasprintf("%s/%s/%s/%s", s->logs_dir, d, r, t);
+	char *d = component(ti->dag_id), *r = component(ti->run_id), *t = component(ti->task_id);
+	char index[16] = "";
+	if (ti->map_index >= 0) /* a mapped task's instances: one folder each */
+		snprintf(index, sizeof(index), "/%d", ti->map_index);
+	char *dir = xasprintf("%s/%s/%s/%s%s", s->logs_dir, d, r, t, index);
+	int try_number = ti->try_number;
 	char *path = xasprintf("%s/%d.log", dir, try_number);
 	free(d);
 	free(r);
@@ -41,30 +45,79 @@ static char *save_log(struct scheduler *s, const char *dag_id, const char *run_i
 	return path;
 }
 
-/* False when the fetch was cancelled because the process is stopping: the try is then left in
- * flight, for the next start to finish with its whole log. */
-static bool fetch_logs(struct scheduler *s, const struct inflight *f, struct buf *out)
+/* How long a try whose output cannot be read (its logs not fetched) stays in flight, asked
+ * again every tick, before it fails: an engine that does not answer for that long is down. */
+#define OUTPUT_FETCH_GRACE_MS (60 * 1000)
+
+/* What fetch_logs() got. */
+enum logs_got {
+	LOGS_OK,    /* the logs (or a note of why they could not be had) are in out */
+	LOGS_LATER, /* not now: the try stays in flight for the next tick or start */
+};
+
+static void feed_scan(void *ctx, const void *data, size_t len)
+{
+	output_scan_feed(ctx, data, len);
+}
+
+/* Fetches the logs of f into out; stdout also goes to scan when it reads an output. LOGS_LATER
+ * when the fetch was cancelled because the process is stopping (the next start finishes the try
+ * with its whole log), and when the try's output could not be read but may be later. *why is
+ * set when the output can never be had. */
+static enum logs_got fetch_logs(struct scheduler *s, struct inflight *f, struct buf *out,
+				struct output_scan *scan, const char **why)
 {
 	struct engine_err eerr = {0};
+	bool wants_output = scan->mode != OUTPUT_NONE;
 	/* The logs are on a node the manager cannot reach: asking would fail at once (its engine
 	 * died) or wait for the request's whole timeout (a partition), holding the loop. */
 	if (f->node_lost) {
 		buf_printf(out, "[swarmflow] logs not fetched: they stay on the lost node\n");
-		return true;
+		if (wants_output)
+			*why = "the output cannot be read: the logs stay on the lost node";
+		return LOGS_OK;
 	}
-	if (engine_service_logs(s->engine, f->service_id, f->tty, out, &eerr))
-		return true;
+	struct log_tap tap = {feed_scan, scan};
+	bool cut = false;
+	if (engine_service_logs_tap(s->engine, f->service_id, f->tty, out,
+				    wants_output ? &tap : NULL, &cut, &eerr)) {
+		if (cut && wants_output)
+			*why = "the output cannot be read: the log is over its cap";
+		return LOGS_OK;
+	}
 	if (eerr.kind == ENGINE_ERR_CANCELLED) {
 		log_info(
 		    "logs of service %s not fetched: stopping; the try is finished at the next "
 		    "start",
 		    f->service_name);
-		return false;
+		return LOGS_LATER;
 	}
 	metrics_engine_error(s->metrics, &eerr);
 	log_warnx("engine: logs of service %s: %s", f->service_name, eerr.message);
+	if (wants_output) {
+		/* Never a success without its output: asked again while the engine may answer. */
+		if (!f->logs_failed_mono)
+			f->logs_failed_mono = s->mono_ms ? s->mono_ms : 1;
+		if (s->mono_ms - f->logs_failed_mono < OUTPUT_FETCH_GRACE_MS)
+			return LOGS_LATER;
+		*why = "the output cannot be read: the engine did not give the logs";
+	}
 	buf_printf(out, "\n[swarmflow] could not fetch the logs: %s\n", eerr.message);
-	return true;
+	return LOGS_OK;
+}
+
+/* The output of a try that succeeded, from what scan read; NULL with *why set when the try must
+ * fail instead (over the cap, not UTF-8, a branch naming a task it cannot choose). */
+static char *take_output(struct scheduler *s, const struct inflight *f, const struct task *task,
+			 struct output_scan *scan, char **why)
+{
+	char *output = output_scan_finish(scan, why);
+	const struct dag *dag = task->branch ? dagbag_find(s->bag, f->dag_id) : NULL;
+	if (output && dag && (*why = data_branch_check(dag, task, output))) {
+		free(output);
+		output = NULL;
+	}
+	return output;
 }
 
 /* Sets the outcome of a try on ti: success, or failed / up_for_retry per the task's retries. */
@@ -108,9 +161,10 @@ static void log_outcome(const struct ti *ti)
 	char code[16] = "none";
 	if (ti->has_exit_code)
 		snprintf(code, sizeof(code), "%d", ti->exit_code);
-	log_info("task %s dag=%s run=%s task=%s try=%d exit_code=%s error=\"%s\"",
-		 ti_state_name(ti->state), ti->dag_id, ti->run_id, ti->task_id, ti->try_number,
-		 code, ti->error ? ti->error : "");
+	char tag[24];
+	log_info("task %s dag=%s run=%s task=%s%s try=%d exit_code=%s error=\"%s\"",
+		 ti_state_name(ti->state), ti->dag_id, ti->run_id, ti->task_id,
+		 map_tag(tag, ti->map_index), ti->try_number, code, ti->error ? ti->error : "");
 }
 
 /* Keeps f's service for removes_flush (its outcome is recorded: nothing is lost if the
@@ -183,27 +237,41 @@ bool finish_try(struct scheduler *s, size_t idx, bool success, const struct task
 		ti_finish(&ti);
 		return true;
 	}
+	/* An aborted run retries nothing: without the task, set_outcome fails the try. */
+	const struct task *known = task_of(s, f->dag_id, f->task_id);
+	const struct task *task = s->aborting ? NULL : known;
+	struct output_scan scan;
+	output_scan_init(&scan, success && known ? known->output : OUTPUT_NONE);
 	struct buf logs;
 	buf_init(&logs, 0);
-	if (!fetch_logs(s, f, &logs)) {
+	const char *lost = NULL;
+	if (fetch_logs(s, f, &logs, &scan, &lost) == LOGS_LATER) {
+		free(output_scan_finish(&scan, NULL));
 		buf_finish(&logs);
 		ti_finish(&ti);
 		return true;
+	}
+	char *bad_output = lost ? xstrdup(lost) : NULL;
+	if (scan.mode != OUTPUT_NONE && !bad_output)
+		ti.output = take_output(s, f, known, &scan, &bad_output);
+	else
+		free(output_scan_finish(&scan, NULL));
+	if (bad_output) {
+		success = false;
+		error = bad_output;
 	}
 	if (!success)
 		buf_printf(&logs, "%s[swarmflow] try %d failed: %s\n",
 			   logs.len && logs.data[logs.len - 1] != '\n' ? "\n" : "", f->try_number,
 			   error ? error : "unknown reason");
 	free(ti.log_path);
-	ti.log_path = save_log(s, f->dag_id, f->run_id, f->task_id, f->try_number, &logs);
+	ti.log_path = save_log(s, &ti, &logs);
 	ti.has_exit_code = st && st->has_exit_code;
 	ti.exit_code = ti.has_exit_code ? st->exit_code : 0;
 	/* A try that ended between two polls was never seen running (mark_running records the
 	 * start): its start is then the creation of its service, the closest time we know. */
 	if (!ti.start_ms)
 		ti.start_ms = f->created_ms;
-	/* An aborted run retries nothing: without the task, set_outcome fails the try. */
-	const struct task *task = s->aborting ? NULL : task_of(s, f->dag_id, f->task_id);
 	set_outcome(&ti, task, success, error, now_ms);
 	bool ok = record(s, &ti);
 	if (ok && ti.state == TI_FAILED)
@@ -216,6 +284,7 @@ bool finish_try(struct scheduler *s, size_t idx, bool success, const struct task
 	}
 	buf_finish(&logs);
 	ti_finish(&ti);
+	free(bad_output);
 	return ok;
 }
 
@@ -226,7 +295,7 @@ bool finish_without_service(struct scheduler *s, struct ti *ti, const struct tas
 	buf_init(&text, 0);
 	buf_printf(&text, "[swarmflow] try %d was not started: %s\n", ti->try_number, error);
 	free(ti->log_path);
-	ti->log_path = save_log(s, ti->dag_id, ti->run_id, ti->task_id, ti->try_number, &text);
+	ti->log_path = save_log(s, ti, &text);
 	ti->has_exit_code = false;
 	if (!ti->start_ms)
 		ti->start_ms = now_ms;

@@ -2,11 +2,43 @@
 #ifndef SWARMFLOW_SCHED_INTERNAL_H
 #define SWARMFLOW_SCHED_INTERNAL_H
 
+#include "swarmflow/core/template.h"
 #include "swarmflow/sched/sched.h"
 
-/* dispatch.c: creates the service of ti's next try. Returns false only on a store failure. */
+/* The task instances of one task in a run (pointers into the run's ti_list): one, or the
+ * instances of a mapped task in map order. */
+struct task_tis {
+	struct ti **v;
+	size_t n;
+};
+
+/* dispatch.c: creates the service of ti's next try; upstream is what its templates read of
+ * its upstream tasks (data_upstream). Returns false only on a store failure. */
 bool dispatch_ti(struct scheduler *s, const struct run *run, const struct dag *dag,
-		 const struct task *task, struct ti *ti, int64_t now_ms);
+		 const struct task *task, struct ti *ti, const json_t *upstream, int64_t now_ms);
+
+/* data.c: data between tasks. by_task has the run's task instances per task index.
+ * data_upstream: the object a try's templates read of the tasks it references (see
+ *   template_ctx.upstream); NULL on a store failure (logged).
+ * data_skipped: *skip when a branch upstream did not choose task or a short_circuit ancestor
+ *   stopped it; false on a store failure.
+ * data_branch_check: NULL when a branch task's output names only direct downstream tasks, else
+ *   the error (caller frees).
+ * data_expand: expands the unexpanded instance ti of a mapped task in one transaction (or ends
+ *   it skipped with no element, or failed when its elements cannot be had or are too many);
+ *   false on a store failure. */
+/* data.c: fills *out with the run's template variables for task (no try, upstream or item
+ * yet); returns the parsed conf it points at (caller decrefs after use). */
+json_t *data_template_ctx(const struct run *run, const struct dag *dag, const struct task *task,
+			  struct template_ctx *out);
+json_t *data_upstream(struct scheduler *s, const struct dag *dag, const struct task *task,
+		      const struct task_tis *by_task);
+bool data_skipped(struct scheduler *s, const struct dag *dag, const struct task *task,
+		  const struct task_tis *by_task, bool *skip);
+char *data_branch_check(const struct dag *dag, const struct task *task, const char *output);
+bool data_expand(struct scheduler *s, const struct run *run, const struct dag *dag,
+		 const struct task *task, struct ti *ti, const struct task_tis *by_task,
+		 int64_t now_ms);
 
 /* dispatch.c: creates, all at once, the services of the tries dispatch_ti recorded as queued
  * this tick, and tracks them (or fails or reschedules the tries). Returns false only on a store
@@ -22,6 +54,11 @@ void removes_flush(struct scheduler *s);
 /* poll.c: one GET /tasks for every in-flight service; finishes the tries that ended. Returns the
  * number of tries finished, or -1 on a store failure. */
 long poll_inflight(struct scheduler *s, int64_t now_ms);
+
+/* poll.c: takes what the engine's event stream brought (the loop's wait ended because the
+ * manager now shows the end of a container of ours that died): the tick that follows polls at
+ * once. An event never decides an outcome: the tick's GET /tasks does. */
+void poll_events_take(struct scheduler *s);
 
 /* finish.c: records the end of a try (state, exit code, error, logs), removes its service and
  * drops it from the in-flight list. */
@@ -46,6 +83,9 @@ struct inflight *inflight_add(struct scheduler *s);
 struct inflight *inflight_track(struct scheduler *s, const struct ti *ti, const struct task *task,
 				int64_t created_ms, int64_t started_ms);
 void inflight_remove(struct scheduler *s, size_t idx);
+/* " map_index=N" in buf for a mapped instance, "" otherwise: the log lines of a task that is
+ * not mapped keep the shape they always had. Returns buf. */
+const char *map_tag(char buf[static 24], int map_index);
 size_t inflight_count_dag(const struct scheduler *s, const char *dag_id);
 
 /* adopt.c: adopts the queued or running tries of a run (a try recorded without its service id

@@ -30,8 +30,9 @@ static bool mark_running(struct scheduler *s, struct inflight *f, int64_t now_ms
 	if (!store_ti_update(s->store, &ti, &err))
 		goto error;
 	ti_finish(&ti);
-	log_info("task running dag=%s run=%s task=%s try=%d service=%s", f->dag_id, f->run_id,
-		 f->task_id, f->try_number, f->service_name);
+	char tag[24];
+	log_info("task running dag=%s run=%s task=%s%s try=%d service=%s", f->dag_id, f->run_id,
+		 f->task_id, map_tag(tag, f->map_index), f->try_number, f->service_name);
 	return true;
 error:
 	log_error("store: %s", err);
@@ -138,6 +139,8 @@ long poll_inflight(struct scheduler *s, int64_t now_ms)
 		ids[i] = s->inflight[i].service_id;
 	json_t *tasks = NULL;
 	struct engine_err eerr = {0};
+	/* tests/bench counts these against its GET /tasks lines: one request a poll. */
+	log_debug("poll: %zu tries in flight", s->n_inflight);
 	bool ok = engine_tasks_list(s->engine, ids, s->n_inflight, &tasks, &eerr);
 	free(ids);
 	if (!ok) {
@@ -164,4 +167,16 @@ long poll_inflight(struct scheduler *s, int64_t now_ms)
 	 * new ones are created, so no more than parallelism services ever exist at once. */
 	removes_flush(s);
 	return finished;
+}
+
+void poll_events_take(struct scheduler *s)
+{
+	if (!s->events)
+		return;
+	struct event_batch b = {0};
+	event_watch_take(s->events, &b);
+	if (b.service_ids.len || b.overflow)
+		log_debug("engine events: %zu end(s) of ours%s: polling now", b.service_ids.len,
+			  b.overflow ? " and more" : "");
+	event_batch_finish(&b);
 }

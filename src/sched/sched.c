@@ -2,8 +2,11 @@
 #include "swarmflow/sched/sched.h"
 
 #include <errno.h>
+#include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -48,6 +51,14 @@ void inflight_remove(struct scheduler *s, size_t idx)
 {
 	inflight_free(&s->inflight[idx]);
 	s->inflight[idx] = s->inflight[--s->n_inflight];
+}
+
+const char *map_tag(char buf[static 24], int map_index)
+{
+	buf[0] = '\0';
+	if (map_index >= 0)
+		snprintf(buf, 24, " map_index=%d", map_index);
+	return buf;
 }
 
 size_t inflight_count_dag(const struct scheduler *s, const char *dag_id)
@@ -99,6 +110,7 @@ struct inflight *inflight_track(struct scheduler *s, const struct ti *ti, const 
 	f->dag_id = xstrdup(ti->dag_id);
 	f->run_id = xstrdup(ti->run_id);
 	f->task_id = xstrdup(ti->task_id);
+	f->map_index = ti->map_index;
 	f->try_number = ti->try_number;
 	f->service_id = xstrdup(ti->service_id);
 	f->service_name = xstrdup(ti->service_name);
@@ -168,28 +180,50 @@ static bool set_ti_state(struct scheduler *s, struct ti *ti, enum ti_state state
 	return true;
 }
 
-/* Decides what a task still waiting on its upstream becomes. by_task maps the DAG's task
- * indices to the run's task instances (NULL where the run has none). */
-static enum rule_verdict verdict_for(const struct task *task, struct ti *const *by_task)
+/* Decides what a task still waiting on its upstream becomes: skipped when a branch or a short
+ * circuit says so, else what its trigger rule says of its upstream instances (each instance of a
+ * mapped upstream counts). False only on a store failure. */
+static bool verdict_for(struct scheduler *s, const struct dag *dag, const struct task *task,
+			const struct task_tis *by_task, enum rule_verdict *v)
 {
+	bool skip = false;
+	if (!data_skipped(s, dag, task, by_task, &skip))
+		return false;
 	struct upstream_counts c = {0};
 	for (size_t i = 0; i < task->n_up; i++) {
-		const struct ti *up = by_task[task->up_idx[i]];
-		upstream_counts_add(&c, up ? up->state : TI_REMOVED);
+		const struct task_tis *up = &by_task[task->up_idx[i]];
+		if (up->n == 0)
+			upstream_counts_add(&c, TI_REMOVED);
+		for (size_t k = 0; k < up->n; k++)
+			upstream_counts_add(&c, up->v[k]->state);
 	}
-	return trigger_rule_evaluate(task->trigger_rule, &c);
+	*v = skip ? RULE_SKIP : trigger_rule_evaluate(task->trigger_rule, &c);
+	return true;
 }
 
+/* What advance_task works out once per task and tick, for all of its instances. */
+struct task_step {
+	const struct run *run;
+	const struct dag *dag;
+	const struct task *task;
+	const struct task_tis *by_task;
+	bool have_verdict;
+	enum rule_verdict verdict;
+	json_t *upstream; /* data_upstream, made at the first dispatch */
+	bool expanded;    /* a mapped task was expanded: its instances are read again */
+	/* The limits refused an instance: the others wait too (a tick only takes slots), without
+	 * asking again for each of a mapped task's hundreds of instances. */
+	bool limited;
+};
+
 /* Moves one task instance forward if it can; dispatches it when it is ready. */
-static bool advance_ti(struct scheduler *s, const struct run *run, const struct dag *dag,
-		       size_t task_idx, struct ti *const *by_task, int64_t now_ms)
+static bool advance_ti(struct scheduler *s, struct task_step *t, struct ti *ti, int64_t now_ms)
 {
-	const struct task *task = &dag->tasks[task_idx];
-	struct ti *ti = by_task[task_idx];
-	if (!ti)
-		return true;
 	if (ti->state == TI_NONE) {
-		switch (verdict_for(task, by_task)) {
+		if (!t->have_verdict && !verdict_for(s, t->dag, t->task, t->by_task, &t->verdict))
+			return false;
+		t->have_verdict = true;
+		switch (t->verdict) {
 		case RULE_WAIT:
 			return true;
 		case RULE_SKIP:
@@ -197,6 +231,11 @@ static bool advance_ti(struct scheduler *s, const struct run *run, const struct 
 		case RULE_UPSTREAM_FAILED:
 			return set_ti_state(s, ti, TI_UPSTREAM_FAILED, now_ms);
 		case RULE_RUN:
+			if (t->task->mapped && ti->map_index < 0) {
+				t->expanded = true;
+				return data_expand(s, t->run, t->dag, t->task, ti, t->by_task,
+						   now_ms);
+			}
 			if (!set_ti_state(s, ti, TI_SCHEDULED, now_ms))
 				return false;
 			break;
@@ -207,23 +246,45 @@ static bool advance_ti(struct scheduler *s, const struct run *run, const struct 
 		if (!set_ti_state(s, ti, TI_SCHEDULED, now_ms))
 			return false;
 	}
-	if (ti->state == TI_SCHEDULED && limits_allow(s, dag, task))
-		return dispatch_ti(s, run, dag, task, ti, now_ms);
-	return true;
+	if (ti->state != TI_SCHEDULED || t->limited)
+		return true;
+	if (!limits_allow(s, t->dag, t->task)) {
+		t->limited = true;
+		return true;
+	}
+	if (!t->upstream && !(t->upstream = data_upstream(s, t->dag, t->task, t->by_task)))
+		return false;
+	return dispatch_ti(s, t->run, t->dag, t->task, ti, t->upstream, now_ms);
+}
+
+/* Moves every instance of one task forward; *expanded when a mapped task was expanded. */
+static bool advance_task(struct scheduler *s, const struct run *run, const struct dag *dag,
+			 size_t task_idx, const struct task_tis *by_task, bool *expanded,
+			 int64_t now_ms)
+{
+	struct task_step t = {
+	    .run = run, .dag = dag, .task = &dag->tasks[task_idx], .by_task = by_task};
+	const struct task_tis *tt = &by_task[task_idx];
+	bool ok = true;
+	for (size_t i = 0; ok && i < tt->n; i++)
+		ok = advance_ti(s, &t, tt->v[i], now_ms);
+	json_decref(t.upstream);
+	*expanded = *expanded || t.expanded;
+	return ok;
 }
 
 /* Finishes the run when every task instance has finished: its state comes from the leaves. */
 static bool maybe_finish_run(struct scheduler *s, const struct run *run, const struct dag *dag,
-			     struct ti_list *tis, struct ti *const *by_task, int64_t now_ms)
+			     struct ti_list *tis, const struct task_tis *by_task, int64_t now_ms)
 {
 	for (size_t i = 0; i < tis->len; i++)
 		if (!ti_state_finished(tis->v[i].state))
 			return true;
-	enum ti_state *leaves = xcalloc(dag->n_tasks + 1, sizeof(*leaves));
+	enum ti_state *leaves = xcalloc(tis->len + 1, sizeof(*leaves));
 	size_t n = 0;
 	for (size_t i = 0; i < dag->n_tasks; i++)
-		if (dag->tasks[i].n_down == 0 && by_task[i])
-			leaves[n++] = by_task[i]->state;
+		for (size_t k = 0; dag->tasks[i].n_down == 0 && k < by_task[i].n; k++)
+			leaves[n++] = by_task[i].v[k]->state;
 	enum run_state state = run_outcome(leaves, n);
 	free(leaves);
 	char *err = NULL;
@@ -255,6 +316,52 @@ static bool remove_stale(struct scheduler *s, const struct dag *dag, struct ti_l
 	return true;
 }
 
+/* Groups the run's task instances per task index, each task's in the order of tis (map
+ * order); *slots holds the pointers (caller frees both). */
+static struct task_tis *group_tis(const struct dag *dag, struct ti_list *tis, struct ti ***slots)
+{
+	struct task_tis *by_task = xcalloc(dag->n_tasks + 1, sizeof(*by_task));
+	long *idx = xcalloc(tis->len + 1, sizeof(*idx));
+	for (size_t i = 0; i < tis->len; i++)
+		if ((idx[i] = dag_task_index(dag, tis->v[i].task_id)) >= 0)
+			by_task[idx[i]].n++;
+	*slots = xcalloc(tis->len + 1, sizeof(**slots));
+	size_t used = 0;
+	for (size_t t = 0; t < dag->n_tasks; t++) {
+		by_task[t].v = *slots + used;
+		used += by_task[t].n;
+		by_task[t].n = 0;
+	}
+	for (size_t i = 0; i < tis->len; i++)
+		if (idx[i] >= 0)
+			by_task[idx[i]].v[by_task[idx[i]].n++] = &tis->v[i];
+	free(idx);
+	return by_task;
+}
+
+static bool process_tis(struct scheduler *s, const struct run *run, const struct dag *dag,
+			bool *expanded, int64_t now_ms)
+{
+	struct ti_list tis = {0};
+	char *err = NULL;
+	if (!store_tis_for_run(s->store, run->id, &tis, &err)) {
+		log_error("store: %s", err);
+		free(err);
+		return false;
+	}
+	struct ti **slots = NULL;
+	struct task_tis *by_task = group_tis(dag, &tis, &slots);
+	bool ok = remove_stale(s, dag, &tis, now_ms);
+	for (size_t i = 0; ok && i < dag->n_tasks; i++)
+		ok = advance_task(s, run, dag, dag->topo[i], by_task, expanded, now_ms);
+	if (ok && !*expanded)
+		ok = maybe_finish_run(s, run, dag, &tis, by_task, now_ms);
+	free(by_task);
+	free(slots);
+	ti_list_finish(&tis);
+	return ok;
+}
+
 static bool process_run(struct scheduler *s, const struct run *run, int64_t now_ms)
 {
 	const struct dag *dag = dagbag_find(s->bag, run->dag_id);
@@ -266,26 +373,13 @@ static bool process_run(struct scheduler *s, const struct run *run, int64_t now_
 		return false;
 	if (ended)
 		return true;
-	struct ti_list tis = {0};
-	char *err = NULL;
-	if (!store_tis_for_run(s->store, run->id, &tis, &err)) {
-		log_error("store: %s", err);
-		free(err);
-		return false;
+	/* Twice when a mapped task was expanded, so that its instances are dispatched in the
+	 * same tick. */
+	bool ok = true, expanded = true;
+	for (int pass = 0; ok && expanded && pass < 2; pass++) {
+		expanded = false;
+		ok = process_tis(s, run, dag, &expanded, now_ms);
 	}
-	struct ti **by_task = xcalloc(dag->n_tasks + 1, sizeof(*by_task));
-	for (size_t i = 0; i < tis.len; i++) {
-		long idx = dag_task_index(dag, tis.v[i].task_id);
-		if (idx >= 0)
-			by_task[idx] = &tis.v[i];
-	}
-	bool ok = remove_stale(s, dag, &tis, now_ms);
-	for (size_t i = 0; ok && i < dag->n_tasks; i++)
-		ok = advance_ti(s, run, dag, dag->topo[i], by_task, now_ms);
-	if (ok)
-		ok = maybe_finish_run(s, run, dag, &tis, by_task, now_ms);
-	free(by_task);
-	ti_list_finish(&tis);
 	return ok;
 }
 
@@ -414,16 +508,21 @@ static bool watched_run_done(struct scheduler *s, enum run_state *state)
 	return *state == RUN_SUCCESS || *state == RUN_FAILED;
 }
 
-/* Sleeps ms, or less when one of the watched signals arrives (then acts on it). */
-static void wait_ms(struct scheduler *s, int64_t ms)
+/* Sleeps ms, or less when one of the watched signals arrives (then acts on it) or the engine's
+ * event stream names something to poll (sigfd: a signalfd of s->signals, or -1). */
+static void wait_ms(struct scheduler *s, int sigfd, int64_t ms)
 {
-	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000};
-	if (!s->signals) {
-		nanosleep(&ts, NULL);
+	struct pollfd fds[2] = {
+	    {.fd = sigfd, .events = POLLIN},
+	    {.fd = s->events ? event_watch_fd(s->events) : -1, .events = POLLIN}};
+	if (poll(fds, 2, (int)ms) <= 0)
 		return;
-	}
-	siginfo_t info;
-	int sig = sigtimedwait(s->signals, &info, &ts);
+	if (fds[1].revents & POLLIN)
+		poll_events_take(s);
+	struct signalfd_siginfo info;
+	if (!(fds[0].revents & POLLIN) || read(sigfd, &info, sizeof(info)) != sizeof(info))
+		return;
+	int sig = (int)info.ssi_signo;
 	if (sig == SIGTERM || sig == SIGINT) {
 		log_info("signal %s: stopping; %s", sig == SIGTERM ? "SIGTERM" : "SIGINT",
 			 s->only_run_pk ? "removing the test run's services"
@@ -519,7 +618,8 @@ bool sched_may_change_engine(struct scheduler *s)
 	return false;
 }
 
-int sched_loop(struct scheduler *s)
+/* sched_loop with sigfd, a signalfd of s->signals (or -1), for its waits. */
+static int run_loop(struct scheduler *s, int sigfd)
 {
 	int64_t last_change = 0; /* monotonic start of the last tick that dispatched or finished */
 	while (!s->stop && !s->fenced) {
@@ -542,7 +642,7 @@ int sched_loop(struct scheduler *s)
 		int64_t wait = s->n_inflight ? sched_next_poll(now - last_change, max)
 					     : (now - start < max ? max - (now - start) : 0);
 		int64_t to_renewal = s->lease ? sched_lease_due(s->lease) - now : wait;
-		wait_ms(s, wait < to_renewal ? wait : to_renewal > 0 ? to_renewal : 0);
+		wait_ms(s, sigfd, wait < to_renewal ? wait : to_renewal > 0 ? to_renewal : 0);
 	}
 	if (s->fenced)
 		return 1;
@@ -550,4 +650,15 @@ int sched_loop(struct scheduler *s)
 	    !sched_abort_run(s, "interrupted: dags test was stopped by a signal", time_now_ms()))
 		return 1;
 	return s->only_run_pk ? 1 : 0;
+}
+
+int sched_loop(struct scheduler *s)
+{
+	int sigfd = s->signals ? signalfd(-1, s->signals, SFD_CLOEXEC) : -1;
+	if (s->signals && sigfd < 0)
+		log_warn("signalfd");
+	int rc = run_loop(s, sigfd);
+	if (sigfd >= 0)
+		close(sigfd);
+	return rc;
 }

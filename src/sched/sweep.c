@@ -37,10 +37,13 @@ static bool try_over(struct scheduler *s, const json_t *svc, bool *known)
 	const char *dag = label_or_dash(svc, "swarmflow.dag_id"),
 		   *run_id = label_of(svc, "swarmflow.run_id");
 	const char *task = label_of(svc, "swarmflow.task_id");
-	int64_t try_no = 0;
+	int64_t try_no = 0, map_index = -1;
 	*known = false;
 	if (!dag || !run_id || !task ||
 	    !parse_int64(label_of(svc, "swarmflow.try_number"), 1, INT32_MAX, &try_no))
+		return false;
+	const char *index = label_of(svc, "swarmflow.map_index");
+	if (index && !parse_int64(index, 0, INT32_MAX, &map_index))
 		return false;
 	struct run run = {0};
 	struct ti_list tis = {0};
@@ -50,7 +53,7 @@ static bool try_over(struct scheduler *s, const json_t *svc, bool *known)
 	    store_tis_for_run(s->store, run.id, &tis, &err)) {
 		for (size_t i = 0; i < tis.len; i++) {
 			const struct ti *ti = &tis.v[i];
-			if (strcmp(ti->task_id, task) != 0)
+			if (strcmp(ti->task_id, task) != 0 || ti->map_index != map_index)
 				continue;
 			*known = true;
 			/* Over: the task instance has finished (it owns no live service), a later

@@ -90,6 +90,45 @@ static const char *const migrations[] = {
     " timeout_ms INTEGER);"
     "INSERT INTO scheduler_lease (id, token, beat) VALUES (1, 0, 0);"
     "PRAGMA user_version = 3;",
+    /* 4: data between tasks. A mapped task has one task instance per element (map_index
+     * 0..N-1, the element as JSON in map_item; -1 for a task that is not mapped or not yet
+     * expanded), so the unique key becomes (run, task, map index): SQLite changes a table's
+     * constraints only by building it anew (foreign keys are off meanwhile, see migrate()).
+     * Each try keeps its output. */
+    "CREATE TABLE task_instances_v4 ("
+    " id INTEGER PRIMARY KEY,"
+    " run_pk INTEGER NOT NULL REFERENCES dag_runs (id) ON DELETE CASCADE,"
+    " dag_id TEXT NOT NULL,"
+    " run_id TEXT NOT NULL,"
+    " task_id TEXT NOT NULL,"
+    " state TEXT NOT NULL DEFAULT 'none',"
+    " try_number INTEGER NOT NULL DEFAULT 0,"
+    " max_tries INTEGER NOT NULL DEFAULT 1,"
+    " service_id TEXT,"
+    " service_name TEXT,"
+    " exit_code INTEGER,"
+    " error TEXT,"
+    " log_path TEXT,"
+    " queued_ms INTEGER,"
+    " start_ms INTEGER,"
+    " end_ms INTEGER,"
+    " next_try_ms INTEGER,"
+    " node_id TEXT,"
+    " map_index INTEGER NOT NULL DEFAULT -1,"
+    " map_item TEXT,"
+    " UNIQUE (run_pk, task_id, map_index));"
+    "INSERT INTO task_instances_v4 (id, run_pk, dag_id, run_id, task_id, state, try_number,"
+    " max_tries, service_id, service_name, exit_code, error, log_path, queued_ms, start_ms,"
+    " end_ms, next_try_ms, node_id)"
+    " SELECT id, run_pk, dag_id, run_id, task_id, state, try_number, max_tries, service_id,"
+    " service_name, exit_code, error, log_path, queued_ms, start_ms, end_ms, next_try_ms,"
+    " node_id FROM task_instances;"
+    "DROP TABLE task_instances;"
+    "ALTER TABLE task_instances_v4 RENAME TO task_instances;"
+    "CREATE INDEX task_instances_run ON task_instances (run_pk);"
+    "CREATE INDEX task_instances_state ON task_instances (state);"
+    "ALTER TABLE task_tries ADD COLUMN output TEXT;"
+    "PRAGMA user_version = 4;",
 };
 
 #define SCHEMA_VERSION ((int)ARRAY_LEN(migrations))
@@ -101,7 +140,7 @@ static const char *const migrations[] = {
 #define TI_COLS                                                                                    \
 	"id, run_pk, dag_id, run_id, task_id, state, try_number, max_tries, service_id,"           \
 	" service_name, exit_code, error, log_path, queued_ms, start_ms, end_ms, next_try_ms,"     \
-	" node_id"
+	" node_id, map_index, map_item"
 #define RUNS_ORDER " ORDER BY logical_date DESC, id DESC LIMIT ?3"
 #define FINISHED_RUN "('success', 'failed')"
 
@@ -136,7 +175,9 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_RUNS_ACTIVE] = "SELECT " RUN_COLS " FROM dag_runs"
 		       " WHERE state IN ('queued', 'running') ORDER BY id",
     [ST_TI_GET] = "SELECT " TI_COLS " FROM task_instances WHERE id = ?1",
-    [ST_TIS_FOR_RUN] = "SELECT " TI_COLS " FROM task_instances WHERE run_pk = ?1 ORDER BY id",
+    /* A mapped task's instances stand together where its first one stands, in map order. */
+    [ST_TIS_FOR_RUN] = "SELECT " TI_COLS " FROM task_instances WHERE run_pk = ?1"
+		       " ORDER BY min(id) OVER (PARTITION BY task_id), map_index",
     [ST_TIS_IN_FLIGHT] = "SELECT " TI_COLS " FROM task_instances"
 			 " WHERE state IN ('queued', 'running') ORDER BY id",
     /* node_id is not written from the struct (store_ti_set_node does): a new try number clears
@@ -153,20 +194,21 @@ static const char *const stmt_sql[ST_COUNT] = {
      * queue time once known is kept when the try is recorded again without one. */
     [ST_TRY_UPSERT] = "INSERT INTO task_tries (ti_pk, try_number, state, service_id,"
 		      " service_name, exit_code, error, log_path, start_ms, end_ms, node_id,"
-		      " queued_ms)"
+		      " queued_ms, output)"
 		      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, coalesce((SELECT node_id"
-		      "  FROM task_instances WHERE id = ?1 AND try_number = ?2), ?11), ?12)"
+		      "  FROM task_instances WHERE id = ?1 AND try_number = ?2), ?11), ?12, ?13)"
 		      " ON CONFLICT (ti_pk, try_number) DO UPDATE SET state = excluded.state,"
 		      " service_id = excluded.service_id, service_name = excluded.service_name,"
 		      " exit_code = excluded.exit_code, error = excluded.error,"
 		      " log_path = excluded.log_path, start_ms = excluded.start_ms,"
-		      " end_ms = excluded.end_ms,"
+		      " end_ms = excluded.end_ms, output = excluded.output,"
 		      " node_id = coalesce(excluded.node_id, task_tries.node_id),"
 		      " queued_ms = coalesce(excluded.queued_ms, task_tries.queued_ms)",
     /* Same columns as TI_COLS, so that the tries read as task instance snapshots. */
     [ST_TRIES_LIST] = "SELECT t.ti_pk, i.run_pk, i.dag_id, i.run_id, i.task_id, t.state,"
 		      " t.try_number, i.max_tries, t.service_id, t.service_name, t.exit_code,"
-		      " t.error, t.log_path, t.queued_ms, t.start_ms, t.end_ms, NULL, t.node_id"
+		      " t.error, t.log_path, t.queued_ms, t.start_ms, t.end_ms, NULL, t.node_id,"
+		      " i.map_index, i.map_item, t.output"
 		      " FROM task_tries t JOIN task_instances i ON i.id = t.ti_pk"
 		      " WHERE t.ti_pk = ?1 ORDER BY t.try_number",
     [ST_DAG_SET_PAUSED] = "INSERT INTO dags (dag_id, paused) VALUES (?1, ?2)"
@@ -174,6 +216,17 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_DAG_IS_PAUSED] = "SELECT paused FROM dags WHERE dag_id = ?1",
     [ST_RUN_LATEST] = "SELECT " RUN_COLS " FROM dag_runs WHERE dag_id = ?1 AND run_type = ?2"
 		      " ORDER BY logical_date DESC, id DESC LIMIT 1",
+    [ST_TI_EXPAND_FIRST] = "UPDATE task_instances SET map_index = 0, map_item = ?2"
+			   " WHERE id = ?1 AND map_index = -1",
+    [ST_TI_EXPAND_MORE] = "INSERT INTO task_instances (run_pk, dag_id, run_id, task_id,"
+			  " max_tries, map_index, map_item) SELECT run_pk, dag_id, run_id,"
+			  " task_id, max_tries, ?2, ?3 FROM task_instances WHERE id = ?1",
+    [ST_TIS_FOR_RUN_OUTPUTS] = "SELECT " TI_COLS ", (SELECT output FROM task_tries t"
+			       " WHERE t.ti_pk = task_instances.id"
+			       " AND t.try_number = task_instances.try_number)"
+			       " FROM task_instances WHERE run_pk = ?1"
+			       " ORDER BY min(id) OVER (PARTITION BY task_id), map_index",
+    [ST_TRY_OUTPUT] = "SELECT output FROM task_tries WHERE ti_pk = ?1 AND try_number = ?2",
     [ST_TI_CLEAR] = "UPDATE task_instances SET state = 'none', max_tries = try_number + ?3 + 1,"
 		    " service_id = NULL, service_name = NULL, exit_code = NULL, error = NULL,"
 		    " log_path = NULL, queued_ms = NULL, start_ms = NULL, end_ms = NULL,"
@@ -323,10 +376,18 @@ static bool migrate(struct store *s, const char *path, char **err)
 	if (version < 0)
 		return set_err(err, "store: %s: schema version %d: not a swarmflow state database",
 			       path, version);
+	/* A step may build a table anew (4): dropping the old one must not cascade to the rows
+	 * that refer to it. The pragma is a no-op inside a transaction, so it is set around. */
+	if (version < SCHEMA_VERSION &&
+	    !exec_sql(s, "PRAGMA foreign_keys = OFF", "disable foreign keys", err))
+		return false;
 	for (int step = version; step < SCHEMA_VERSION; step++) {
 		if (!migrate_step(s, path, step, err))
 			return false;
 	}
+	if (version < SCHEMA_VERSION &&
+	    !exec_sql(s, "PRAGMA foreign_keys = ON", "enable foreign keys", err))
+		return false;
 	s->version = SCHEMA_VERSION;
 	return true;
 }

@@ -31,6 +31,10 @@ static bool read_ti(sqlite3_stmt *st, struct ti *out, char **err)
 	out->end_ms = store_col_i64(st, 15);
 	out->next_try_ms = store_col_i64(st, 16);
 	out->node_id = store_col_text(st, 17);
+	out->map_index = sqlite3_column_int(st, 18);
+	out->map_item = store_col_text(st, 19);
+	if (sqlite3_column_count(st) > 20) /* a statement that reads the try's output */
+		out->output = store_col_text(st, 20);
 	return true;
 }
 
@@ -79,6 +83,13 @@ bool store_tis_for_run(struct store *s, int64_t run_pk, struct ti_list *out, cha
 	sqlite3_stmt *st = store_stmt(s, ST_TIS_FOR_RUN);
 	sqlite3_bind_int64(st, 1, run_pk);
 	return get_list(s, st, "list task instances of a run", out, err);
+}
+
+bool store_tis_for_run_outputs(struct store *s, int64_t run_pk, struct ti_list *out, char **err)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_TIS_FOR_RUN_OUTPUTS);
+	sqlite3_bind_int64(st, 1, run_pk);
+	return get_list(s, st, "list task instances of a run with their outputs", out, err);
 }
 
 bool store_tis_in_flight(struct store *s, struct ti_list *out, char **err)
@@ -174,7 +185,56 @@ bool store_try_record(struct store *s, const struct ti *ti, char **err)
 	store_bind_ms(st, 10, ti->end_ms);
 	store_bind_text(st, 11, ti->node_id);
 	store_bind_ms(st, 12, ti->queued_ms);
+	store_bind_text(st, 13, ti->output);
 	return store_step_done(s, st, "record task try", err);
+}
+
+bool store_try_output(struct store *s, int64_t ti_pk, int try_number, char **out, char **err)
+{
+	sqlite3_stmt *st = store_stmt(s, ST_TRY_OUTPUT);
+	sqlite3_bind_int64(st, 1, ti_pk);
+	sqlite3_bind_int(st, 2, try_number);
+	int rc = sqlite3_step(st);
+	*out = rc == SQLITE_ROW ? store_col_text(st, 0) : NULL;
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_fail(s, err, "read the output of a try");
+	return true;
+}
+
+/* Adds the task instances of elements 1..n-1 after the first one (ti_pk, now map index 0). */
+static bool expand_more(struct store *s, int64_t ti_pk, const char *const *items, size_t n,
+			char **err)
+{
+	for (size_t i = 1; i < n; i++) {
+		sqlite3_stmt *st = store_stmt(s, ST_TI_EXPAND_MORE);
+		sqlite3_bind_int64(st, 1, ti_pk);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)i);
+		store_bind_text(st, 3, items[i]);
+		if (!store_step_done(s, st, "add a mapped task instance", err))
+			return false;
+	}
+	return true;
+}
+
+bool store_ti_expand(struct store *s, int64_t ti_pk, const char *const *items, size_t n, char **err)
+{
+	if (n == 0)
+		return set_err(err, "store: expand: no elements");
+	if (!store_begin(s, err))
+		return false;
+	sqlite3_stmt *st = store_stmt(s, ST_TI_EXPAND_FIRST);
+	sqlite3_bind_int64(st, 1, ti_pk);
+	store_bind_text(st, 2, items[0]);
+	bool ok = store_step_done(s, st, "expand a task instance", err);
+	if (ok && sqlite3_changes(s->db) == 0)
+		ok = set_err(err, "store: expand: task instance %lld is not an unexpanded one",
+			     (long long)ti_pk);
+	if (!ok || !expand_more(s, ti_pk, items, n, err)) {
+		store_rollback(s);
+		return false;
+	}
+	return store_commit(s, err);
 }
 
 bool store_tries_list(struct store *s, int64_t ti_pk, struct ti_list *out, char **err)
@@ -196,6 +256,8 @@ void ti_finish(struct ti *ti)
 	free(ti->error);
 	free(ti->log_path);
 	free(ti->node_id);
+	free(ti->map_item);
+	free(ti->output);
 	*ti = (struct ti){0};
 }
 

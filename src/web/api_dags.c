@@ -5,6 +5,7 @@
 
 #include "internal.h"
 #include "swarmflow/common/log.h"
+#include "swarmflow/core/rules.h"
 #include "swarmflow/store/store_web.h"
 
 /* Runs shown per DAG in the list, and in the grid by default and at most. */
@@ -129,20 +130,55 @@ void api_dag_patch(struct web_req *q, struct web_resp *r)
 	json_decref(dag);
 }
 
-/* {"run_id", "state", "logical_date", "tasks": {task_id: state}} of one run. */
+/* A mapped task's instances tis[from..to): their summed-up state into states, and
+ * {"count": N, "states": {state: n}} into mapped. */
+static void grid_mapped(const struct ti_list *tis, size_t from, size_t to, json_t *states,
+			json_t *mapped)
+{
+	enum ti_state *v = xcalloc(to - from + 1, sizeof(*v));
+	json_t *counts = json_object();
+	for (size_t i = from; i < to; i++) {
+		const char *name = ti_state_name(tis->v[i].state);
+		v[i - from] = tis->v[i].state;
+		json_object_set_new(
+		    counts, name,
+		    json_integer(json_integer_value(json_object_get(counts, name)) + 1));
+	}
+	const char *task = tis->v[from].task_id;
+	json_object_set_new(states, task,
+			    json_string(ti_state_name(ti_states_summary(v, to - from))));
+	json_object_set_new(
+	    mapped, task,
+	    json_pack("{s:I, s:o}", "count", (json_int_t)(to - from), "states", counts));
+	free(v);
+}
+
+/* {"run_id", "state", "logical_date", "tasks": {task_id: state}, "mapped": {task_id: {count,
+ * states}}} of one run: a mapped task's cell is the state its instances sum up to. */
 static bool grid_run(struct store *st, const struct run *run, json_t **out, char **err)
 {
 	struct ti_list tis = {0};
 	if (!store_tis_for_run(st, run->id, &tis, err))
 		return false;
 	json_t *full = run_to_json(run);
-	json_t *states = json_object();
-	for (size_t i = 0; i < tis.len; i++)
-		json_object_set_new(states, tis.v[i].task_id,
-				    json_string(ti_state_name(tis.v[i].state)));
-	*out = json_pack("{s:O, s:O, s:O, s:o}", "run_id", json_object_get(full, "run_id"), "state",
-			 json_object_get(full, "state"), "logical_date",
-			 json_object_get(full, "logical_date"), "tasks", states);
+	json_t *states = json_object(), *mapped = json_object();
+	for (size_t i = 0; i < tis.len;) {
+		size_t end = i + 1;
+		if (tis.v[i].map_index < 0) {
+			json_object_set_new(states, tis.v[i].task_id,
+					    json_string(ti_state_name(tis.v[i].state)));
+			i = end;
+			continue;
+		}
+		/* store_tis_for_run lists a mapped task's instances together. */
+		while (end < tis.len && strcmp(tis.v[end].task_id, tis.v[i].task_id) == 0)
+			end++;
+		grid_mapped(&tis, i, end, states, mapped);
+		i = end;
+	}
+	*out = json_pack("{s:O, s:O, s:O, s:o, s:o}", "run_id", json_object_get(full, "run_id"),
+			 "state", json_object_get(full, "state"), "logical_date",
+			 json_object_get(full, "logical_date"), "tasks", states, "mapped", mapped);
 	json_decref(full);
 	ti_list_finish(&tis);
 	return true;

@@ -85,6 +85,9 @@ json_t *ti_to_json(const struct ti *ti, int64_t now_ms)
 	json_object_set_new(o, "start_date", ms_json(ti->start_ms));
 	json_object_set_new(o, "end_date", ms_json(ti->end_ms));
 	json_object_set_new(o, "duration", duration_json(ti, now_ms));
+	json_object_set_new(o, "map_index", json_integer(ti->map_index));
+	if (ti->output)
+		json_object_set_new(o, "output", str_or_null(ti->output));
 	return o;
 }
 
@@ -224,20 +227,35 @@ bool req_ti(struct web_req *q, struct web_resp *r, const struct run *run, struct
 	const char *task_id = q->route->args[ARG_TASK];
 	struct ti_list tis = {0};
 	char *err = NULL;
+	int64_t map_index = -1;
+	if (!query_int(q->query, "map_index", -1, -1, INT32_MAX, &map_index, &err)) {
+		resp_error(r, 400, "%s", err);
+		free(err);
+		return false;
+	}
 	if (!store_tis_for_run(q->store, run->id, &tis, &err)) {
 		resp_store_error(r, err);
 		return false;
 	}
-	bool found = false;
+	bool found = false, mapped = false;
 	for (size_t i = 0; i < tis.len && !found; i++) {
-		if (strcmp(tis.v[i].task_id, task_id) == 0) {
+		if (strcmp(tis.v[i].task_id, task_id) != 0)
+			continue;
+		mapped = tis.v[i].map_index >= 0;
+		if (tis.v[i].map_index == map_index) {
 			*out = tis.v[i];
 			tis.v[i] = (struct ti){0};
 			found = true;
 		}
 	}
 	ti_list_finish(&tis);
-	if (!found)
+	if (!found && mapped && map_index < 0)
+		resp_error(r, 404, "task '%s' is mapped: name an instance with ?map_index=N",
+			   task_id);
+	else if (!found && map_index >= 0)
+		resp_error(r, 404, "run '%s' has no instance %lld of task '%s'", run->run_id,
+			   (long long)map_index, task_id);
+	else if (!found)
 		resp_error(r, 404, "run '%s' has no task '%s'", run->run_id, task_id);
 	return found;
 }

@@ -123,7 +123,7 @@ void api_run_tasks(struct web_req *q, struct web_resp *r)
 	char *err = NULL;
 	if (!req_run(q, r, &run))
 		goto out;
-	if (!store_tis_for_run(q->store, run.id, &tis, &err)) {
+	if (!store_tis_for_run_outputs(q->store, run.id, &tis, &err)) {
 		resp_store_error(r, err);
 		goto out;
 	}
@@ -169,8 +169,8 @@ void api_tries(struct web_req *q, struct web_resp *r)
 	if (ti.try_number > 0 && !current_listed)
 		json_array_append_new(list, try_json(&ti, now));
 	resp_json(r, 200,
-		  json_pack("{s:s, s:i, s:o}", "task_id", ti.task_id, "max_tries", ti.max_tries,
-			    "tries", list));
+		  json_pack("{s:s, s:i, s:i, s:o}", "task_id", ti.task_id, "map_index",
+			    ti.map_index, "max_tries", ti.max_tries, "tries", list));
 out:
 	ti_list_finish(&tries);
 	ti_finish(&ti);

@@ -43,10 +43,21 @@ static json_t *seconds_json(int64_t s)
 
 static json_t *task_json(const struct task *t)
 {
-	return json_pack("{s:s, s:o, s:s?, s:s, s:i, s:s?, s:b, s:o}", "task_id", t->task_id,
-			 "upstream", strv_json(&t->upstream), "image", t->image, "trigger_rule",
-			 trigger_rule_name(t->trigger_rule), "retries", t->retries, "pool", t->pool,
-			 "tty", t->tty, "timeout", seconds_json(t->timeout_s));
+	json_t *o =
+	    json_pack("{s:s, s:o, s:s?, s:s, s:i, s:s?, s:b, s:o}", "task_id", t->task_id,
+		      "upstream", strv_json(&t->upstream), "image", t->image, "trigger_rule",
+		      trigger_rule_name(t->trigger_rule), "retries", t->retries, "pool", t->pool,
+		      "tty", t->tty, "timeout", seconds_json(t->timeout_s));
+	/* Data between tasks, for the UI: only where a task uses it. */
+	if (t->output != OUTPUT_NONE)
+		json_object_set_new(o, "output", json_string(output_mode_name(t->output)));
+	if (t->branch)
+		json_object_set_new(o, "branch", json_true());
+	if (t->short_circuit)
+		json_object_set_new(o, "short_circuit", json_true());
+	if (t->mapped)
+		json_object_set_new(o, "mapped", json_true());
+	return o;
 }
 
 json_t *dag_to_json(const struct dag *dag)

@@ -8,6 +8,8 @@
 //                        its task extract echoes "greeting={{ conf.greeting }}"
 //   UI_HOSTILE_DAG       a DAG whose description and task `shout` output carry HTML (ui_hostile)
 //   UI_TAIL_DAG          a DAG whose task `ticker` prints "tick 1" .. "tick 6", one a second
+//   UI_MAPPED_DAG        list_files -> process (mapped over a.csv b.csv c.csv, output
+//                        "rows-of-ITEM") -> gather (default ui_mapped)
 //   UI_ARTIFACTS         where the screenshots go (default tests/artifacts/ of the repo)
 //   UI_RUN_TIMEOUT_MS    how long a triggered run may take to succeed (default 180000)
 //   CHROMIUM             the browser (default /usr/bin/chromium)
@@ -24,6 +26,7 @@ const TOKEN = process.env.SWARMFLOW_UI_TOKEN;
 const DAG = process.env.UI_DAG || 'ui_demo';
 const HOSTILE = process.env.UI_HOSTILE_DAG || 'ui_hostile';
 const TAIL = process.env.UI_TAIL_DAG || 'ui_tail';
+const MAPPED = process.env.UI_MAPPED_DAG || 'ui_mapped';
 const ARTIFACTS = process.env.UI_ARTIFACTS || path.join(HERE, '..', 'artifacts');
 const RUN_TIMEOUT = Number(process.env.UI_RUN_TIMEOUT_MS || 180000);
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
@@ -356,6 +359,40 @@ async function main() {
       await visit(page, hash('dag', HOSTILE, 'graph'));
       await page.locator('#graph-svg .node').first().waitFor();
       await noMarkupInjected(page, 'hostile graph');
+    });
+
+    await step('a mapped task: one grid cell and one graph node with its count, its instances and their outputs', async () => {
+      const run = await triggerFromUi(page, MAPPED, '{}');
+      await waitGridSuccess(page, run, ['list_files', 'process', 'gather']);
+      const cell = page.locator(`#grid a.cell[data-run="${run}"][data-task="process"]`);
+      assert(await cell.count() === 1, 'one grid cell for the mapped task');
+      assert(await cell.getAttribute('data-count') === '3', 'the cell carries the count of instances');
+      assert((await cell.textContent()).trim() === '3', 'the cell shows the count');
+      assert((await cell.getAttribute('title')).includes('3 success'), 'the cell says what its instances are');
+      await shot(page, 'ui-mapped-grid.png');
+      await visit(page, hash('dag', MAPPED, 'graph'));
+      const node = page.locator('#graph-svg .node[data-task="process"]');
+      await node.waitFor();
+      assert(await node.count() === 1, 'one graph node for the mapped task');
+      assert(await node.getAttribute('data-count') === '3', 'the node carries the count');
+      assert((await node.locator('text.state').textContent()).includes('3 mapped'), 'the node says it is mapped');
+      await visit(page, hash('dag', MAPPED, 'run', run));
+      await page.locator('tr[data-task="process"][data-map-index="2"]').waitFor();
+      const names = await page.locator('tr[data-task="process"] td:nth-child(2) a').allTextContents();
+      assert(JSON.stringify(names) === JSON.stringify(['process[0]', 'process[1]', 'process[2]']),
+        `the run lists the instances, got ${JSON.stringify(names)}`);
+      const gathered = await page.locator('tr[data-task="gather"] td.out-cell').getAttribute('title');
+      assert(gathered === '["rows-of-a.csv","rows-of-b.csv","rows-of-c.csv"]',
+        `gather's output in the run's table: ${gathered}`);
+      await page.locator('tr[data-task="process"][data-map-index="1"] td:nth-child(2) a').click();
+      await page.waitForFunction(() => location.hash.includes('/task/process/map/1'));
+      await page.locator('#try-output', { hasText: 'rows-of-b.csv' }).waitFor();
+      await page.waitForFunction(() => document.querySelector('#log-state')?.textContent.startsWith('complete'),
+        null, { timeout: 60000 });
+      const log = await page.locator('#log').textContent();
+      assert(log.includes('processing b.csv'), `the log of instance 1, got ${JSON.stringify(log)}`);
+      assert((await page.locator('h1').textContent()).trim() === 'process[1]', 'the page names the instance');
+      await shot(page, 'ui-mapped-try.png');
     });
 
     await step('the DAG list shows the recent runs as coloured squares', async () => {

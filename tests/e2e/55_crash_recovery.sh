@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # shellcheck source-path=SCRIPTDIR
 # 55_crash_recovery: the scheduler is killed with SIGKILL six times at random moments during a
-# run of 24 tasks and started again each time. Afterwards every task succeeded, each task's
-# container ran exactly once (every container appends a line to a bind-mounted file), and no
-# service of the instance is left. Each restarted scheduler first waits for the lease of the
+# run of 24 tasks and a mapped task of 24 instances (expanded from an upstream's output, their
+# outputs gathered by a last task), and started again each time. Afterwards every task
+# succeeded, each container ran exactly once (every container appends a line to a bind-mounted
+# file), the mapped task was expanded once, every output is stored, and no service of the
+# instance is left. Each restarted scheduler first waits for the lease of the
 # killed one to expire (lease_timeout, 1 s here); the next kill comes only once it holds the
 # lease, so every kill hits a scheduler at work.
 # shellcheck source=../lib/e2e.sh
@@ -34,6 +36,21 @@ chmod 666 "$ran"
 			echo "  }"
 		done
 	done
+	echo "  task fan {"
+	echo "    shell  = \"for i in $(seq -s ' ' 0 23); do echo ::output:: \$i; done\""
+	echo "    output = \"marked\""
+	echo "  }"
+	echo "  task each {"
+	echo "    upstream = {fan}"
+	echo "    expand   = \"{{ upstream.fan.output }}\""
+	echo "    shell    = \"echo each-{{ item }} try={{ try_number }} >> /ran; sleep 1; echo {{ map_index }}\""
+	echo "    output   = \"last_line\""
+	echo "  }"
+	echo "  task gather {"
+	echo "    upstream = {each}"
+	echo "    command  = {\"echo\", \"{{ upstream.each.outputs_json }}\"}"
+	echo "    output   = \"last_line\""
+	echo "  }"
 	echo "}"
 } >"$SWARMFLOW_DAGS_FOLDER/crashy.dag"
 sf_run dags validate
@@ -69,11 +86,18 @@ wait_until 240 "run crash1 to succeed" finished
 
 step "every task succeeded on try 1, and each container ran exactly once"
 tasks=$(tasks_json crashy crash1)
-assert_eq 24 "$(jq '[.[] | select(.state == "success")] | length' <<<"$tasks")" "tasks in success"
-assert_eq 24 "$(jq '[.[] | select(.try_number == 1)] | length' <<<"$tasks")" "tasks on try 1"
-# crash1's lines only (the probe run appends its own 24): each task exactly once.
+assert_eq 50 "$(jq '[.[] | select(.state == "success")] | length' <<<"$tasks")" \
+	"task instances in success (24, fan, 24 of each, gather)"
+assert_eq 50 "$(jq '[.[] | select(.try_number == 1)] | length' <<<"$tasks")" "task instances on try 1"
+assert_eq "$(seq -s ' ' 0 23)" "$(jq -r '[.[] | select(.task_id == "each") | .map_index] | join(" ")' <<<"$tasks")" \
+	"each was expanded once: map indexes 0..23, no more"
+assert_eq "[$(seq -s , 0 23)]" "$(task_field "$tasks" gather output)" "gather read all 24 outputs, in map order"
+assert_eq 24 "$(sqlite "SELECT count(*) FROM task_tries t JOIN task_instances i ON i.id = t.ti_pk
+	WHERE i.run_id = 'crash1' AND i.task_id = 'each' AND t.output = CAST(i.map_index AS TEXT)")" \
+	"every output of each stored with its try"
+# crash1's lines only (the probe run appends its own 48): each container exactly once.
 lines=$(grep -c . "$ran")
-assert_eq 48 "$lines" "container runs recorded (24 for crash1 + 24 for the probe run)"
+assert_eq 96 "$lines" "container runs recorded (48 for crash1 + 48 for the probe run)"
 dups=$(sort "$ran" | uniq -c | awk '$1 != 2 {print}')
 assert_eq "" "$dups" "task lines not seen exactly once per run (two runs)"
 assert_eq "" "$(our_services)" "services of the instance left"

@@ -167,7 +167,7 @@ date_word.dag|2|file|dag 'date_word': end_date: invalid date 'yesterday' (expect
 date_end_before_start.dag|1|file|dag 'date_order': end_date is before start_date
 image_missing.dag|2|file|dag 'image_missing' task 't': no image (set image in the task or in defaults)
 command_and_shell.dag|2|file|dag 'command_and_shell' task 't': command and shell are both set; use one
-trigger_rule_typo.dag|4|file|dag 'trigger_typo' task 't': trigger_rule: unknown trigger rule 'all_sucess' (all_success, all_failed, all_done, one_success, one_failed, none_failed, always)
+trigger_rule_typo.dag|4|file|dag 'trigger_typo' task 't': trigger_rule: unknown trigger rule 'all_sucess' (all_success, all_failed, all_done, one_success, one_failed, none_failed, always, none_failed_min_one_success, none_skipped, all_skipped, one_done)
 label_reserved.dag|4|file|dag 'label_reserved' task 't': labels: 'swarmflow.dag_id=other': labels starting with 'swarmflow.' are reserved
 webhook_not_http.dag|2|file|dag 'webhook_ftp': on_failure_webhook: 'ftp://example.com/hook' is not an http:// or https:// URL
 workdir_relative.dag|4|file|dag 'workdir_relative' task 't': workdir: 'data' is not an absolute path

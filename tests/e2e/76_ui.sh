@@ -79,6 +79,32 @@ dag ui_tail {
 }
 EOF_DAG
 
+write_dag mapped <<EOF_DAG
+dag ui_mapped {
+  description = "A task mapped over three files, and their outputs gathered"
+  schedule    = "none"
+  start_date  = "2026-01-01"
+  defaults {
+    image = "$IMAGE"
+  }
+  task list_files {
+    shell  = "for f in a.csv b.csv c.csv; do echo \"::output:: \$f\"; done"
+    output = "marked"
+  }
+  task process {
+    upstream = {list_files}
+    expand   = "{{ upstream.list_files.output }}"
+    shell    = "echo processing {{ item }}; echo rows-of-{{ item }}"
+    output   = "last_line"
+  }
+  task gather {
+    upstream = {process}
+    command  = {"echo", "{{ upstream.process.outputs_json }}"}
+    output   = "last_line"
+  }
+}
+EOF_DAG
+
 write_dag broken <<EOF_DAG
 dag ui_broken {
   schedule   = "none"
@@ -93,7 +119,7 @@ dag ui_broken {
 }
 EOF_DAG
 
-step "the DAG files: three good ones, one with an error"
+step "the DAG files: four good ones, one with an error"
 sf_run dags validate "$SWARMFLOW_DAGS_FOLDER"
 assert_eq 1 "$RC" "exit code of dags validate with broken.dag"
 assert_line_match "$OUT" 'broken\.dag:[0-9]+: ' "the error of broken.dag"

@@ -22,7 +22,7 @@ EOF_DAG
 step "--help on every command exits 0 and prints its usage"
 for cmd in "scheduler" "dags list" "dags validate" "dags show" "dags trigger" "dags test" \
 	"dags pause" "dags unpause" "dags backfill" "runs list" "tasks list" "tasks logs" \
-	"tasks clear" "health" "version"; do
+	"tasks output" "tasks clear" "health" "version"; do
 	# shellcheck disable=SC2086 # the command is two words on purpose
 	sf_run $cmd --help
 	assert_eq 0 "$RC" "exit code of '$cmd --help'"
@@ -170,6 +170,7 @@ bad 2 "$unknown" runs list --bogus
 bad 2 "$unknown" tasks list shown r --bogus
 bad 2 "$unknown" tasks clear shown r --bogus
 bad 2 "$unknown" tasks logs shown r a --bogus
+bad 2 "$unknown" tasks output shown r a --bogus
 bad 2 "$unknown" health --bogus
 bad 2 "$unknown" version --bogus
 bad 2 "$unknown" --bogus version
@@ -188,6 +189,8 @@ bad 2 "too few arguments: missing RUN_ID" tasks list shown
 bad 2 "too few arguments: missing RUN_ID" tasks clear shown
 bad 2 "too few arguments: missing DAG, RUN_ID, TASK" tasks logs
 bad 2 "too few arguments: missing TASK" tasks logs shown r
+bad 2 "too few arguments: missing DAG, RUN_ID, TASK" tasks output
+bad 2 "too few arguments: missing TASK" tasks output shown r
 bad 2 "option '--spec' requires an argument" dags show shown --spec
 bad 2 "option '--conf' requires an argument" dags trigger shown --conf
 bad 2 "option '--run-id' requires an argument" dags trigger shown --run-id
@@ -199,18 +202,23 @@ bad 2 "--from is required" dags backfill shown --to 2026-01-02
 bad 2 "--to is required" dags backfill shown --from 2026-01-01
 bad 2 "option '--state' requires an argument" runs list --state
 bad 2 "option '--try' requires an argument" tasks logs shown r a --try
+bad 2 "option '--map-index' requires an argument" tasks output shown r a --map-index
 bad 2 "option '--config' requires an argument" --config
 
 # Extra arguments (dags validate and tasks clear take any number).
 for args in "scheduler" "dags list" "dags show shown" "dags trigger shown" "dags test shown" \
 	"dags pause shown" "dags unpause shown" "runs list shown" "tasks list shown r" \
-	"tasks logs shown r a" "health" "version"; do
+	"tasks logs shown r a" "tasks output shown r a" "health" "version"; do
 	# shellcheck disable=SC2086 # the words of the command on purpose
 	bad 2 "unexpected argument 'extra'" $args extra
 done
 bad 2 "unexpected argument 'extra'" dags backfill shown extra "${from[@]}"
 
 # Bad numbers, dates, states and ids.
+for index in -1 abc 1.5 99999999999 ""; do
+	bad 2 "--map-index: expected an index >= 0, got '$index'" tasks output shown r a --map-index "$index"
+	bad 2 "--map-index: expected an index >= 0, got '$index'" tasks logs shown r a --map-index "$index"
+done
 for try in 0 -1 abc 1.5 1e3 99999999999 ""; do
 	bad 2 "--try: expected a try number >= 1, got '$try'" tasks logs shown r a --try "$try"
 done

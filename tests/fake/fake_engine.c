@@ -108,6 +108,11 @@ static void decide(struct fake_engine *fe, const struct record *rec, const char 
 			return;
 		}
 	}
+	if (fe->swarm && strcmp(rec->req.method, "GET") == 0 &&
+	    str_has_suffix(rec->req.path, "/events")) {
+		out->stream = true;
+		return;
+	}
 	if (fe->swarm)
 		fake_swarm_answer(fe, rec, rawq, out);
 }
@@ -134,12 +139,33 @@ static bool send_reply(int c, const struct reply *r)
 	return ok;
 }
 
-/* Serves one connection; false when it is left unanswered (held). */
-static bool serve_one(struct fake_engine *fe, int c)
+/* Keeps c as an event stream: the answer's head now, the events when a test sends them. */
+static void stream_open(struct fake_engine *fe, int c)
+{
+	static const char head[] = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+				   "Connection: close\r\n\r\n";
+	pthread_mutex_lock(&fe->mu);
+	if (fake_write(c, head, strlen(head))) {
+		fe->streams = xrealloc(fe->streams, (fe->n_streams + 1) * sizeof(*fe->streams));
+		fe->streams[fe->n_streams++] = c;
+	} else {
+		close(c);
+	}
+	pthread_mutex_unlock(&fe->mu);
+}
+
+/* What became of a connection. */
+enum served {
+	SERVED, /* answered: close it */
+	HELD,   /* left unanswered until fake_engine_destroy */
+	STREAM, /* kept as an event stream (fe->streams) */
+};
+
+static enum served serve_one(struct fake_engine *fe, int c)
 {
 	struct buf b;
 	buf_init(&b, MAX_REQUEST);
-	bool answered = true;
+	enum served what = SERVED;
 	if (read_request(fe, c, &b)) {
 		struct record rec = {0};
 		char *line, *rawq;
@@ -150,17 +176,21 @@ static bool serve_one(struct fake_engine *fe, int c)
 		fe->reqs = xrealloc(fe->reqs, (fe->n_reqs + 1) * sizeof(*fe->reqs));
 		fe->reqs[fe->n_reqs++] = rec;
 		pthread_mutex_unlock(&fe->mu);
-		if (r.route || r.status)
+		if (r.stream) {
+			stream_open(fe, c);
+			what = STREAM;
+		} else if (r.route || r.status) {
 			send_reply(c, &r);
-		else
-			answered = false;
+		} else {
+			what = HELD;
+		}
 		free(r.status);
 		free(r.body);
 		free(line);
 		free(rawq);
 	}
 	buf_finish(&b);
-	return answered;
+	return what;
 }
 
 /* A connection served on a thread of its own (parallel mode). */
@@ -182,15 +212,15 @@ static void *serve_parallel(void *arg)
 	struct timespec ts = {fe->parallel_delay_ms / 1000,
 			      (long)(fe->parallel_delay_ms % 1000) * 1000000};
 	nanosleep(&ts, NULL);
-	bool answered = serve_one(fe, c);
+	enum served what = serve_one(fe, c);
 	pthread_mutex_lock(&fe->mu);
 	fe->parallel--;
-	if (!answered) {
+	if (what == HELD) {
 		fe->held = xrealloc(fe->held, (fe->n_held + 1) * sizeof(*fe->held));
 		fe->held[fe->n_held++] = c;
 	}
 	pthread_mutex_unlock(&fe->mu);
-	if (answered)
+	if (what == SERVED)
 		close(c);
 	return NULL;
 }
@@ -221,10 +251,11 @@ static void *serve(void *arg)
 			start_worker(fe, c);
 			continue;
 		}
-		if (serve_one(fe, c)) {
+		enum served what = serve_one(fe, c);
+		if (what == SERVED)
 			close(c);
+		if (what != HELD)
 			continue;
-		}
 		fe->held = xrealloc(fe->held, (fe->n_held + 1) * sizeof(*fe->held));
 		fe->held[fe->n_held++] = c;
 	}
@@ -307,6 +338,8 @@ void fake_engine_destroy(struct fake_engine *fe)
 	for (size_t i = 0; i < fe->n_held; i++)
 		close(fe->held[i]);
 	free(fe->held);
+	fake_engine_events_cut(fe);
+	free(fe->streams);
 	for (int i = 0; i < 2; i++)
 		if (fe->stop[i] >= 0)
 			close(fe->stop[i]);
@@ -490,6 +523,43 @@ size_t fake_engine_max_parallel(struct fake_engine *fe)
 	pthread_mutex_lock(&fe->mu);
 	size_t n = fe->max_parallel;
 	fe->max_parallel = fe->parallel;
+	pthread_mutex_unlock(&fe->mu);
+	return n;
+}
+
+size_t fake_engine_event_raw(struct fake_engine *fe, const void *data, size_t len)
+{
+	size_t n = 0;
+	pthread_mutex_lock(&fe->mu);
+	for (size_t i = 0; i < fe->n_streams; i++)
+		n += fake_write(fe->streams[i], data, len);
+	pthread_mutex_unlock(&fe->mu);
+	return n;
+}
+
+size_t fake_engine_event(struct fake_engine *fe, const char *line)
+{
+	char *text = xasprintf("%s\n", line);
+	size_t n = fake_engine_event_raw(fe, text, strlen(text));
+	free(text);
+	return n;
+}
+
+size_t fake_engine_events_cut(struct fake_engine *fe)
+{
+	pthread_mutex_lock(&fe->mu);
+	size_t n = fe->n_streams;
+	for (size_t i = 0; i < n; i++)
+		close(fe->streams[i]);
+	fe->n_streams = 0;
+	pthread_mutex_unlock(&fe->mu);
+	return n;
+}
+
+size_t fake_engine_events_open(struct fake_engine *fe)
+{
+	pthread_mutex_lock(&fe->mu);
+	size_t n = fe->n_streams;
 	pthread_mutex_unlock(&fe->mu);
 	return n;
 }

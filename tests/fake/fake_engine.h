@@ -146,6 +146,16 @@ size_t fake_engine_max_live(struct fake_engine *fe);
  * the last call (which starts the count again). */
 size_t fake_engine_max_parallel(struct fake_engine *fe);
 
+/* Event streams: in swarm mode a GET .../events (that no fault or route answers first) gets
+ * "200 OK" and its connection is kept open; whatever the tests send next goes to every stream
+ * open at that time. fake_engine_event sends line and a newline, fake_engine_event_raw len bytes
+ * as they are; both return how many streams got them. fake_engine_events_cut closes every open
+ * stream (the engine cut them) and returns how many; fake_engine_events_open counts them. */
+size_t fake_engine_event(struct fake_engine *fe, const char *line);
+size_t fake_engine_event_raw(struct fake_engine *fe, const void *data, size_t len);
+size_t fake_engine_events_cut(struct fake_engine *fe);
+size_t fake_engine_events_open(struct fake_engine *fe);
+
 /* Writes all of data to a client (for fake_route.gen). False when the client went away. */
 bool fake_write(int fd, const void *data, size_t len);
 

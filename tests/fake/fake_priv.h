@@ -74,6 +74,8 @@ struct fake_engine {
 	pthread_t *workers; /* parallel mode: one thread per connection, joined at the end */
 	size_t n_workers;
 	size_t parallel, max_parallel;
+	int *streams; /* open GET /events connections (fake_engine_event writes to them) */
+	size_t n_streams;
 };
 
 /* What to send back: a route, or status and body, or nothing (status NULL: hold). */
@@ -83,6 +85,7 @@ struct reply {
 	char *body;
 	size_t body_len;
 	const char *type;
+	bool stream; /* GET /events: headers now, then the connection is kept as an event stream */
 };
 
 /* fake_swarm.c: the simulated swarm's answer to a request (lock held); rawq is the query as

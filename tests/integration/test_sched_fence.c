@@ -258,7 +258,7 @@ static void flush_after(struct fence *f, bool take)
 	assert_non_null(task);
 	struct ti ti;
 	env_get_ti(env, "a", &ti);
-	assert_true(dispatch_ti(&env->s, &env->run, dag, task, &ti, env->now));
+	assert_true(dispatch_ti(&env->s, &env->run, dag, task, &ti, NULL, env->now));
 	ti_finish(&ti);
 	assert_int_equal(env->s.n_creates, 1);
 	assert_int_equal(env_ti_state_of(env, "a"), TI_QUEUED);

@@ -113,6 +113,15 @@ ts_ns() {
 	fi
 }
 
+# seen_after LOG TASK: milliseconds (by the log's timestamps) from the task's "queued" line to its end line in LOG.
+seen_after() {
+	local q e
+	q=$(grep -E "info task queued .* task=$2 " "$1" | head -1 | cut -d' ' -f1)
+	e=$(grep -E "info task (success|failed) .* task=$2 " "$1" | head -1 | cut -d' ' -f1)
+	[[ -n $q && -n $e ]] || fail "no queued/end lines for $2 in $1"
+	echo $((($(ts_ns "$e") - $(ts_ns "$q")) / 1000000))
+}
+
 # wait_until SECONDS WHAT CMD...: poll CMD every 0.2 s until it succeeds; fail after SECONDS.
 wait_until() {
 	local limit=$1 what=$2 start=$SECONDS

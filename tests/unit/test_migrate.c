@@ -84,6 +84,16 @@ static const char *const frozen[] = {
     "ALTER TABLE task_tries ADD COLUMN node_id TEXT;"
     "ALTER TABLE task_tries ADD COLUMN queued_ms INTEGER;"
     "PRAGMA user_version = 2;",
+    /* 3: the scheduler lease (store_lease.c): one row, free (holder NULL) at first. */
+    "CREATE TABLE scheduler_lease ("
+    " id INTEGER PRIMARY KEY CHECK (id = 1),"
+    " holder TEXT,"
+    " token INTEGER NOT NULL,"
+    " beat INTEGER NOT NULL,"
+    " renewed_ms INTEGER,"
+    " timeout_ms INTEGER);"
+    "INSERT INTO scheduler_lease (id, token, beat) VALUES (1, 0, 0);"
+    "PRAGMA user_version = 3;",
 };
 
 #define CURRENT ((int)ARRAY_LEN(frozen) + 1)
@@ -378,6 +388,16 @@ static void check_new_columns(const char *path)
 	assert_int_equal(raw_int(db, "SELECT count(*) FROM task_tries"
 				     " WHERE node_id IS NOT NULL OR queued_ms IS NOT NULL"),
 			 0);
+	/* Version 4: every task instance unmapped, no try with an output; the tries kept. */
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM task_instances"
+				     " WHERE map_index <> -1 OR map_item IS NOT NULL"),
+			 0);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM task_tries WHERE output IS NOT NULL"),
+			 0);
+	assert_int_equal(
+	    raw_int(db, "SELECT count(*) FROM task_tries t"
+			" LEFT JOIN task_instances i ON i.id = t.ti_pk WHERE i.id IS NULL"),
+	    0);
 	/* Version 3: the scheduler lease, free and never held. */
 	assert_int_equal(raw_int(db, "SELECT count(*) FROM scheduler_lease"
 				     " WHERE id = 1 AND holder IS NULL AND token = 0 AND beat = 0"),

@@ -47,7 +47,8 @@ static const struct rule_case cases[] = {
     {TRIGGER_ONE_SUCCESS, {S, R}, 2, RULE_RUN},
     {TRIGGER_ONE_SUCCESS, {F, R}, 2, RULE_WAIT},
     {TRIGGER_ONE_SUCCESS, {F, UF}, 2, RULE_UPSTREAM_FAILED},
-    {TRIGGER_ONE_SUCCESS, {F, SK}, 2, RULE_SKIP},
+    /* Airflow: done without success is upstream_failed unless all were skipped */
+    {TRIGGER_ONE_SUCCESS, {F, SK}, 2, RULE_UPSTREAM_FAILED},
     {TRIGGER_ONE_SUCCESS, {SK, SK}, 2, RULE_SKIP},
     /* one_failed */
     {TRIGGER_ONE_FAILED, {F, R}, 2, RULE_RUN},
@@ -60,6 +61,38 @@ static const struct rule_case cases[] = {
     {TRIGGER_NONE_FAILED, {S, R}, 2, RULE_WAIT},
     {TRIGGER_NONE_FAILED, {F, R}, 2, RULE_UPSTREAM_FAILED},
     {TRIGGER_NONE_FAILED, {UF, S}, 2, RULE_UPSTREAM_FAILED},
+    /* none_failed_min_one_success (Airflow: the join after a branch) */
+    {TRIGGER_NONE_FAILED_MIN_ONE_SUCCESS, {S, SK}, 2, RULE_RUN},
+    {TRIGGER_NONE_FAILED_MIN_ONE_SUCCESS, {SK, S, SK}, 3, RULE_RUN},
+    {TRIGGER_NONE_FAILED_MIN_ONE_SUCCESS, {SK, SK}, 2, RULE_SKIP},
+    {TRIGGER_NONE_FAILED_MIN_ONE_SUCCESS, {SK, R}, 2, RULE_WAIT},
+    {TRIGGER_NONE_FAILED_MIN_ONE_SUCCESS, {S, R}, 2, RULE_WAIT},
+    {TRIGGER_NONE_FAILED_MIN_ONE_SUCCESS, {F, SK}, 2, RULE_UPSTREAM_FAILED},
+    {TRIGGER_NONE_FAILED_MIN_ONE_SUCCESS, {UF, R}, 2, RULE_UPSTREAM_FAILED},
+    {TRIGGER_NONE_FAILED_MIN_ONE_SUCCESS, {SK, TI_REMOVED}, 2, RULE_SKIP},
+    /* none_skipped: skipped at the first skipped upstream, else runs when all are done */
+    {TRIGGER_NONE_SKIPPED, {S, F, UF}, 3, RULE_RUN},
+    {TRIGGER_NONE_SKIPPED, {SK, R}, 2, RULE_SKIP},
+    {TRIGGER_NONE_SKIPPED, {S, R}, 2, RULE_WAIT},
+    {TRIGGER_NONE_SKIPPED, {S, SK}, 2, RULE_SKIP},
+    /* all_skipped */
+    {TRIGGER_ALL_SKIPPED, {SK, SK}, 2, RULE_RUN},
+    {TRIGGER_ALL_SKIPPED, {SK, R}, 2, RULE_WAIT},
+    {TRIGGER_ALL_SKIPPED, {SK, S}, 2, RULE_SKIP},
+    {TRIGGER_ALL_SKIPPED, {F, R}, 2, RULE_SKIP},
+    {TRIGGER_ALL_SKIPPED, {UF, SK}, 2, RULE_SKIP},
+    /* one_done: a success or a failure runs it; skipped and upstream_failed do not */
+    {TRIGGER_ONE_DONE, {S, R}, 2, RULE_RUN},
+    {TRIGGER_ONE_DONE, {F, R}, 2, RULE_RUN},
+    {TRIGGER_ONE_DONE, {SK, R}, 2, RULE_WAIT},
+    {TRIGGER_ONE_DONE, {SK, UF}, 2, RULE_SKIP},
+    /* skipped upstreams under the older rules, as Airflow has them */
+    {TRIGGER_ALL_DONE, {SK, SK}, 2, RULE_RUN},
+    {TRIGGER_NONE_FAILED, {SK, SK, S}, 3, RULE_RUN},
+    {TRIGGER_ONE_FAILED, {SK, SK}, 2, RULE_SKIP},
+    {TRIGGER_ALL_FAILED, {SK, R}, 2, RULE_SKIP},
+    {TRIGGER_ALL_SUCCESS, {SK, SK}, 2, RULE_SKIP},
+    {TRIGGER_ALWAYS, {SK, SK}, 2, RULE_RUN},
     /* always */
     {TRIGGER_ALWAYS, {R, N}, 2, RULE_RUN},
     {TRIGGER_ALWAYS, {F, UF}, 2, RULE_RUN},

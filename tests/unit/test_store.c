@@ -145,12 +145,12 @@ static void set_state(struct store *s, int64_t id, enum run_state st, int64_t no
 static void test_open_schema_and_reopen(void **state)
 {
 	struct fixture *f = *state;
-	assert_int_equal(store_schema_version(f->s), 3);
+	assert_int_equal(store_schema_version(f->s), 4);
 	int64_t id = make_run(f->s, "etl", "r1", 1000);
 	store_close(f->s);
 
 	sqlite3 *db = raw_open(f->path);
-	assert_int_equal(raw_int(db, "PRAGMA user_version"), 3);
+	assert_int_equal(raw_int(db, "PRAGMA user_version"), 4);
 	assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
 				     " AND name IN ('dags', 'dag_runs', 'task_instances', "
 				     "'task_tries')"),
@@ -166,7 +166,7 @@ static void test_open_schema_and_reopen(void **state)
 	sqlite3_close(db);
 
 	f->s = open_ok(f->path);
-	assert_int_equal(store_schema_version(f->s), 3);
+	assert_int_equal(store_schema_version(f->s), 4);
 	struct run r = {0};
 	char *err = NULL;
 	assert_true(store_run_get(f->s, "etl", "r1", &r, &err));
@@ -178,7 +178,7 @@ static void test_open_schema_and_reopen(void **state)
 static void test_open_memory(void **state)
 {
 	struct fixture *f = *state;
-	assert_int_equal(store_schema_version(f->s), 3);
+	assert_int_equal(store_schema_version(f->s), 4);
 	bool paused = true;
 	char *err = NULL;
 	assert_true(store_dag_is_paused(f->s, "nothing", &paused, &err));
@@ -206,7 +206,7 @@ static void test_newer_schema_refused(void **state)
 	char *err = NULL;
 	assert_null(store_open(f->path, &err));
 	char *want =
-	    xasprintf("store: %s: schema version 99 is newer than this swarmflow's (3); use"
+	    xasprintf("store: %s: schema version 99 is newer than this swarmflow's (4); use"
 		      " a swarmflow at least as new as the one that wrote it",
 		      f->path);
 	assert_string_equal(err, want);
@@ -303,7 +303,8 @@ static void test_run_create_atomic(void **state)
 	char *err = NULL;
 	assert_false(store_run_create(f->s, &r, tasks, NULL, 3, NULL, &err));
 	assert_string_equal(err, "store: insert task instance 'a' of run 'r2': UNIQUE constraint "
-				 "failed: task_instances.run_pk, task_instances.task_id");
+				 "failed: task_instances.run_pk, task_instances.task_id, "
+				 "task_instances.map_index");
 	free(err);
 	err = NULL;
 	struct run out = {0};

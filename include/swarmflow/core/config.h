@@ -34,7 +34,8 @@ struct config {
 	char *service_prefix;     /* default "swarmflow" */
 	int parallelism;          /* default 32 */
 	double poll_interval;     /* seconds, default 0.5 */
-	bool keep_failed_services;  /* default false */
+	bool keep_failed_services; /* default false */
+	bool engine_events; /* default true: GET /events wakes the poll when a container ends */
 	double dag_reload_interval; /* seconds, default 5 */
 	char *log_level;            /* default "info" */
 	char *on_failure_webhook;   /* default NULL */

@@ -17,14 +17,32 @@ enum trigger_rule {
 	TRIGGER_ONE_FAILED,
 	TRIGGER_NONE_FAILED,
 	TRIGGER_ALWAYS,
+	TRIGGER_NONE_FAILED_MIN_ONE_SUCCESS,
+	TRIGGER_NONE_SKIPPED,
+	TRIGGER_ALL_SKIPPED,
+	TRIGGER_ONE_DONE,
 };
+#define TRIGGER_RULE_COUNT (TRIGGER_ONE_DONE + 1)
 
 /* Returns the rule's name ("all_success", ...); parses one. */
 const char *trigger_rule_name(enum trigger_rule rule);
 bool trigger_rule_parse(const char *s, enum trigger_rule *out);
 
+/* What of a try's stdout becomes its output (`output = ...`). */
+enum output_mode {
+	OUTPUT_NONE,      /* no output (default) */
+	OUTPUT_LAST_LINE, /* the last non-empty stdout line */
+	OUTPUT_MARKED,    /* every `::output:: VALUE` stdout line's VALUE, joined by newlines */
+};
+
+/* Returns the mode's name ("none", "last_line", "marked"); parses one. */
+const char *output_mode_name(enum output_mode mode);
+bool output_mode_parse(const char *s, enum output_mode *out);
+
 /* Default pending_timeout when neither the task nor defaults set one: 5 minutes. */
 #define TASK_DEFAULT_PENDING_TIMEOUT_S 300
+/* Default max_map_length: the most task instances one expand may make. */
+#define TASK_DEFAULT_MAX_MAP_LENGTH 1024
 
 /* One task after `defaults` were merged in: every field holds its effective value.
  * Strings are NULL when unset; lists are empty when unset. All memory is owned by the task. */
@@ -61,9 +79,25 @@ struct task {
 	int64_t pending_timeout_s; /* default TASK_DEFAULT_PENDING_TIMEOUT_S */
 	char *pool;                /* NULL: the default pool */
 
+	/* Data between tasks (see output.h). branch and short_circuit imply output = last_line
+	 * unless output is set. expand: one value (a template or literal: a JSON array, else one
+	 * element per non-empty line) or several (one element each); mapped is true when the key
+	 * is set. */
+	enum output_mode output;
+	bool branch;
+	bool short_circuit;
+	struct strv expand;
+	bool mapped;
+	int max_map_length; /* default TASK_DEFAULT_MAX_MAP_LENGTH */
+
 	/* Filled by validation: indices into dag->tasks of upstream and downstream tasks. */
 	size_t *up_idx, n_up;
 	size_t *down_idx, n_down;
+	/* Filled by validation: the short_circuit tasks among all the task's ancestors (indices
+	 * into dag->tasks); when one of them succeeds with a false output, this task is skipped. */
+	size_t *sc_idx, n_sc;
+	/* Filled by validation: the tasks its templates read with {{ upstream.TASK.* }}. */
+	size_t *ref_idx, n_ref;
 };
 
 struct dag {
@@ -128,6 +162,18 @@ void dag_file_finish(struct dag_file *f);
  * order, then each task once its upstreams are placed). Adds one error per problem with dag->file
  * and the task's line; returns true when there was none. Called by dag_file_parse(). */
 bool dag_graph_validate(struct dag *dag, struct dag_errors *errs);
+
+/* Checks what passes data between the tasks of a DAG whose graph is valid: every
+ * {{ upstream.TASK.* }} names an ancestor (TASK is upstream, directly or further up) that has an
+ * output (for .output and .output_json) or is mapped (.outputs_json, the only form a mapped task
+ * is read by); {{ item }} and {{ map_index }} only in a mapped task; branch, short_circuit and
+ * expand not combined. Fills every task's ref_idx and sc_idx. Adds one error per problem at the
+ * task's line; returns true when there was none. Called by dag_file_parse(). */
+bool dag_data_validate(struct dag *dag, struct dag_errors *errs);
+
+/* True when ancestor is an upstream of task, directly or further up (indices into dag->tasks;
+ * needs up_idx filled). */
+bool dag_task_is_ancestor(const struct dag *dag, size_t ancestor, size_t task);
 
 /* Frees a DAG created by dag_file_parse() (accepts NULL). */
 void dag_destroy(struct dag *dag);

@@ -24,20 +24,33 @@ enum rule_verdict {
 	RULE_UPSTREAM_FAILED, /* the task becomes upstream_failed */
 };
 
-/* Airflow's semantics for each rule (a task with no upstream always runs):
+/* Airflow's semantics for each rule (airflow/ti_deps/deps/trigger_rule_dep.py; a task with no
+ * upstream always runs). A mapped upstream counts once per instance.
  * all_success: all upstream success; any failed/upstream_failed -> upstream_failed; else any
  *   skipped -> skipped.
- * all_failed: all upstream failed or upstream_failed; any success -> skipped (skipped -> skipped).
+ * all_failed: all upstream failed or upstream_failed; any success or skipped -> skipped.
  * all_done: all upstream finished.
- * one_success: runs as soon as one upstream succeeded; all done without success: all failed ->
- *   upstream_failed, else skipped.
- * one_failed: runs as soon as one upstream failed; all done without failure -> skipped.
- * none_failed: all done and none failed/upstream_failed (skipped is fine); else upstream_failed.
+ * all_skipped: all upstream skipped; any success, failed or upstream_failed -> skipped.
+ * one_success: runs as soon as one upstream succeeded; all done without success: all skipped
+ *   -> skipped, else upstream_failed.
+ * one_failed: runs as soon as one upstream failed (or upstream_failed); all done without
+ *   failure -> skipped.
+ * one_done: runs as soon as one upstream succeeded or failed; all done without -> skipped.
+ * none_failed: all done and none failed/upstream_failed (skipped is fine); any failure ->
+ *   upstream_failed.
+ * none_failed_min_one_success: as none_failed, but all done without a success -> skipped.
+ * none_skipped: all done and none skipped; any skipped -> skipped.
  * always: runs at once, whatever the upstream state. */
 enum rule_verdict trigger_rule_evaluate(enum trigger_rule rule, const struct upstream_counts *c);
 
 /* The state of a finished run from its leaf tasks (Airflow): failed when any leaf is failed or
  * upstream_failed, success otherwise. leaf_states has n entries. */
 enum run_state run_outcome(const enum ti_state *leaf_states, size_t n);
+
+/* The one state that stands for the n instances of a mapped task (the grid's cell, the graph's
+ * node), as Airflow's grid sums them up: the first of failed, upstream_failed, up_for_retry,
+ * queued, scheduled, running, none, success, skipped, removed that any instance is in. TI_NONE
+ * when n is 0. */
+enum ti_state ti_states_summary(const enum ti_state *states, size_t n);
 
 #endif

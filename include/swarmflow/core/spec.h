@@ -36,7 +36,8 @@ struct spec_input {
 /* Returns a new ServiceSpec (caller json_decref()s it), or NULL with *err set when a template
  * fails to render (e.g. a conf.KEY missing from the run's conf). The spec carries: Name (see
  * spec_service_name), Labels (the task's labels plus swarmflow.managed/dag_id/run_id/task_id/
- * try_number/instance), TaskTemplate.ContainerSpec (Image, Args/Command, Env, Dir, User,
+ * try_number/instance, and swarmflow.map_index for a mapped instance, i.e. when tctx->item is
+ * set), TaskTemplate.ContainerSpec (Image, Args/Command, Env, Dir, User,
  * Hostname, Labels with the same swarmflow labels, Mounts, Secrets, Configs, TTY, Init),
  * Resources, Placement, Networks, LogDriver, RestartPolicy {Condition: none}, and Mode
  * ReplicatedJob {MaxConcurrent 1, TotalCompletions 1} or Replicated {Replicas 1}. */
@@ -49,6 +50,11 @@ json_t *spec_build(const struct spec_input *in, char **err);
 void spec_service_name(const char *prefix, const char *instance, const char *dag_id,
 		       const char *run_id, const char *task_id, int try_number,
 		       char out[static SPEC_NAME_MAX + 1]);
+/* The same for instance map_index of a mapped task (-1: not mapped, as spec_service_name):
+ * "<prefix>_<dag>_<task>-<index>_<8 hex>", the index in the hash too. */
+void spec_service_name_mapped(const char *prefix, const char *instance, const char *dag_id,
+			      const char *run_id, const char *task_id, int try_number,
+			      int map_index, char out[static SPEC_NAME_MAX + 1]);
 
 /* Parses one `--mount` string ("type=volume,source=x,target=/data,readonly", bind, tmpfs,
  * volume-driver, volume-opt, volume-label, volume-nocopy, bind-propagation, tmpfs-size,

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "swarmflow/common/util.h"
+#include "swarmflow/engine/logstream.h"
 
 /* Largest response body kept in memory (JSON answers); larger ones fail with ENGINE_ERR_TOO_BIG. */
 #define ENGINE_MAX_BODY (64u * 1024 * 1024)
@@ -124,11 +125,36 @@ bool engine_nodes_list(struct engine *e, json_t **out, struct engine_err *err);
  * malformed stream or one that ends inside a frame) *out is left unchanged. */
 bool engine_service_logs(struct engine *e, const char *id, bool tty, struct buf *out,
 			 struct engine_err *err);
+/* The same, with the stdout bytes (all bytes when tty) also given to tap as they come (NULL:
+ * none); *cut (may be NULL) is set when the logs were over ENGINE_MAX_LOG, so that the tap did not
+ * see the whole of stdout. */
+bool engine_service_logs_tap(struct engine *e, const char *id, bool tty, struct buf *out,
+			     const struct log_tap *tap, bool *cut, struct engine_err *err);
 
 /* GET /secrets or /configs filtered by name: *id_out is the ID of the one whose Spec.Name is
  * exactly `name` (caller frees). Not found: false with kind ENGINE_ERR_HTTP and status 404 and
  * message "secret 'name' not found". */
 bool engine_secret_id(struct engine *e, const char *name, char **id_out, struct engine_err *err);
 bool engine_config_id(struct engine *e, const char *name, char **id_out, struct engine_err *err);
+
+/* A new client like e (host, TLS, the API version in use), for a thread of its own (a client is
+ * never shared between threads), with cancel and cancel_ctx (as in engine_opts; cancel may be
+ * NULL) instead of e's. Free with engine_destroy(). */
+struct engine *engine_clone(const struct engine *e, bool (*cancel)(void *ctx), void *cancel_ctx);
+
+/* What engine_events_watch calls: on_open when the answer's status is known (may be NULL),
+ * on_data with every piece of a 2xx body (false stops the stream). */
+struct engine_watch_cb {
+	void (*on_open)(void *ctx, long status);
+	bool (*on_data)(void *ctx, const char *data, size_t len);
+	void *ctx;
+};
+
+/* GET /events?filters=FILTERS[&since=SINCE] (filters is JSON, since "SECONDS[.NANOS]" or NULL),
+ * streamed to cb until the engine ends it (true), it fails or cb stops it (false, *err set), or
+ * stop_fd becomes readable (false with ENGINE_ERR_CANCELLED). No total timeout: the stream may
+ * stay open for days. */
+bool engine_events_watch(struct engine *e, const char *filters, const char *since,
+			 const struct engine_watch_cb *cb, int stop_fd, struct engine_err *err);
 
 #endif

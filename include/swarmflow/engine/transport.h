@@ -56,6 +56,26 @@ typedef bool (*transport_sink_fn)(void *ctx, const char *data, size_t len);
 bool transport_stream(struct transport *t, const char *path, transport_sink_fn sink, void *ctx,
 		      struct engine_err *err);
 
+/* A new transport with src's host, TLS files and options, for a thread of its own (a transport
+ * is never shared between threads), with cancel (may be NULL) instead of src's callback. Free
+ * with transport_destroy(). */
+struct transport *transport_clone(const struct transport *src, bool (*cancel)(void *ctx),
+				  void *cancel_ctx);
+
+/* What transport_watch calls: on_open once the answer's status is known (any status; may be
+ * NULL), on_data with every piece of a 2xx body (false stops the transfer, as a sink does). */
+struct transport_watch_cb {
+	void (*on_open)(void *ctx, long status);
+	transport_sink_fn on_data;
+	void *ctx;
+};
+
+/* A long-lived GET streamed into cb: no total timeout (TCP keepalive instead) and ended at once
+ * when stop_fd (-1: none) becomes readable, then false with ENGINE_ERR_CANCELLED. Otherwise as
+ * transport_stream: the end of the body is true, a failure false with *err set. */
+bool transport_watch(struct transport *t, const char *path, const struct transport_watch_cb *cb,
+		     int stop_fd, struct engine_err *err);
+
 /* Fills *err (when not NULL) with kind, status and a formatted message. Returns false. */
 bool transport_err_set(struct engine_err *err, enum engine_err_kind kind, long status,
 		       const char *fmt, ...) __attribute__((format(printf, 4, 5)));

@@ -11,6 +11,7 @@
 #include "swarmflow/core/config.h"
 #include "swarmflow/engine/decode.h"
 #include "swarmflow/engine/engine.h"
+#include "swarmflow/engine/events.h"
 #include "swarmflow/sched/dagbag.h"
 #include "swarmflow/store/store.h"
 
@@ -19,6 +20,7 @@ struct inflight {
 	int64_t ti_pk;
 	int64_t run_pk;
 	char *dag_id, *run_id, *task_id;
+	int map_index; /* -1: not mapped */
 	int try_number;
 	char *service_id;
 	char *service_name;
@@ -37,7 +39,8 @@ struct inflight {
 	int64_t timeout_s;
 	bool tty;
 	bool keep_on_failure;
-	char last_reason[512]; /* what the engine last said while the task waited */
+	int64_t logs_failed_mono; /* first failed fetch of a try that reads an output; 0: none */
+	char last_reason[512];    /* what the engine last said while the task waited */
 };
 
 /* The default time a service with this instance's labels that the store does not know may stay:
@@ -125,6 +128,9 @@ struct scheduler {
 	struct sched_lease *lease;
 	int64_t engine_seen_ms; /* monotonic: the engine last answered a ping (lease keeping) */
 	bool fenced; /* the lease could not be confirmed before an engine change: stop (exit 1) */
+	/* The engine's event stream (set by the caller; NULL: polling only): the loop's wait also
+	 * ends when it names a service, which is then polled at once (poll.c). */
+	struct event_watch *events;
 };
 
 /* Sets up a scheduler over objects the caller owns and keeps alive. only_run_pk: 0 for the

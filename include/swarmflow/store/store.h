@@ -66,6 +66,13 @@ struct ti {
 	 * store_ti_set_node (store_ti_update does not write it, and clears it when the try number
 	 * changes); copied into the try's history row by store_try_record. */
 	char *node_id;
+	/* -1: a task that is not mapped (or not expanded yet); else the instance's index among
+	 * the elements of its mapped task, whose element (as JSON text) is map_item. */
+	int map_index;
+	char *map_item;
+	/* The try's output: read by store_tries_list and store_tis_for_run_outputs (NULL
+	 * elsewhere, and for a try without one), written by store_try_record. */
+	char *output;
 };
 
 struct run_list {
@@ -139,8 +146,11 @@ bool store_runs_active(struct store *s, struct run_list *out, char **err);
 /* Finds one task instance by row id; false with *err when there is none. Caller frees *out
  * with ti_finish(). */
 bool store_ti_get(struct store *s, int64_t id, struct ti *out, char **err);
-/* Task instances of a run, in creation order. */
+/* Task instances of a run, in creation order, the instances of a mapped task together (at its
+ * first one) in map order. */
 bool store_tis_for_run(struct store *s, int64_t run_pk, struct ti_list *out, char **err);
+/* The same with each task instance's output (of its current try) in ->output. */
+bool store_tis_for_run_outputs(struct store *s, int64_t run_pk, struct ti_list *out, char **err);
 /* Task instances in states queued or running (they own a service), any run, by row id. */
 bool store_tis_in_flight(struct store *s, struct ti_list *out, char **err);
 
@@ -162,14 +172,25 @@ bool store_ti_clear(struct store *s, int64_t run_pk, const char *task_id, int re
 bool store_ti_set_node(struct store *s, int64_t ti_pk, const char *node_id, char **err);
 
 /* Records a finished (or started) try in the history table, keyed by (ti id, try_number):
- * inserted or replaced. Its node_id is the task instance's stored node when the task instance is
- * on this try, else ti->node_id; its queued_ms is ti->queued_ms. A node or queue time already on
- * the row is kept when the new record has none. */
+ * inserted or replaced, with ti->output as its output. Its node_id is the task instance's stored
+ * node when the task instance is on this try, else ti->node_id; its queued_ms is ti->queued_ms. A
+ * node or queue time already on the row is kept when the new record has none. */
 bool store_try_record(struct store *s, const struct ti *ti, char **err);
 /* The tries of one task instance, oldest first (each as a struct ti snapshot: id is the task
  * instance's, next_try_ms is 0; queued_ms and node_id are the try's own, 0 / NULL for tries
  * recorded before schema version 2). Free with ti_list_finish(). */
 bool store_tries_list(struct store *s, int64_t ti_pk, struct ti_list *out, char **err);
+
+/* The output of try try_number of task instance ti_pk: *out is a copy (caller frees), NULL when
+ * that try is not recorded or has no output. False only on a store failure. */
+bool store_try_output(struct store *s, int64_t ti_pk, int try_number, char **out, char **err);
+
+/* Expands the unexpanded task instance ti_pk (map index -1) of a mapped task over n >= 1
+ * elements (items[i]: element i as JSON text), in one transaction: it becomes map index 0 with
+ * items[0], and instances 1..n-1 are added in state none with its max_tries. Fails, changing
+ * nothing, when ti_pk is not an unexpanded instance (so a task is never expanded twice). */
+bool store_ti_expand(struct store *s, int64_t ti_pk, const char *const *items, size_t n,
+		     char **err);
 
 /* Pause flag of a DAG (false when never set). */
 bool store_dag_set_paused(struct store *s, const char *dag_id, bool paused, char **err);

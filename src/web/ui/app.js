@@ -68,6 +68,32 @@
     return '#/' + parts.map((p) => encodeURIComponent(String(p))).join('/');
   }
 
+  // A task instance's name: "task", or "task[3]" for instance 3 of a mapped task.
+  function tiName(taskId, mapIndex) {
+    return mapIndex != null && mapIndex >= 0 ? `${taskId}[${mapIndex}]` : String(taskId);
+  }
+
+  // The link parts of a task instance (after run/RUN): task/T, or task/T/map/M.
+  function tiParts(taskId, mapIndex) {
+    return mapIndex != null && mapIndex >= 0 ? ['task', taskId, 'map', mapIndex] : ['task', taskId];
+  }
+
+  // "?map_index=M" (or "&...") for the UI API's task routes of a mapped instance; "" otherwise.
+  function mapQuery(mapIndex, sep) {
+    return mapIndex != null && mapIndex >= 0 ? `${sep || '?'}map_index=${mapIndex}` : '';
+  }
+
+  // A grid run's count of the instances of a mapped task, or null.
+  function mappedOf(run, tid) {
+    const m = run && run.mapped && Object.prototype.hasOwnProperty.call(run.mapped, tid) ? run.mapped[tid] : null;
+    return m && typeof m.count === 'number' ? m : null;
+  }
+
+  // "3 success, 2 running": what a mapped task's instances are.
+  function mappedText(m) {
+    return Object.entries(m.states || {}).map(([k, v]) => `${v} ${k}`).join(', ');
+  }
+
   function stateOf(s) {
     return typeof s === 'string' && KNOWN_STATES.has(s) ? s : 'none';
   }
@@ -340,10 +366,21 @@
         return dagView(view, dag, p[2]);
       }
       if (p[2] === 'run' && p.length === 4) return runView(view, dag, p[3]);
-      if (p[2] === 'run' && p[4] === 'task' && p.length === 6) return taskView(view, dag, p[3], p[5], null);
-      if (p[2] === 'run' && p[4] === 'task' && p[6] === 'try' && p.length === 8) {
-        const n = Number.parseInt(p[7], 10);
-        return taskView(view, dag, p[3], p[5], Number.isFinite(n) && n > 0 ? n : null);
+      if (p[2] === 'run' && p[4] === 'task' && p.length >= 6) {
+        // task/T, task/T/try/N, and a mapped task's instance: task/T/map/M[/try/N]
+        let rest = p.slice(6);
+        let mapIndex = null;
+        if (rest[0] === 'map' && rest.length >= 2) {
+          const m = Number.parseInt(rest[1], 10);
+          if (!Number.isFinite(m) || m < 0) rest = ['bad'];
+          else mapIndex = m;
+          rest = rest[0] === 'bad' ? rest : rest.slice(2);
+        }
+        if (rest.length === 0) return taskView(view, dag, p[3], p[5], null, mapIndex);
+        if (rest[0] === 'try' && rest.length === 2) {
+          const n = Number.parseInt(rest[1], 10);
+          return taskView(view, dag, p[3], p[5], Number.isFinite(n) && n > 0 ? n : null, mapIndex);
+        }
       }
     }
     app.appendChild(h('div', { class: 'card' }, h('h1', { text: 'Not found' }),
@@ -506,11 +543,13 @@
       desc.textContent = state.dag.description || '';
       const tags = Array.isArray(state.dag.tags) ? state.dag.tags : [];
       const tasks = Array.isArray(state.dag.tasks) ? state.dag.tasks : [];
-      sub.replaceChildren(
+      // replaceChildren() writes a null as the text "null": only the parts there are.
+      sub.replaceChildren(...[
         h('span', {}, 'schedule ', h('code', { text: orDash(state.dag.schedule) })),
         h('span', { text: `${tasks.length} task${tasks.length === 1 ? '' : 's'}` }),
         state.dag.file ? h('span', {}, 'file ', h('code', { text: state.dag.file })) : null,
-        tags.length ? h('span', {}, tags.map((t) => h('span', { class: 'tag', text: t }))) : null);
+        tags.length ? h('span', {}, tags.map((t) => h('span', { class: 'tag', text: t }))) : null,
+      ].filter(Boolean));
       if (tab === 'graph') graphTab(view, dagId, state.dag, content, status);
       else if (tab === 'runs') runsTab(view, dagId, content, status);
       else gridTab(view, dagId, state.dag, content, status);
@@ -597,12 +636,19 @@
     view.on('refresh', () => ctl.kick());
   }
 
+  // What a task does with data, as tags: mapped, branch, short circuit, output.
+  function taskKinds(t) {
+    return [t.mapped && 'mapped', t.branch && 'branch', t.short_circuit && 'short circuit',
+      t.output && !t.branch && !t.short_circuit && 'output: ' + t.output].filter(Boolean);
+  }
+
   function taskTable(tasks) {
     if (!tasks.length) return h('p', { class: 'empty', text: 'This DAG has no tasks.' });
     return h('table', { class: 'list' },
       h('thead', {}, h('tr', {}, h('th', {}, 'Task'), h('th', {}, 'Upstream'), h('th', {}, 'Rule'), h('th', {}, 'Retries'))),
       h('tbody', {}, tasks.map((t) => h('tr', {},
-        h('td', {}, h('div', { text: t.task_id }), t.image ? h('div', { class: 'image', text: t.image }) : null),
+        h('td', {}, h('div', {}, String(t.task_id), taskKinds(t).map((k) => h('span', { class: 'task-kind', text: k }))),
+          t.image ? h('div', { class: 'image', text: t.image }) : null),
         h('td', { text: (Array.isArray(t.upstream) ? t.upstream : []).join(', ') || '—' }),
         h('td', { class: 'mono', text: t.trigger_rule || 'all_success' }),
         h('td', { text: t.retries == null ? '0' : String(t.retries) })))));
@@ -626,12 +672,17 @@
       h('th', { class: 'task-name', scope: 'row', title: tid }, tid),
       runs.map((r) => {
         const st = r.tasks && Object.prototype.hasOwnProperty.call(r.tasks, tid) ? r.tasks[tid] : null;
+        const m = mappedOf(r, tid);
+        const what = (st == null ? 'none' : st) + (m ? ` (mapped: ${m.count} instances, ${mappedText(m)})` : '');
+        // A mapped task is one cell with its count; it opens the run, which lists the instances.
         return h('td', {}, h('a', {
-          class: 'cell ' + stateClass(st), href: href('dag', dagId, 'run', r.run_id, 'task', tid),
-          title: `${tid}\n${r.run_id}\n${st == null ? 'none' : st}`,
+          class: 'cell ' + stateClass(st) + (m ? ' mapped' : ''),
+          href: m ? href('dag', dagId, 'run', r.run_id) : href('dag', dagId, 'run', r.run_id, 'task', tid),
+          title: `${tid}\n${r.run_id}\n${what}`,
           'data-run': r.run_id, 'data-task': tid, 'data-state': stateOf(st),
-          'aria-label': `${tid} in ${r.run_id}: ${st == null ? 'none' : st}`,
-        }));
+          'data-count': m ? m.count : null,
+          'aria-label': `${tid} in ${r.run_id}: ${what}`,
+        }, m ? h('span', { class: 'map-count', text: String(m.count) }) : null));
       })));
     box.replaceChildren(h('table', { class: 'grid' }, h('thead', {}, headRow), h('tbody', {}, rows)));
   }
@@ -718,6 +769,7 @@
 
   function drawGraph(dagId, tasks, latest) {
     const { ids, layers, edges, isTask } = layoutGraph(tasks);
+    const taskOf = new Map(tasks.map((t) => [String(t.task_id), t]));
     const NODE_H = 46;
     const VIRTUAL_H = 12;
     const GAP_X = 70;
@@ -772,12 +824,15 @@
     ids.forEach((id, n) => {
       const b = box.get(n);
       const st = latest && latest.tasks && Object.prototype.hasOwnProperty.call(latest.tasks, id) ? latest.tasks[id] : null;
-      const stText = latest ? (st == null ? 'none' : String(st)) : 'no run yet';
+      const m = mappedOf(latest, id);
+      const isMapped = !!(m || (taskOf.get(id) && taskOf.get(id).mapped));
+      const stText = (latest ? (st == null ? 'none' : String(st)) : 'no run yet') + (m ? ` · ${m.count} mapped` : (isMapped ? ' · mapped' : ''));
       nodes.appendChild(svg(latest ? 'a' : 'g', {
-        class: 'node ' + stateClass(st), 'data-task': id, 'data-state': stateOf(st),
-        href: latest ? href('dag', dagId, 'run', latest.run_id, 'task', id) : null,
+        class: 'node ' + stateClass(st) + (isMapped ? ' mapped' : ''), 'data-task': id, 'data-state': stateOf(st),
+        'data-count': m ? m.count : null,
+        href: latest ? (m ? href('dag', dagId, 'run', latest.run_id) : href('dag', dagId, 'run', latest.run_id, 'task', id)) : null,
       },
-      svg('title', { text: `${id}: ${stText}` }),
+      svg('title', { text: `${id}: ${stText}` + (m ? `\n${mappedText(m)}` : '') }),
       svg('rect', { x: b.x, y: b.y, width: b.w, height: NODE_H, rx: 6, ry: 6 }),
       svg('text', { class: 'name', x: b.x + b.w / 2, y: b.y + 20, 'text-anchor': 'middle', text: clip(id, 32) }),
       svg('text', { class: 'state', x: b.x + b.w / 2, y: b.y + 36, 'text-anchor': 'middle', text: stText })));
@@ -1015,28 +1070,32 @@
       box.replaceChildren(h('p', { class: 'empty', text: 'No task instances.' }));
       return;
     }
-    const head = ['Task', 'State', 'Try', 'Service', 'Exit', 'Error', 'Started', 'Ended', 'Duration'];
+    const head = ['Task', 'State', 'Try', 'Service', 'Exit', 'Error', 'Output', 'Started', 'Ended', 'Duration'];
     box.replaceChildren(h('table', { class: 'list tis' },
       h('thead', {}, h('tr', {}, h('th', { 'aria-label': 'select' }), head.map((c) => h('th', { text: c })))),
       h('tbody', {}, tis.map((t) => {
         const id = String(t.task_id);
-        const pick = h('input', { type: 'checkbox', checked: selected.has(id), 'aria-label': 'select ' + id, 'data-task': id });
+        const mi = typeof t.map_index === 'number' && t.map_index >= 0 ? t.map_index : null;
+        const name = tiName(id, mi);
+        // Clearing takes task ids: an instance's box selects its whole mapped task.
+        const pick = h('input', { type: 'checkbox', checked: selected.has(id), 'aria-label': 'select ' + name, 'data-task': id });
         pick.addEventListener('change', () => {
           if (pick.checked) selected.add(id);
           else selected.delete(id);
           onPick();
         });
         const n = Number(t.try_number) || 0;
-        const link = n > 0 ? href('dag', dagId, 'run', runId, 'task', id, 'try', n)
-          : href('dag', dagId, 'run', runId, 'task', id);
-        return h('tr', { 'data-task': id },
+        const link = n > 0 ? href('dag', dagId, 'run', runId, ...tiParts(id, mi), 'try', n)
+          : href('dag', dagId, 'run', runId, ...tiParts(id, mi));
+        return h('tr', { 'data-task': id, 'data-map-index': mi },
           h('td', {}, pick),
-          h('td', {}, h('a', { href: link, text: id })),
+          h('td', {}, h('a', { href: link, text: name })),
           h('td', {}, badge(t.state)),
           h('td', { class: 'nowrap', text: t.max_tries ? `${n} / ${t.max_tries}` : String(n) }),
           h('td', { class: 'mono', text: orDash(t.service_name) }),
           h('td', { text: orDash(t.exit_code) }),
           h('td', { class: 'err-cell', text: t.error || '' }),
+          h('td', { class: 'out-cell mono', title: t.output == null ? null : String(t.output), text: t.output == null ? '' : clip(String(t.output), 60) }),
           h('td', { class: 'nowrap', text: fmtDate(t.start_date) }),
           h('td', { class: 'nowrap', text: fmtDate(t.end_date) }),
           h('td', { class: 'nowrap', text: fmtDuration(t.duration, t.start_date, t.end_date) }));
@@ -1051,7 +1110,9 @@
       .sort((a, b) => a.try_number - b.try_number);
   }
 
-  function taskView(view, dagId, runId, taskId, wantTry) {
+  function taskView(view, dagId, runId, taskId, wantTry, mapIndex) {
+    const name = tiName(taskId, mapIndex);
+    const tiHref = (...more) => href('dag', dagId, 'run', runId, ...tiParts(taskId, mapIndex), ...more);
     const stateBox = h('span');
     const tryTabs = h('nav', { class: 'try-tabs', 'aria-label': 'Tries' });
     const facts = h('dl', { class: 'facts', id: 'try-facts' });
@@ -1068,8 +1129,8 @@
     const clearBox = clearControls(view, dagId, runId, () => [taskId], () => { lastFacts = ''; ctl.kick(); },
       { label: () => 'Clear this task', onlyFailed: false });
     view.root.append(
-      crumbs(['DAGs', '#/dags'], [dagId, href('dag', dagId)], [runId, href('dag', dagId, 'run', runId)], [taskId]),
-      h('div', { class: 'page-head' }, h('h1', { text: taskId }), stateBox),
+      crumbs(['DAGs', '#/dags'], [dagId, href('dag', dagId)], [runId, href('dag', dagId, 'run', runId)], [name]),
+      h('div', { class: 'page-head' }, h('h1', { text: name }), stateBox),
       tryTabs,
       h('div', { class: 'two-col' },
         h('div', { class: 'card' }, tryTitle, facts, clearBox),
@@ -1090,7 +1151,7 @@
         if (gen !== logGen) return false;
         let data;
         try {
-          data = await api('GET', apiPath('dags', dagId, 'runs', runId, 'tasks', taskId, 'logs', n) + '?offset=' + offset);
+          data = await api('GET', apiPath('dags', dagId, 'runs', runId, 'tasks', taskId, 'logs', n) + '?offset=' + offset + mapQuery(mapIndex, '&'));
         } catch (e) {
           if (gen !== logGen) return false;
           const missing = e instanceof ApiError && e.status === 404;
@@ -1119,19 +1180,20 @@
       try {
         const [tisData, triesData] = await Promise.all([
           api('GET', apiPath('dags', dagId, 'runs', runId, 'tasks')),
-          api('GET', apiPath('dags', dagId, 'runs', runId, 'tasks', taskId, 'tries')),
+          api('GET', apiPath('dags', dagId, 'runs', runId, 'tasks', taskId, 'tries') + mapQuery(mapIndex)),
         ]);
         if (!view.alive) return false;
         status.textContent = '';
         status.classList.remove('error');
         const tis = tisData && Array.isArray(tisData.task_instances) ? tisData.task_instances : [];
-        const ti = tis.find((t) => String(t.task_id) === taskId) || null;
+        const wantIndex = mapIndex != null ? mapIndex : -1;
+        const ti = tis.find((t) => String(t.task_id) === taskId && (typeof t.map_index === 'number' ? t.map_index : -1) === wantIndex) || null;
         const tries = triesOf(triesData);
         const latest = tries.length ? tries[tries.length - 1].try_number : 0;
         const n = wantTry || latest;
         const tr = tries.find((t) => t.try_number === n) || null;
         stateBox.replaceChildren(ti ? badge(ti.state) : h('span', { class: 'muted', text: 'no such task in this run' }));
-        renderTryTabs(tryTabs, dagId, runId, taskId, tries, n);
+        renderTryTabs(tryTabs, tiHref, tries, n);
         tryTitle.textContent = n > 0 ? `Try ${n}` + (n === latest && !wantTry ? ' (latest)' : '') : 'Not started yet';
         const text = JSON.stringify([ti, tr]);
         if (text !== lastFacts) {
@@ -1155,10 +1217,10 @@
     });
   }
 
-  function renderTryTabs(nav, dagId, runId, taskId, tries, current) {
+  function renderTryTabs(nav, tiHref, tries, current) {
     nav.replaceChildren(...tries.map((t) => h('a', {
       class: t.try_number === current ? 'active' : '',
-      href: href('dag', dagId, 'run', runId, 'task', taskId, 'try', t.try_number),
+      href: tiHref('try', t.try_number),
       'data-try': t.try_number,
     }, h('span', { class: 'sq ' + stateClass(t.state) }), `Try ${t.try_number}`)));
   }
@@ -1175,7 +1237,9 @@
       ['Started', 'start_date', fmtDate(src.start_date)],
       ['Ended', 'end_date', fmtDate(src.end_date)],
       ['Duration', 'duration', fmtDuration(src.duration, src.start_date, src.end_date)],
+      ['Output', 'output', src.output == null ? '—' : h('pre', { class: 'output', id: 'try-output', text: String(src.output) })],
     ];
+    if (ti && typeof ti.map_index === 'number' && ti.map_index >= 0) rows.splice(1, 0, ['Map index', 'map_index', String(ti.map_index)]);
     facts.replaceChildren(...rows.flatMap(([label, key, v]) => [h('dt', { text: label }),
       h('dd', { class: key === 'error' && src.error ? 'error' : null, 'data-fact': key }, v)]));
   }
