@@ -196,8 +196,8 @@ bool store_run_state_counts(struct store *s, int64_t counts[RUN_STATE_COUNT], ch
 /* Columns a page may be ordered by, indexed by enum store_run_order / store_ti_order. */
 static const char *const run_order_col[] = {"id",     "logical_date", "start_ms", "end_ms",
 					    "run_id", "state",        "dag_id"};
-static const char *const ti_order_col[] = {"id",     "task_id",    "state",  "start_ms",
-					   "end_ms", "try_number", "dag_id", "run_id"};
+static const char *const ti_order_col[] = {"id",         "task_id", "state",  "start_ms", "end_ms",
+					   "try_number", "dag_id",  "run_id", "map_index"};
 
 /* A page of row ids of table: where binds ?1..?n to filters[] (each NULL or a JSON array
  * text), then LIMIT ?n+1 OFFSET ?n+2; *total counts every match. SQL from fixed pieces only. */
@@ -315,11 +315,13 @@ bool store_tis_query(struct store *s, const struct store_tis_query *q, struct ti
 	struct page p = {
 	    .table = "task_instances",
 	    .where = IN_FILTER("dag_id", 1) " AND " IN_FILTER("run_id", 2) " AND " IN_FILTER(
-		"task_id", 3) " AND " IN_FILTER("state", 4),
+		"task_id", 3) " AND " IN_FILTER("state", 4) BOUND("map_index", ">=", 5),
 	    .order = ti_order_col[q->order < ARRAY_LEN(ti_order_col) ? q->order : 0],
 	    .desc = q->desc,
 	    .filters = filters,
 	    .n_filters = 4,
+	    .bounds = &q->map_index_min,
+	    .n_bounds = 1,
 	    .limit = q->limit,
 	    .offset = q->offset,
 	};

@@ -23,7 +23,7 @@ json_t *af_task_json(const json_t *dag, const json_t *task);
 /* Airflow's DAGRun of a run (dag_run_id, execution_date, external_trigger, note...). */
 json_t *af_run_json(const struct run *run);
 /* Airflow's TaskInstance of a task instance or a try: THE one place that turns swarmflow's
- * task instance row into Airflow's object (map_index is -1 until mapped tasks exist). run is
+ * task instance row into Airflow's object (map_index: -1, or the instance's index). run is
  * the task instance's run (its logical date is the execution_date), pool the task's pool (NULL:
  * default_pool). swarmflow's own fields: service_id, service_name, node_id, exit_code, error. */
 json_t *af_ti_json(const struct ti *ti, const struct run *run, const char *pool, int64_t now_ms);
@@ -32,6 +32,9 @@ json_t *af_collection(const char *key, json_t *items, int64_t total);
 
 /* False after a 400 naming the first query parameter not in allowed (NULL-terminated). */
 bool af_query_known(struct web_req *q, struct web_resp *r, const char *const *allowed);
+/* The optional boolean query parameter key ("true" or "false"; def when absent) into *out;
+ * false after a 400. */
+bool af_query_bool(struct web_req *q, struct web_resp *r, const char *key, bool def, bool *out);
 /* limit (1 to AF_PAGE_MAX, default AF_PAGE_DEFAULT) and offset; false after a 400. */
 bool af_page(struct web_req *q, struct web_resp *r, int64_t *limit, int64_t *offset);
 

@@ -117,7 +117,8 @@ json_t *af_task_json(const json_t *dag, const json_t *task)
 	    "swarmflow", "owner", "swarmflow", "trigger_rule",
 	    json_object_get(task, "trigger_rule"), "retries", json_object_get(task, "retries"),
 	    "pool", pool ? pool : AF_DEFAULT_POOL, "pool_slots", 1, "priority_weight", 1,
-	    "depends_on_past", 0, "wait_for_downstream", 0, "is_mapped", 0, "downstream_task_ids",
+	    "depends_on_past", 0, "wait_for_downstream", 0, "is_mapped",
+	    json_is_true(json_object_get(task, "mapped")), "downstream_task_ids",
 	    downstream_of(dag, id));
 	json_object_set_new(o, "execution_timeout",
 			    json_is_integer(timeout) ? timedelta_json(json_integer_value(timeout))
@@ -160,10 +161,10 @@ static json_t *ti_state_json(enum ti_state s)
 json_t *af_ti_json(const struct ti *ti, const struct run *run, const char *pool, int64_t now_ms)
 {
 	json_t *base = ti_to_json(ti, now_ms); /* dates, duration, service, exit code, error */
-	json_t *o =
-	    json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:i}", "dag_id", ti->dag_id, "dag_run_id",
-		      ti->run_id, "task_id", ti->task_id, "task_display_name", ti->task_id,
-		      "map_index", -1, "try_number", ti->try_number, "max_tries", ti->max_tries);
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:i, s:i, s:i}", "dag_id", ti->dag_id,
+			      "dag_run_id", ti->run_id, "task_id", ti->task_id, "task_display_name",
+			      ti->task_id, "map_index", ti->map_index, "try_number", ti->try_number,
+			      "max_tries", ti->max_tries);
 	char iso[32];
 	time_format_iso(run->logical_date, iso);
 	json_object_set_new(o, "execution_date", json_string(iso));
@@ -203,6 +204,16 @@ bool af_query_known(struct web_req *q, struct web_resp *r, const char *const *al
 	if (bad)
 		resp_error(r, 400, "query parameter '%.100s' is not supported here", bad);
 	return bad == NULL;
+}
+
+bool af_query_bool(struct web_req *q, struct web_resp *r, const char *key, bool def, bool *out)
+{
+	const char *v = query_get(q->query, key);
+	*out = v ? strcmp(v, "true") == 0 : def;
+	if (!v || strcmp(v, "true") == 0 || strcmp(v, "false") == 0)
+		return true;
+	resp_error(r, 400, "%s: expected true or false", key);
+	return false;
 }
 
 bool af_page(struct web_req *q, struct web_resp *r, int64_t *limit, int64_t *offset)

@@ -20,19 +20,34 @@ static const struct af_order_key ti_order[] = {
     {"try_number", TI_ORDER_TRY},
     {"dag_id", TI_ORDER_DAG_ID},
     {"dag_run_id", TI_ORDER_RUN_ID},
+    {"map_index", TI_ORDER_MAP_INDEX},
     {NULL, 0},
 };
+
+/* listMapped's orders: by map index by default; Airflow's "state", "-state", "-map_index". */
+static const struct af_order_key mapped_order[] = {
+    {"map_index", TI_ORDER_MAP_INDEX},
+    {"state", TI_ORDER_STATE},
+    {NULL, 0},
+};
+
+/* The task task_id of the snapshot DAG (borrowed), or NULL. */
+static const json_t *task_of(const json_t *dag, const char *task_id)
+{
+	json_t *t;
+	size_t i;
+	json_array_foreach(json_object_get(dag, "tasks"), i, t)
+	{
+		if (strcmp(json_string_value(json_object_get(t, "task_id")), task_id) == 0)
+			return t;
+	}
+	return NULL;
+}
 
 /* The pool of the task task_id in the snapshot DAG (NULL: default). */
 static const char *pool_of(const json_t *dag, const char *task_id)
 {
-	json_t *t;
-	size_t i;
-	json_array_foreach(
-	    json_object_get(dag, "tasks"), i,
-	    t) if (strcmp(json_string_value(json_object_get(t, "task_id")), task_id) ==
-		   0) return json_string_value(json_object_get(t, "pool"));
-	return NULL;
+	return json_string_value(json_object_get(task_of(dag, task_id), "pool"));
 }
 
 /* Airflow's objects of tis (each with its run and DAG, read once per run in a row). */
@@ -155,6 +170,61 @@ void af_tis_post_list(struct web_req *q, struct web_resp *r)
 	json_decref(body);
 }
 
+/* Airflow's 404 of listMapped when the run has no mapped instance of the path's task: the
+ * task is not in the DAG, or not mapped. False when it is a mapped task (not expanded yet, or
+ * over nothing): an empty list. */
+static bool mapped_missing(struct web_req *q, struct web_resp *r, const char *dag_id)
+{
+	const char *task_id = q->route->args[ARG_TASK];
+	json_t *dag = web_dags_find(web_dags_of(q->w), dag_id);
+	const json_t *task = task_of(dag, task_id);
+	bool missing = !task || !json_is_true(json_object_get(task, "mapped"));
+	if (!task)
+		resp_error(r, 404, "Task id %s not found", task_id);
+	else if (missing)
+		resp_error(r, 404, "Task id %s is not mapped", task_id);
+	json_decref(dag);
+	return missing;
+}
+
+void af_tis_mapped(struct web_req *q, struct web_resp *r)
+{
+	static const char *const params[] = {"limit", "offset", "order_by", "state", NULL};
+	struct store_tis_query sq = {.map_index_min = {.set = true, .v = 0}};
+	struct ti_list tis = {0};
+	struct strv states = {0};
+	struct run run = {0};
+	json_t *list = NULL;
+	int64_t total = 0;
+	char *st = NULL, *err = NULL;
+	int col = 0;
+	if (!af_query_known(q, r, params) || !af_page(q, r, &sq.limit, &sq.offset) ||
+	    !af_order(query_get(q->query, "order_by"), mapped_order, &col, &sq.desc, r) ||
+	    !req_run(q, r, &run))
+		goto out;
+	query_get_all(q->query, "state", &states);
+	if (!ti_states_json(&states, &st, r))
+		goto out;
+	sq.dag_ids = one_json(run.dag_id);
+	sq.run_ids = one_json(run.run_id);
+	sq.task_ids = one_json(q->route->args[ARG_TASK]);
+	sq.states = st;
+	sq.order = (enum store_ti_order)col;
+	if (!store_tis_query(q->store, &sq, &tis, &total, &err) || !tis_json(q, &tis, &list, &err))
+		resp_store_error(r, err);
+	else if (total > 0 || !mapped_missing(q, r, run.dag_id))
+		resp_json(r, 200, af_collection("task_instances", json_incref(list), total));
+	json_decref(list);
+	ti_list_finish(&tis);
+	free((char *)sq.dag_ids);
+	free((char *)sq.run_ids);
+	free((char *)sq.task_ids);
+out:
+	free(st);
+	strv_finish(&states);
+	run_finish(&run);
+}
+
 static const char *const no_params[] = {NULL};
 
 void af_ti_get(struct web_req *q, struct web_resp *r)
@@ -267,6 +337,7 @@ void af_clear_tis(struct web_req *q, struct web_resp *r)
 	struct control_clear_result res = {0};
 	struct strv names = {0};
 	struct run run = {0};
+	struct ti_list tis = {0};
 	char *err = NULL;
 	bool found = false;
 	if (!req_write_begin(q, r, NULL, &w))
@@ -277,16 +348,27 @@ void af_clear_tis(struct web_req *q, struct web_resp *r)
 		resp_store_error(r, err);
 		goto out;
 	}
+	if (!store_tis_for_run(q->store, run.id, &tis, &err)) {
+		resp_store_error(r, err);
+		goto out;
+	}
 	char iso[32];
 	time_format_iso(run.logical_date, iso);
 	json_t *refs = json_array();
-	for (size_t i = 0; i < res.len; i++)
-		json_array_append_new(refs,
-				      json_pack("{s:s, s:s, s:s, s:s}", "dag_id", w.dag->dag_id,
-						"dag_run_id", req.run_id, "execution_date", iso,
-						"task_id", res.v[i].task_id));
+	/* One reference per task instance: every instance of a mapped task (swarmflow's own
+	 * map_index tells them apart). */
+	for (size_t i = 0; i < tis.len; i++)
+		for (size_t k = 0; k < res.len; k++)
+			if (strcmp(tis.v[i].task_id, res.v[k].task_id) == 0)
+				json_array_append_new(
+				    refs,
+				    json_pack("{s:s, s:s, s:s, s:s, s:i}", "dag_id", w.dag->dag_id,
+					      "dag_run_id", req.run_id, "execution_date", iso,
+					      "task_id", res.v[k].task_id, "map_index",
+					      tis.v[i].map_index));
 	resp_json(r, 200, json_pack("{s:o}", "task_instances", refs));
 out:
+	ti_list_finish(&tis);
 	run_finish(&run);
 	control_clear_result_finish(&res);
 	strv_finish(&names);
@@ -321,28 +403,20 @@ static void read_full(struct web_req *q, struct web_resp *r, struct buf *all)
 void af_logs(struct web_req *q, struct web_resp *r)
 {
 	static const char *const params[] = {"full_content", "token", "map_index", NULL};
-	const char *token = query_get(q->query, "token"),
-		   *full = query_get(q->query, "full_content");
-	const char *map_index = query_get(q->query, "map_index");
+	const char *token = query_get(q->query, "token");
 	int64_t offset = 0;
+	bool whole = false;
 	if (!af_query_known(q, r, params))
 		return;
 	if (token && !token_offset(token, &offset)) {
 		resp_error(r, 400, "token: not a continuation token of this server");
 		return;
 	}
-	if (full && strcmp(full, "true") != 0 && strcmp(full, "false") != 0) {
-		resp_error(r, 400, "full_content: expected true or false");
+	if (!af_query_bool(q, r, "full_content", false, &whole))
 		return;
-	}
-	if (map_index && strcmp(map_index, "-1") != 0) {
-		resp_error(r, 404, "no mapped task instance %.20s (map_index -1 only)", map_index);
-		return;
-	}
 	struct buf all;
 	buf_init(&all, 0);
 	buf_append(&all, "", 0);
-	bool whole = full && strcmp(full, "true") == 0;
 	if (whole) {
 		read_full(q, r, &all);
 	} else {

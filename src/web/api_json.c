@@ -227,8 +227,9 @@ bool req_ti(struct web_req *q, struct web_resp *r, const struct run *run, struct
 	const char *task_id = q->route->args[ARG_TASK];
 	struct ti_list tis = {0};
 	char *err = NULL;
-	int64_t map_index = -1;
-	if (!query_int(q->query, "map_index", -1, -1, INT32_MAX, &map_index, &err)) {
+	int64_t map_index = q->route->map_index;
+	if (!q->route->args[ARG_MAP] &&
+	    !query_int(q->query, "map_index", -1, -1, INT32_MAX, &map_index, &err)) {
 		resp_error(r, 400, "%s", err);
 		free(err);
 		return false;
@@ -249,7 +250,9 @@ bool req_ti(struct web_req *q, struct web_resp *r, const struct run *run, struct
 		}
 	}
 	ti_list_finish(&tis);
-	if (!found && mapped && map_index < 0)
+	if (!found && mapped && map_index < 0 && q->route->airflow)
+		resp_error(r, 404, "Task instance is mapped, add the map_index value to the URL");
+	else if (!found && mapped && map_index < 0)
 		resp_error(r, 404, "task '%s' is mapped: name an instance with ?map_index=N",
 			   task_id);
 	else if (!found && map_index >= 0)

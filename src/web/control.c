@@ -114,9 +114,14 @@ static struct ti *ti_of(struct ti_list *tis, const struct dag *dag, size_t idx)
 	return NULL;
 }
 
-static bool failed(const struct ti *ti)
+/* Whether an instance of the DAG's task idx in the run failed (any one, for a mapped task). */
+static bool failed(const struct ti_list *tis, const struct dag *dag, size_t idx)
 {
-	return ti && (ti->state == TI_FAILED || ti->state == TI_UPSTREAM_FAILED);
+	for (size_t i = 0; i < tis->len; i++)
+		if (strcmp(tis->v[i].task_id, dag->tasks[idx].task_id) == 0 &&
+		    (tis->v[i].state == TI_FAILED || tis->v[i].state == TI_UPSTREAM_FAILED))
+			return true;
+	return false;
 }
 
 /* Marks in pick[] (one per DAG task) the tasks to clear; a named task the DAG or the run does
@@ -134,7 +139,7 @@ static bool pick_tasks(const struct dag *dag, const struct control_clear *req, s
 	for (size_t i = 0; i < dag->n_tasks; i++) {
 		if (req->n_tasks == 0)
 			pick[i] = ti_of(tis, dag, i) != NULL;
-		if (req->only_failed && !failed(ti_of(tis, dag, i)))
+		if (req->only_failed && !failed(tis, dag, i))
 			pick[i] = false;
 	}
 	/* Downstream, transitively: topo order places every task after its upstreams. */
@@ -146,12 +151,14 @@ static bool pick_tasks(const struct dag *dag, const struct control_clear *req, s
 	return true;
 }
 
-/* Refuses to clear a task whose try owns a service. */
+/* Refuses to clear a task one of whose instances has a try that owns a service (clearing a
+ * mapped task clears all its instances). */
 static bool check_idle(const struct dag *dag, struct ti_list *tis, const bool *pick, char **err)
 {
-	for (size_t i = 0; i < dag->n_tasks; i++) {
-		const struct ti *ti = pick[i] ? ti_of(tis, dag, i) : NULL;
-		if (ti && (ti->state == TI_QUEUED || ti->state == TI_RUNNING))
+	for (size_t k = 0; k < tis->len; k++) {
+		const struct ti *ti = &tis->v[k];
+		long idx = dag_task_index(dag, ti->task_id);
+		if (idx >= 0 && pick[idx] && (ti->state == TI_QUEUED || ti->state == TI_RUNNING))
 			return set_err(err,
 				       "cannot clear task '%s': it is %s (try %d); wait for it to "
 				       "end, then clear it",

@@ -55,12 +55,16 @@ enum route_id {
 	R_AF_TIS,
 	R_AF_TI,
 	R_AF_LOGS,
-	R_UI, /* GET of any other path outside /api and /ui/api: the UI's files */
+	R_AF_TIS_MAPPED, /* GET .../taskInstances/{task}/listMapped */
+	R_AF_TI_MAPPED,  /* GET .../taskInstances/{task}/{map} */
+	R_AF_XCOMS,      /* GET .../taskInstances/{task}/xcomEntries */
+	R_AF_XCOM,       /* GET .../taskInstances/{task}/xcomEntries/{key} */
+	R_UI,            /* GET of any other path outside /api and /ui/api: the UI's files */
 	R_COUNT,
 };
 
 /* Path parameters, by position in the pattern. */
-enum { ARG_DAG, ARG_RUN, ARG_TASK, ARG_TRY, ARG_POOL, ROUTE_MAX_ARGS };
+enum { ARG_DAG, ARG_RUN, ARG_TASK, ARG_TRY, ARG_POOL, ARG_MAP, ARG_KEY, ROUTE_MAX_ARGS };
 
 struct route_match {
 	enum route_id id;
@@ -69,13 +73,15 @@ struct route_match {
 	char allow[64];             /* for 405: "GET, PATCH" */
 	char *args[ROUTE_MAX_ARGS]; /* percent-decoded and validated; NULL when not in the path */
 	int64_t try_number;         /* {try} */
+	int64_t map_index;          /* {map}: -1 (not mapped) to INT32_MAX */
 	bool mutating;              /* PATCH, POST or DELETE: needs the token */
 	bool airflow;               /* under /api/v1: Airflow's API (repeated query keys) */
 };
 
 /* Matches method and the raw request target (path and query as the client sent them) against
  * the route table. The query is ignored here. Path parameters are percent-decoded and checked:
- * DAG and task ids (dag_id_valid), run ids (control_run_id_valid), try numbers (1 to 1000000).
+ * DAG and task ids (dag_id_valid), run ids (control_run_id_valid), try numbers (1 to 1000000),
+ * map indexes (-1 to INT32_MAX), XCom keys (1 to 250 bytes).
  * HEAD is served as GET. A trailing '/' after an API path is ignored. Free with
  * route_match_finish(). */
 void route_match(const char *method, const char *target, struct route_match *out);
@@ -205,6 +211,10 @@ void af_tis_post_list(struct web_req *q, struct web_resp *r);
 void af_ti_get(struct web_req *q, struct web_resp *r);
 void af_clear_tis(struct web_req *q, struct web_resp *r);
 void af_logs(struct web_req *q, struct web_resp *r);
+void af_tis_mapped(struct web_req *q, struct web_resp *r);
+/* af_xcom.c */
+void af_xcoms_list(struct web_req *q, struct web_resp *r);
+void af_xcom_get(struct web_req *q, struct web_resp *r);
 /* status.c */
 void api_metrics(struct web_req *q, struct web_resp *r);
 void api_health(struct web_req *q, struct web_resp *r);
@@ -224,7 +234,8 @@ json_t *ti_to_json(const struct ti *ti, int64_t now_ms);
 json_t *req_dag(struct web_req *q, struct web_resp *r);
 /* The run of the path's {dag} and {run}; false after setting a 404 or 500. */
 bool req_run(struct web_req *q, struct web_resp *r, struct run *out);
-/* The run's task instance of {task}; false after setting a 404 or 500. */
+/* The run's task instance of {task}, of the map index {map} when the path names one, else of
+ * ?map_index (default -1: an unmapped task); false after setting a 400, 404 or 500. */
 bool req_ti(struct web_req *q, struct web_resp *r, const struct run *run, struct ti *out);
 
 /* What a write names: the path's DAG (the snapshot's JSON and a struct dag made from it) and

@@ -15,6 +15,8 @@
 #define TRY_MAX 1000000
 /* Most path segments a route has ("/api/v1/dags/d/runs/r/tasks/t/logs/1"). */
 #define MAX_SEGMENTS 12
+/* The longest XCom key a URL may name (Airflow's column holds 512). */
+#define XCOM_KEY_MAX 250
 
 /* One row per (method, path): the API as a table. "{x}" segments are parameters. */
 static const struct route_def {
@@ -61,6 +63,11 @@ static const struct route_def {
     {"GET", "/api/v1/dags/{dag}/dagRuns/{run}/taskInstances", R_AF_TIS},
     {"GET", "/api/v1/dags/{dag}/dagRuns/{run}/taskInstances/{task}", R_AF_TI},
     {"GET", "/api/v1/dags/{dag}/dagRuns/{run}/taskInstances/{task}/logs/{try}", R_AF_LOGS},
+    /* Fixed names before {map}, which would fit them too. */
+    {"GET", "/api/v1/dags/{dag}/dagRuns/{run}/taskInstances/{task}/listMapped", R_AF_TIS_MAPPED},
+    {"GET", "/api/v1/dags/{dag}/dagRuns/{run}/taskInstances/{task}/xcomEntries", R_AF_XCOMS},
+    {"GET", "/api/v1/dags/{dag}/dagRuns/{run}/taskInstances/{task}/xcomEntries/{key}", R_AF_XCOM},
+    {"GET", "/api/v1/dags/{dag}/dagRuns/{run}/taskInstances/{task}/{map}", R_AF_TI_MAPPED},
 };
 
 /* Airflow resources swarmflow has nothing to map onto: any path under /api/v1 naming one of
@@ -69,7 +76,6 @@ static const struct unserved {
 	const char *segment;
 	const char *why;
 } unserved[] = {
-    {"xcomEntries", "XCom is not served yet: task outputs come with the data issue (13)"},
     {"variables", "swarmflow has no Airflow variables: put values in the DAG file or a run's conf"},
     {"connections", "swarmflow has no Airflow connections: use Docker secrets (task key secrets)"},
     {"datasets", "swarmflow has no datasets"},
@@ -86,8 +92,8 @@ static const struct unserved {
 };
 
 /* The parameters a pattern may name, in enum order (ARG_DAG ...). */
-static const char *const arg_names[ROUTE_MAX_ARGS] = {"{dag}", "{run}", "{task}", "{try}",
-						      "{pool}"};
+static const char *const arg_names[ROUTE_MAX_ARGS] = {"{dag}",  "{run}", "{task}", "{try}",
+						      "{pool}", "{map}", "{key}"};
 
 /* A path cut at '/': pointers into a copy, without the leading empty segment. */
 struct segments {
@@ -156,8 +162,8 @@ __attribute__((format(printf, 3, 4))) static bool fail(struct route_match *m, in
 /* Decodes and checks one path parameter into m. */
 static bool take_arg(struct route_match *m, int arg, const char *raw)
 {
-	static const char *const what[ROUTE_MAX_ARGS] = {"DAG id", "run id", "task id",
-							 "try number", "pool name"};
+	static const char *const what[ROUTE_MAX_ARGS] = {
+	    "DAG id", "run id", "task id", "try number", "pool name", "map index", "XCom key"};
 	char *v = url_decode(raw, strlen(raw), false);
 	bool ok = v != NULL;
 	if (ok && (arg == ARG_DAG || arg == ARG_TASK || arg == ARG_POOL))
@@ -166,6 +172,11 @@ static bool take_arg(struct route_match *m, int arg, const char *raw)
 		ok = control_run_id_valid(v);
 	else if (ok && arg == ARG_TRY)
 		ok = v[0] >= '0' && v[0] <= '9' && parse_int64(v, 1, TRY_MAX, &m->try_number);
+	else if (ok && arg == ARG_MAP)
+		ok = ((v[0] >= '0' && v[0] <= '9') || v[0] == '-') &&
+		     parse_int64(v, -1, INT32_MAX, &m->map_index);
+	else if (ok && arg == ARG_KEY)
+		ok = v[0] && strlen(v) <= XCOM_KEY_MAX;
 	if (!ok) {
 		char shown[128];
 		snprintf(shown, sizeof(shown), "%.100s", raw);

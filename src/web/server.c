@@ -241,6 +241,10 @@ static const web_handler handlers[R_COUNT] = {
     [R_AF_TIS] = af_tis_get,
     [R_AF_TI] = af_ti_get,
     [R_AF_LOGS] = af_logs,
+    [R_AF_TIS_MAPPED] = af_tis_mapped,
+    [R_AF_TI_MAPPED] = af_ti_get,
+    [R_AF_XCOMS] = af_xcoms_list,
+    [R_AF_XCOM] = af_xcom_get,
 };
 
 static void serve_ui(const struct request *req, struct web_resp *r)

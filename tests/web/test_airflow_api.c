@@ -161,7 +161,7 @@ static void test_run(void **state)
 	expect_done(e, "DELETE", "/api/v1/dags/api/dagRuns/r1", ENV_TOKEN, NULL, 204, NULL);
 	expect_done(e, "GET", "/api/v1/dags/api/dagRuns/r1", NULL, NULL, 404, "no run 'r1'");
 	expect_done(e, "GET", "/api/v1/dags/api/dagRuns/r1/taskInstances/one/xcomEntries", NULL,
-		    NULL, 404, "XCom is not served yet");
+		    NULL, 404, "no run 'r1'");
 	expect_done(e, "GET", "/api/v1/variables/x", NULL, NULL, 404, "no Airflow variables");
 }
 
@@ -236,11 +236,197 @@ static void test_bad_input(void **state)
 	free(after);
 }
 
+/* A DAG with a task mapped over three elements. */
+static const char map_dag[] =
+    "dag maps {\n"
+    "  schedule = \"none\"\n"
+    "  defaults { image = busybox }\n"
+    "  task list { shell = \"echo x\"  output = \"marked\" }\n"
+    "  task each { upstream = {list}  expand = \"{{ upstream.list.output }}\"\n"
+    "              shell = \"echo {{ item }}\"  output = \"last_line\" }\n"
+    "  task after { upstream = {each}  shell = \"echo after\" }\n"
+    "}\n";
+
+static int setup_mapped(void **state)
+{
+	int rc = env_setup(state, true);
+	struct env *e = *state;
+	env_write(e->dags_dir, "maps.dag", map_dag);
+	dagbag_refresh(&e->bag);
+	web_dags_update(e->dags, &e->bag);
+	return rc;
+}
+
+/* Ends instance ti of a mapped task: state, one try, and its output (NULL: none). */
+static void end_instance(struct env *e, struct ti *ti, enum ti_state state, const char *output)
+{
+	char *err = NULL;
+	ti->state = state;
+	ti->try_number = 1;
+	ti->start_ms = 1700000000000;
+	ti->end_ms = 1700000001000;
+	ti->output = output ? xstrdup(output) : NULL;
+	if (!store_ti_update(e->st, ti, &err) || !store_try_record(e->st, ti, &err))
+		fail_msg("end instance: %s", err);
+}
+
+/* The map_index of every task instance of a TaskInstanceCollection, as "0,1,2". */
+static char *map_indexes(json_t *collection)
+{
+	struct buf out;
+	buf_init(&out, 0);
+	buf_append(&out, "", 0);
+	json_t *ti;
+	size_t i;
+	json_array_foreach(json_object_get(collection, "task_instances"), i, ti)
+	    buf_printf(&out, "%s%lld", i ? "," : "",
+		       (long long)json_integer_value(json_object_get(ti, "map_index")));
+	return buf_steal(&out);
+}
+
+/* GET path answers a collection of total_entries total whose map indexes are want. */
+static void expect_maps(struct env *e, const char *path, int total, const char *want)
+{
+	struct http_resp r;
+	expect(e, &r, "GET", path, NULL, NULL, 200, NULL);
+	char *got = map_indexes(r.json);
+	if (json_integer_value(json_object_get(r.json, "total_entries")) != total ||
+	    strcmp(got, want) != 0)
+		fail_msg("%s: got %s (%.300s), want %d entries, map indexes %s", path, got, r.body,
+			 total, want);
+	free(got);
+	http_finish(&r);
+}
+
+#define M "/api/v1/dags/maps/dagRuns/m1/taskInstances"
+
+static void test_mapped(void **state)
+{
+	struct env *e = *state;
+	struct http_resp r;
+	char *err = NULL;
+	expect_done(e, "POST", "/api/v1/dags/maps/dagRuns", ENV_TOKEN, "{\"dag_run_id\": \"m1\"}",
+		    200, NULL);
+	expect(e, &r, "GET", "/api/v1/dags/maps/tasks", NULL, NULL, 200, NULL);
+	assert_true(json_is_true(
+	    json_object_get(json_array_get(json_object_get(r.json, "tasks"), 1), "is_mapped")));
+	http_finish(&r);
+	/* Not expanded yet: no mapped instance, an empty list (Airflow's answer too). */
+	expect_maps(e, M "/each/listMapped", 0, "");
+	expect_done(e, "GET", M "/list/listMapped", NULL, NULL, 404, "Task id list is not mapped");
+	expect_done(e, "GET", M "/nope/listMapped", NULL, NULL, 404, "Task id nope not found");
+
+	struct run run = {0};
+	struct ti_list tis = {0};
+	assert_true(store_run_get(e->st, "maps", "m1", &run, &err));
+	assert_true(store_tis_for_run(e->st, run.id, &tis, &err));
+	assert_string_equal(tis.v[1].task_id, "each");
+	const char *items[] = {"\"a\"", "\"b\"", "\"c\""};
+	assert_true(store_ti_expand(e->st, tis.v[1].id, items, 3, &err));
+	ti_list_finish(&tis);
+	assert_true(store_tis_for_run(e->st, run.id, &tis, &err));
+	assert_int_equal(tis.len, 5);
+	end_instance(e, &tis.v[1], TI_SUCCESS, "{\"k\": 1}");
+	end_instance(e, &tis.v[2], TI_FAILED, NULL);
+	end_instance(e, &tis.v[3], TI_SUCCESS, "out-2");
+
+	/* One instance: by its map index only; the task's own path says it is mapped. */
+	expect_done(e, "GET", M "/each", NULL, NULL, 404,
+		    "Task instance is mapped, add the map_index value to the URL");
+	expect(e, &r, "GET", M "/each/2", NULL, NULL, 200, NULL);
+	assert_int_equal(json_integer_value(json_object_get(r.json, "map_index")), 2);
+	assert_string_equal(jstr(r.json, "state"), "success");
+	http_finish(&r);
+	expect(e, &r, "GET", M "/list/-1", NULL, NULL, 200, NULL);
+	assert_int_equal(json_integer_value(json_object_get(r.json, "map_index")), -1);
+	http_finish(&r);
+	expect_done(e, "GET", M "/each/7", NULL, NULL, 404, "no instance 7 of task 'each'");
+	expect_done(e, "GET", M "/each/1?map_index=1", NULL, NULL, 400, "'map_index'");
+
+	/* listMapped: paging, Airflow's orders, the state filter. */
+	expect_maps(e, M "/each/listMapped", 3, "0,1,2");
+	expect_maps(e, M "/each/listMapped?order_by=-map_index", 3, "2,1,0");
+	expect_maps(e, M "/each/listMapped?order_by=state", 3, "1,0,2");
+	expect_maps(e, M "/each/listMapped?limit=1&offset=1", 3, "1");
+	expect_maps(e, M "/each/listMapped?state=success", 2, "0,2");
+	expect_done(e, "GET", M "/each/listMapped?order_by=task_id", NULL, NULL, 400,
+		    "ordering with 'task_id' is not supported");
+	/* The lists of a run and across runs carry every instance. */
+	expect_maps(e, M "?order_by=map_index", 5, "-1,-1,0,1,2");
+	expect(e, &r, "POST", "/api/v1/dags/~/dagRuns/~/taskInstances/list", ENV_TOKEN,
+	       "{\"task_ids\": [\"each\"]}", 200, NULL);
+	assert_int_equal(json_integer_value(json_object_get(r.json, "total_entries")), 3);
+	http_finish(&r);
+
+	/* XCom: return_value, the output of an ended try, per instance. */
+	expect(e, &r, "GET", M "/each/xcomEntries", NULL, NULL, 200, NULL);
+	assert_int_equal(json_integer_value(json_object_get(r.json, "total_entries")), 2);
+	json_t *x = json_array_get(json_object_get(r.json, "xcom_entries"), 1);
+	assert_string_equal(jstr(x, "key"), "return_value");
+	assert_int_equal(json_integer_value(json_object_get(x, "map_index")), 2);
+	assert_string_equal(jstr(x, "timestamp"), "2023-11-14T22:13:21.000Z");
+	assert_null(json_object_get(x, "value"));
+	http_finish(&r);
+	expect_maps(e, M "/each/xcomEntries?map_index=2", 1, "");
+	expect(e, &r, "GET", M "/each/xcomEntries?xcom_key=other", NULL, NULL, 200, NULL);
+	assert_int_equal(json_integer_value(json_object_get(r.json, "total_entries")), 0);
+	http_finish(&r);
+	expect(e, &r, "GET", M "/each/xcomEntries/return_value?map_index=2", NULL, NULL, 200, NULL);
+	assert_string_equal(jstr(r.json, "value"), "out-2");
+	http_finish(&r);
+	expect(e, &r, "GET", M "/each/xcomEntries/return_value?map_index=0", NULL, NULL, 200, NULL);
+	assert_string_equal(jstr(r.json, "value"), "{\"k\": 1}");
+	http_finish(&r);
+	expect(e, &r, "GET", M "/each/xcomEntries/return_value?map_index=0&stringify=false", NULL,
+	       NULL, 200, NULL);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(r.json, "value"), "k")),
+			 1);
+	http_finish(&r);
+	expect_done(e, "GET", M "/each/xcomEntries/return_value", NULL, NULL, 404,
+		    "task 'each' is mapped");
+	expect_done(e, "GET", M "/each/xcomEntries/return_value?map_index=1", NULL, NULL, 404,
+		    "has no output");
+	expect_done(e, "GET", M "/each/xcomEntries/colour?map_index=2", NULL, NULL, 404,
+		    "one key per task instance");
+	expect_done(e, "GET", M "/each/xcomEntries/return_value?map_index=x", NULL, NULL, 400,
+		    "map_index");
+	expect_done(e, "GET", M "/each/xcomEntries/return_value?map_index=2&stringify=1", NULL,
+		    NULL, 400, "stringify: expected true or false");
+	expect_done(e, "GET", M "/nope/xcomEntries", NULL, NULL, 404, "has no task 'nope'");
+	expect_done(e, "GET", M "/each/logs/1?map_index=9", NULL, NULL, 404, "no instance 9");
+
+	/* Clearing a mapped task clears all its instances (only_failed: one of them failed),
+	 * and is refused while any of them runs. */
+	tis.v[3].state = TI_RUNNING;
+	assert_true(store_ti_update(e->st, &tis.v[3], &err));
+	char *before = store_dump(e);
+	expect_done(e, "POST", "/api/v1/dags/maps/clearTaskInstances", ENV_TOKEN,
+		    "{\"dag_run_id\": \"m1\", \"task_ids\": [\"each\"], \"dry_run\": false}", 409,
+		    "cannot clear task 'each': it is running");
+	char *after = store_dump(e);
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+	tis.v[3].state = TI_SUCCESS;
+	assert_true(store_ti_update(e->st, &tis.v[3], &err));
+	expect(e, &r, "POST", "/api/v1/dags/maps/clearTaskInstances", ENV_TOKEN,
+	       "{\"dag_run_id\": \"m1\", \"task_ids\": [\"each\"], \"dry_run\": false}", 200, NULL);
+	json_t *refs = json_object_get(r.json, "task_instances");
+	assert_int_equal(json_array_size(refs), 3);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(refs, 2), "map_index")),
+			 2);
+	http_finish(&r);
+	expect_maps(e, M "/each/listMapped?state=none", 3, "0,1,2");
+	ti_list_finish(&tis);
+	run_finish(&run);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_run, setup, env_teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_input, setup, env_teardown),
+	    cmocka_unit_test_setup_teardown(test_mapped, setup_mapped, env_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -82,11 +82,14 @@ enum store_ti_order {
 	TI_ORDER_TRY,
 	TI_ORDER_DAG_ID,
 	TI_ORDER_RUN_ID,
+	TI_ORDER_MAP_INDEX,
 };
 
-/* A page of task instances, as store_runs_query. */
+/* A page of task instances, as store_runs_query; map_index_min (when set) keeps the instances
+ * whose map index is at least its value (0: the instances of mapped tasks only). */
 struct store_tis_query {
 	const char *dag_ids, *run_ids, *task_ids, *states;
+	struct store_bound map_index_min;
 	enum store_ti_order order;
 	bool desc;
 	int64_t limit, offset;
