@@ -5,8 +5,10 @@
 # DAG, its details and tasks, import errors and pools; trigger with conf (HTTP Basic auth, the
 # token as password), poll the dag run to success, list task instances, read a log (JSON with a
 # continuation token, and text/plain), clear a task (dry run first), see try 2, pause the DAG,
-# mark a run failed and delete it; what cannot map answers 404 Problem JSON; a table of bad
-# input gets 4xx Problem JSON and changes nothing in the store. Every answer is recorded and
+# mark a run failed and delete it; a mapped task's instances (listMapped, one by its map index),
+# their XCom (return_value, the output) and logs, and a clear of all of them; what cannot map
+# answers 404 Problem JSON; a table of bad input gets 4xx Problem JSON and changes nothing in
+# the store. Every answer is recorded and
 # checked against Airflow's v1 OpenAPI document (tests/openapi/check.mjs, openapi-backend).
 # shellcheck source=../lib/e2e.sh
 . "$(dirname "$0")/../lib/e2e.sh"
@@ -43,6 +45,23 @@ dag $DAG {
   task after {
     upstream = {greet}
     shell    = "echo after"
+  }
+}
+dag af_mapped {
+  schedule   = "none"
+  start_date = "2026-01-01"
+  defaults {
+    image = "$IMAGE"
+  }
+  task list_files {
+    shell  = "for f in a.csv b.csv c.csv; do echo \"::output:: \$f\"; done"
+    output = "marked"
+  }
+  task process {
+    upstream = {list_files}
+    expand   = "{{ upstream.list_files.output }}"
+    shell    = "echo processing {{ item }} try={{ try_number }}; echo '{\"file\": \"{{ item }}\", \"index\": {{ map_index }}}'"
+    output   = "last_line"
   }
 }
 dag af_other {
@@ -126,7 +145,7 @@ assert_ne "" "$(jr .version)" "version"
 
 step "DAGs: the list and its filters, one DAG, its details and tasks, import errors, pools"
 expect 200 GET /api/v1/dags
-assert_eq 2 "$(jr .total_entries)" "total_entries of the DAG list"
+assert_eq 3 "$(jr .total_entries)" "total_entries of the DAG list"
 assert_eq "$DAG" "$(jr '.dags[0].dag_id')" "first DAG"
 assert_eq false "$(jr '.dags[0].is_paused')" "is_paused"
 assert_eq "airflow,e2e" "$(jr '[.dags[0].tags[].name] | join(",")')" "tags as Airflow's objects"
@@ -219,6 +238,50 @@ assert_eq success "$(jr .state)" "greet after the clear"
 expect 200 GET "$LOG/2"
 assert_contains "$(jr .content)" "try=2" "log of try 2"
 
+step "a mapped task: its instances, one by its map index, its XCom, a log, a clear of all of them"
+M=af_mapped
+MR=af_mapped_1
+MT="/api/v1/dags/$M/dagRuns/$MR/taskInstances"
+expect 200 GET "/api/v1/dags/$M/tasks"
+assert_eq true "$(jr '.tasks[] | select(.task_id == "process") | .is_mapped')" "is_mapped"
+expect 200 POST "/api/v1/dags/$M/dagRuns" '{"dag_run_id": "'$MR'"}'
+mapped_state() { af GET "/api/v1/dags/$M/dagRuns/$MR" "" none && [[ $(jr .state) == "$1" ]]; }
+wait_until 180 "run $MR to succeed" mapped_state success
+expect 200 GET "$MT/process/listMapped"
+assert_eq "3 0,1,2" "$(jr '"\(.total_entries) \([.task_instances[].map_index | tostring] | join(","))"')" "listMapped"
+assert_eq "success,success,success" "$(jr '[.task_instances[].state] | join(",")')" "the instances' states"
+expect 200 GET "$MT/process/listMapped?order_by=-map_index&limit=2&offset=1"
+assert_eq "3 1,0" "$(jr '"\(.total_entries) \([.task_instances[].map_index | tostring] | join(","))"')" "listMapped order_by, limit, offset"
+problem 404 "Task id list_files is not mapped" GET "$MT/list_files/listMapped"
+problem 404 "Task instance is mapped, add the map_index value to the URL" GET "$MT/process"
+expect 200 GET "$MT/process/2"
+assert_eq "2 success" "$(jr '"\(.map_index) \(.state)"')" "one mapped instance"
+problem 404 "no instance 5 of task 'process'" GET "$MT/process/5"
+expect 200 GET "$MT?order_by=map_index"
+assert_eq "-1,0,1,2" "$(jr '[.task_instances[].map_index | tostring] | join(",")')" "the run's task instances"
+expect 200 GET "$MT/process/xcomEntries"
+assert_eq "3 return_value" "$(jr '"\(.total_entries) \(.xcom_entries[0].key)"')" "XCom entries"
+expect 200 GET "$MT/process/xcomEntries?map_index=1"
+assert_eq "1 1" "$(jr '"\(.total_entries) \(.xcom_entries[0].map_index)"')" "XCom entries of one instance"
+expect 200 GET "$MT/process/xcomEntries/return_value?map_index=1"
+assert_eq '{"file": "b.csv", "index": 1}' "$(jr .value)" "XCom value (stringified: Airflow's default)"
+expect 200 GET "$MT/process/xcomEntries/return_value?map_index=2&stringify=false"
+assert_eq "c.csv 2" "$(jr '"\(.value.file) \(.value.index)"')" "XCom value as JSON"
+expect 200 GET "$MT/list_files/xcomEntries/return_value"
+assert_contains "$(jr .value)" "c.csv" "the XCom of an unmapped task (its marked output)"
+assert_eq -1 "$(jr .map_index)" "its map_index"
+problem 404 "one key per task instance" GET "$MT/process/xcomEntries/rows?map_index=0"
+problem 404 "task 'process' is mapped" GET "$MT/process/xcomEntries/return_value"
+expect 200 GET "$MT/process/logs/1?map_index=2"
+assert_contains "$(jr .content)" "processing c.csv try=1" "the log of one instance"
+expect 200 POST "/api/v1/dags/$M/clearTaskInstances" '{"dag_run_id": "'$MR'", "task_ids": ["process"], "only_failed": false, "dry_run": false}'
+assert_eq "0,1,2" "$(jr '[.task_instances[].map_index | tostring] | join(",")')" "clearing a mapped task clears all its instances"
+wait_until 180 "run $MR to succeed again" mapped_state success
+expect 200 GET "$MT/process/1"
+assert_eq "2 success" "$(jr '"\(.try_number) \(.state)"')" "instance 1 after the clear"
+expect 200 GET "$MT/process/logs/2?map_index=1"
+assert_contains "$(jr .content)" "processing b.csv try=2" "the log of try 2 of instance 1"
+
 step "pause the DAG; a run of a paused DAG stays queued; mark it failed, delete it"
 expect 200 PATCH "/api/v1/dags/$DAG?update_mask=is_paused" '{"is_paused": true}'
 assert_eq true "$(jr .is_paused)" "is_paused after PATCH"
@@ -238,8 +301,6 @@ problem 404 "no run '$RUN2'" GET "/api/v1/dags/$DAG/dagRuns/$RUN2"
 assert_eq 0 "$(sqlite "SELECT COUNT(*) FROM task_instances WHERE run_id = '$RUN2'")" "its task instances"
 
 step "what cannot map answers 404 Problem JSON"
-problem 404 "XCom is not served yet" GET "/api/v1/dags/$DAG/dagRuns/$RUN/taskInstances/greet/xcomEntries"
-problem 404 "XCom is not served yet" GET "/api/v1/dags/$DAG/dagRuns/$RUN/taskInstances/greet/xcomEntries/return_value"
 problem 404 "no Airflow variables" GET /api/v1/variables
 problem 404 "no Airflow connections" GET /api/v1/connections
 problem 404 "no such endpoint" GET /api/v1/nothing
@@ -299,6 +360,13 @@ done <<EOF_TABLE
 400|GET|$R/$RUN/taskInstances/..%2Fgreet||invalid task id
 400|GET|$R/$RUN/taskInstances/gr%00eet/logs/1||invalid task id
 400|GET|$R/$RUN/taskInstances/greet/logs/0||invalid try number
+400|GET|$R/$RUN/taskInstances/greet/-2||invalid map index
+400|GET|$R/$RUN/taskInstances/greet/1%2F2||invalid map index
+400|GET|$R/$RUN/taskInstances/greet/logs/1?map_index=x||map_index: expected an integer
+400|GET|$R/$RUN/taskInstances/greet/xcomEntries?map_index=-9||map_index: expected an integer
+400|GET|$R/$RUN/taskInstances/greet/xcomEntries/return_value?stringify=maybe||stringify: expected true or false
+400|GET|$R/$RUN/taskInstances/greet/xcomEntries/a%00b||invalid XCom key
+400|GET|$R/$RUN/taskInstances/greet/listMapped?order_by=try_number||ordering with 'try_number' is not supported
 400|GET|$R/$RUN/taskInstances/greet/logs/1?token=..%2F..%2Fetc||token: not a continuation token
 400|POST|$R|{"dag_run_id": "../x"}|dag_run_id: '../x' must be
 400|POST|$R|{"dag_run_id": "a\u0000b"}|invalid JSON
@@ -313,6 +381,7 @@ step "every answer above matches Airflow's v1 OpenAPI document"
 required=(get_health get_version get_dags get_dag get_dag_details get_tasks get_import_errors
 	get_pools get_pool get_dag_runs post_dag_run get_dag_run update_dag_run_state delete_dag_run
 	clear_dag_run get_dag_runs_batch get_task_instances get_task_instance get_log
-	post_clear_task_instances get_task_instances_batch patch_dag)
+	post_clear_task_instances get_task_instances_batch patch_dag get_mapped_task_instances
+	get_mapped_task_instance get_xcom_entries get_xcom_entry)
 node "$OPENAPI/check.mjs" "$EXCHANGES" "${required[@]}" || fail "answers that do not match Airflow's v1 OpenAPI document (above)"
 echo "$(wc -l <"$EXCHANGES") answers checked"
