@@ -195,9 +195,13 @@ static bool method_is(const char *method, const char *want)
 	return strcmp(method, want) == 0 || (strcmp(want, "GET") == 0 && !strcmp(method, "HEAD"));
 }
 
+/* Adds method to the Allow list once (listMapped fits the {map} row as well). */
 static void allow_add(struct route_match *m, const char *method)
 {
-	size_t n = strlen(m->allow);
+	size_t n = strlen(m->allow), len = strlen(method);
+	for (const char *p = m->allow; (p = strstr(p, method)) != NULL; p += len)
+		if ((p == m->allow || p[-1] == ' ') && (p[len] == ',' || p[len] == '\0'))
+			return;
 	snprintf(m->allow + n, sizeof(m->allow) - n, "%s%s", n ? ", " : "", method);
 	if (strcmp(method, "GET") == 0)
 		allow_add(m, "HEAD");

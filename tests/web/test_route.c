@@ -163,6 +163,18 @@ static void test_route_details(void **state)
 	route_match("POST", "/ui/api/dags/etl/runs/r/clear", &m);
 	assert_true(m.mutating);
 	route_match_finish(&m);
+	/* A mapped instance's index and an XCom key, decoded. */
+	route_match("GET", "/api/v1/dags/etl/dagRuns/r/taskInstances/t/12", &m);
+	assert_int_equal(m.map_index, 12);
+	assert_string_equal(m.args[ARG_MAP], "12");
+	route_match_finish(&m);
+	route_match("GET", "/api/v1/dags/etl/dagRuns/r/taskInstances/t/xcomEntries/my%20key", &m);
+	assert_string_equal(m.args[ARG_KEY], "my key");
+	route_match_finish(&m);
+	route_match("POST", "/api/v1/dags/etl/dagRuns/r/taskInstances/t/listMapped", &m);
+	assert_int_equal(m.status, 405);
+	assert_string_equal(m.allow, "GET, HEAD");
+	route_match_finish(&m);
 }
 
 static void test_url_coding(void **state)
