@@ -1,7 +1,8 @@
 /* test_airflow_api.c - Airflow's stable REST API (/api/v1) over HTTP without a swarm: a run
  * triggered with HTTP Basic auth, its task instances, marking, deleting and dry-run clears, the
- * 404 of what cannot map, and a table of bad input that must answer 4xx Problem JSON and leave
- * the store exactly as it was. */
+ * 404 of what cannot map, a table of bad input that must answer 4xx Problem JSON and leave the
+ * store exactly as it was, and a mapped task's instances, XCom and clear. Every answer is then
+ * checked against Airflow's v1 OpenAPI document (tests/openapi/check.mjs). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "web_env.h"
 
@@ -20,9 +23,58 @@
 #define BASIC_OK "Basic eDp0b2stNWUxZC1zZWNyZXQ="
 #define BASIC_BAD "Basic eDp3cm9uZw=="
 
+/* Where the exchanges go (set by meson), checked against Airflow's document at the end. */
+#define EXCHANGES_ENV "SWARMFLOW_TEST_EXCHANGES"
+
+/* A started env whose exchanges are recorded. */
 static int setup(void **state)
 {
-	return env_setup(state, true);
+	int rc = env_setup(state, true);
+	struct env *e = *state;
+	const char *path = getenv(EXCHANGES_ENV);
+	if (path) {
+		e->record = fopen(path, "a");
+		assert_non_null(e->record);
+	}
+	return rc;
+}
+
+static int teardown(void **state)
+{
+	struct env *e = *state;
+	if (e->record)
+		fclose(e->record);
+	return env_teardown(state);
+}
+
+/* Runs tests/openapi/check.mjs on the recorded exchanges: every answer of the tests above,
+ * errors too, must match Airflow's v1 OpenAPI document, and each operation named must have
+ * been answered with a 2xx. */
+static int check_exchanges(const char *path)
+{
+	const char *dir = getenv("SWARMFLOW_OPENAPI_DIR");
+	if (!dir) {
+		fprintf(stderr, "SWARMFLOW_OPENAPI_DIR is not set (run through meson test)\n");
+		return 1;
+	}
+	char *script = xasprintf("%s/check.mjs", dir);
+	pid_t pid = fork();
+	if (pid == 0) {
+		execlp("node", "node", script, path, "get_mapped_task_instances",
+		       "get_mapped_task_instance", "get_xcom_entries", "get_xcom_entry",
+		       "get_task_instances", "get_task_instances_batch",
+		       "post_clear_task_instances", (char *)NULL);
+		perror("node (apt-get install nodejs; npm ci --prefix tests/openapi)");
+		_exit(127);
+	}
+	int status = 0;
+	bool ok = pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+		  WEXITSTATUS(status) == 0;
+	free(script);
+	if (!ok)
+		fprintf(stderr,
+			"answers that do not match Airflow's v1 OpenAPI document (above)\n");
+	return ok ? 0 : 1;
 }
 
 /* Requests; checks the status, and for an error a Problem JSON body whose detail says msg. */
@@ -249,7 +301,7 @@ static const char map_dag[] =
 
 static int setup_mapped(void **state)
 {
-	int rc = env_setup(state, true);
+	int rc = setup(state);
 	struct env *e = *state;
 	env_write(e->dags_dir, "maps.dag", map_dag);
 	dagbag_refresh(&e->bag);
@@ -424,9 +476,16 @@ static void test_mapped(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_run, setup, env_teardown),
-	    cmocka_unit_test_setup_teardown(test_bad_input, setup, env_teardown),
-	    cmocka_unit_test_setup_teardown(test_mapped, setup_mapped, env_teardown),
+	    cmocka_unit_test_setup_teardown(test_run, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_mapped, setup_mapped, teardown),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	const char *path = getenv(EXCHANGES_ENV);
+	FILE *f = path ? fopen(path, "w") : NULL; /* the answers of this run only */
+	if (f)
+		fclose(f);
+	int failed = cmocka_run_group_tests(tests, NULL, NULL);
+	if (failed || !path)
+		return failed;
+	return check_exchanges(path);
 }

@@ -119,6 +119,20 @@ static size_t on_header(char *data, size_t size, size_t n, void *ud)
 	return size * n;
 }
 
+/* Appends one exchange to e->record. */
+static void record(struct env *e, const char *method, const char *path, const struct http_resp *r)
+{
+	const char *ct = http_header(r, "Content-Type");
+	json_t *line =
+	    json_pack("{s:s, s:s, s:I, s:s, s:s}", "method", method, "path", path, "status",
+		      (json_int_t)r->status, "content_type", ct ? ct : "", "body", r->body);
+	assert_non_null(line);
+	char *text = json_dumps(line, JSON_COMPACT);
+	fprintf(e->record, "%s\n", text);
+	free(text);
+	json_decref(line);
+}
+
 void http(struct env *e, const char *method, const char *path, const char *token, const char *body,
 	  struct http_resp *out)
 {
@@ -160,6 +174,8 @@ void http(struct env *e, const char *method, const char *path, const char *token
 	curl_easy_cleanup(c);
 	free(auth);
 	free(url);
+	if (e->record)
+		record(e, method, path, out);
 }
 
 const char *http_header(const struct http_resp *r, const char *name)

@@ -5,6 +5,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "fake_engine.h"
 #include "swarmflow/common/metrics.h"
@@ -27,6 +28,9 @@ struct env {
 	int port;
 	struct store *st; /* the test's own connection, to set up and check rows */
 	struct fake_engine *fe;
+	/* When set: every exchange of http() is appended as one JSON line {method, path, status,
+	 * content_type, body}, the form tests/openapi/check.mjs reads. */
+	FILE *record;
 };
 
 /* Starts everything; with_token false: no api_token_file (a read-only API). */
