@@ -119,15 +119,8 @@ void af_xcom_get(struct web_req *q, struct web_resp *r)
 	}
 	if (map_index == ANY_MAP_INDEX)
 		map_index = -1; /* Airflow's default */
-	const struct ti *hit = NULL;
 	bool mapped = false;
-	for (size_t i = 0; i < tis.len && !hit; i++) {
-		if (strcmp(tis.v[i].task_id, task_id) != 0)
-			continue;
-		mapped = tis.v[i].map_index >= 0;
-		if (tis.v[i].map_index == map_index)
-			hit = &tis.v[i];
-	}
+	const struct ti *hit = ti_list_find(&tis, task_id, map_index, &mapped);
 	if (hit && has_xcom(hit)) {
 		json_t *o = xcom_item(hit, &run);
 		json_object_set_new(o, "value", xcom_value(hit->output, stringify));

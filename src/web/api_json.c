@@ -222,6 +222,20 @@ bool req_run(struct web_req *q, struct web_resp *r, struct run *out)
 	return found;
 }
 
+struct ti *ti_list_find(const struct ti_list *tis, const char *task_id, int64_t map_index,
+			bool *mapped)
+{
+	*mapped = false;
+	for (size_t i = 0; i < tis->len; i++) {
+		if (strcmp(tis->v[i].task_id, task_id) != 0)
+			continue;
+		*mapped = tis->v[i].map_index >= 0;
+		if (tis->v[i].map_index == map_index)
+			return &tis->v[i];
+	}
+	return NULL;
+}
+
 bool req_ti(struct web_req *q, struct web_resp *r, const struct run *run, struct ti *out)
 {
 	const char *task_id = q->route->args[ARG_TASK];
@@ -238,16 +252,12 @@ bool req_ti(struct web_req *q, struct web_resp *r, const struct run *run, struct
 		resp_store_error(r, err);
 		return false;
 	}
-	bool found = false, mapped = false;
-	for (size_t i = 0; i < tis.len && !found; i++) {
-		if (strcmp(tis.v[i].task_id, task_id) != 0)
-			continue;
-		mapped = tis.v[i].map_index >= 0;
-		if (tis.v[i].map_index == map_index) {
-			*out = tis.v[i];
-			tis.v[i] = (struct ti){0};
-			found = true;
-		}
+	bool mapped = false;
+	struct ti *hit = ti_list_find(&tis, task_id, map_index, &mapped);
+	bool found = hit != NULL;
+	if (hit) {
+		*out = *hit;
+		*hit = (struct ti){0};
 	}
 	ti_list_finish(&tis);
 	if (!found && mapped && map_index < 0 && q->route->airflow)

@@ -234,6 +234,10 @@ json_t *ti_to_json(const struct ti *ti, int64_t now_ms);
 json_t *req_dag(struct web_req *q, struct web_resp *r);
 /* The run of the path's {dag} and {run}; false after setting a 404 or 500. */
 bool req_run(struct web_req *q, struct web_resp *r, struct run *out);
+/* The task instance of task_id with map_index in tis, or NULL; *mapped says whether the task
+ * has mapped instances there. */
+struct ti *ti_list_find(const struct ti_list *tis, const char *task_id, int64_t map_index,
+			bool *mapped);
 /* The run's task instance of {task}, of the map index {map} when the path names one, else of
  * ?map_index (default -1: an unmapped task); false after setting a 400, 404 or 500. */
 bool req_ti(struct web_req *q, struct web_resp *r, const struct run *run, struct ti *out);
