@@ -529,6 +529,9 @@ struct transport *transport_clone(const struct transport *src, bool (*cancel)(vo
 	return t;
 }
 
+/* The longest wait of a watched stream with nothing to do (curl keeps no timer then). */
+#define WATCH_WAIT_MAX_MS 60000
+
 /* Runs x's transfer on t's multi handle until it ends or stop_fd is readable (*stopped);
  * on_open is called once, when the answer's status is known. Returns the transfer's result. */
 static CURLcode watch_run(struct transport *t, struct xfer *x, int stop_fd,
@@ -550,8 +553,14 @@ static CURLcode watch_run(struct transport *t, struct xfer *x, int stop_fd,
 			if (on_open)
 				on_open(x->ctx, status);
 		}
+		/* Only as long as curl's own timers need: a quiet stream (an idle scheduler) does
+		 * not wake this thread; data and stop_fd end the wait. */
+		long curl_ms = -1;
+		curl_multi_timeout(t->multi, &curl_ms);
+		int wait_ms =
+		    curl_ms < 0 || curl_ms > WATCH_WAIT_MAX_MS ? WATCH_WAIT_MAX_MS : (int)curl_ms;
 		struct curl_waitfd w = {.fd = stop_fd, .events = CURL_WAIT_POLLIN};
-		curl_multi_poll(t->multi, &w, stop_fd >= 0 ? 1 : 0, 1000, NULL);
+		curl_multi_poll(t->multi, &w, stop_fd >= 0 ? 1 : 0, wait_ms, NULL);
 		if (w.revents) {
 			*stopped = true;
 			return CURLE_OK;

@@ -432,6 +432,7 @@ static bool process_runs(struct scheduler *s, int64_t now_ms)
 		free(err);
 		return false;
 	}
+	s->runs_active = runs.len > 0;
 	bool ok = true;
 	for (size_t i = 0; ok && i < runs.len; i++) {
 		struct run *run = &runs.v[i];
@@ -493,14 +494,14 @@ static bool marks_now(struct scheduler *s, struct store_marks *out)
  * was written to the store since the last tick (by this scheduler or another connection: a
  * trigger, a clear, the web API), no DAG reload or SIGHUP came between, and the last pass is
  * less than poll_interval old (what time alone changes: a retry delay over, a run's timeout,
- * a dead runner). */
+ * a dead runner) or found no active run (an idle scheduler: only a write brings work). */
 static bool runs_pass_needed(struct scheduler *s)
 {
 	struct store_marks now;
 	bool changed = !s->marks_valid || !marks_now(s, &now) ||
 		       now.data_version != s->marks.data_version || now.changes != s->marks.changes;
 	return changed || s->runs_stale || !s->runs_settled ||
-	       s->mono_ms - s->runs_pass_mono >= max_interval(s);
+	       (s->runs_active && s->mono_ms - s->runs_pass_mono >= max_interval(s));
 }
 
 /* limits_refresh and process_runs, noting whether the pass wrote anything. */

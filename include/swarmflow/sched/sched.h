@@ -120,6 +120,7 @@ struct scheduler {
 	struct store_marks marks;
 	bool marks_valid;
 	bool runs_settled;
+	bool runs_active; /* the last pass found active runs */
 	int64_t runs_pass_mono;
 	bool runs_stale;
 	struct limits *limits;     /* limits.c: what is in flight, per DAG and pool */
