@@ -97,22 +97,9 @@ static bool all_id_chars(const char *s, size_t len)
 	return len > 0;
 }
 
-/* Resolves rest (len bytes, after "upstream.") as TASK.WHAT into e. */
-static bool resolve_upstream(const char *rest, size_t len, struct expr *e)
+/* Resolves rest (len bytes, after "upstream.") as TASK.output_json.KEY into e. */
+static bool resolve_output_json(const char *rest, size_t len, struct expr *e)
 {
-	for (size_t i = 0; i < ARRAY_LEN(upstream_suffixes); i++) {
-		size_t sl = strlen(upstream_suffixes[i].suffix);
-		if (len > sl && memcmp(rest + len - sl, upstream_suffixes[i].suffix, sl) == 0 &&
-		    all_id_chars(rest, len - sl)) {
-			*e = (struct expr){.open = e->open,
-					   .end = e->end,
-					   .var = VAR_UPSTREAM,
-					   .task = rest,
-					   .task_len = len - sl,
-					   .ref = upstream_suffixes[i].ref};
-			return true;
-		}
-	}
 	const char *part = NULL;
 	size_t pl = strlen(OUTPUT_JSON_PART);
 	for (size_t i = 0; i + pl <= len; i++)
@@ -132,6 +119,29 @@ static bool resolve_upstream(const char *rest, size_t len, struct expr *e)
 			   .key = part + pl,
 			   .key_len = key_len};
 	return true;
+}
+
+/* Resolves rest (len bytes, after "upstream.") as TASK.WHAT into e. output_json.KEY comes
+ * first, so that a KEY may be "output" or "exit_code" (else read as the end of a TASK named
+ * "x.output_json"); a TASK holding ".output_json." is still read when what follows is no KEY. */
+static bool resolve_upstream(const char *rest, size_t len, struct expr *e)
+{
+	if (resolve_output_json(rest, len, e))
+		return true;
+	for (size_t i = 0; i < ARRAY_LEN(upstream_suffixes); i++) {
+		size_t sl = strlen(upstream_suffixes[i].suffix);
+		if (len > sl && memcmp(rest + len - sl, upstream_suffixes[i].suffix, sl) == 0 &&
+		    all_id_chars(rest, len - sl)) {
+			*e = (struct expr){.open = e->open,
+					   .end = e->end,
+					   .var = VAR_UPSTREAM,
+					   .task = rest,
+					   .task_len = len - sl,
+					   .ref = upstream_suffixes[i].ref};
+			return true;
+		}
+	}
+	return false;
 }
 
 /* Resolves the trimmed name (len bytes) of an expression into e->var (and e->key). */
