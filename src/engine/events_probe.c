@@ -15,11 +15,21 @@
 
 /* The manager shows an end a little after the container's die (its agent reports it, its
  * dispatcher batches task updates): 65-130 ms here, more under load. A service is asked about
- * PROBE_FIRST_MS after its die, then again after a quarter of the time it has waited, but at
- * least PROBE_EVERY_MS: 20 ms apart up to 80 ms, 50 ms apart at 0.2 s, 0.25 s apart at 1 s. An end
- * is seen within a quarter of its lag, and a slow manager is not asked 50 times a second. */
+ * PROBE_FIRST_MS after its die, then again after a third of the time it has waited, but at
+ * least PROBE_EVERY_MS: 20 ms apart up to 80 ms, 67 ms apart at 0.2 s, 0.33 s apart at 1 s. An
+ * end is seen within a third of its lag, and a slow manager is not asked 50 times a second.
+ * One request asks about many services at the cost of one: a round also takes the services
+ * due within PROBE_EVERY_MS, so that the ends of a fan-out share rounds instead of each
+ * having its own. */
 #define PROBE_FIRST_MS 50
 #define PROBE_EVERY_MS 20
+#define PROBE_STEP_DIV 3
+/* The lag grows with the manager's load (0.2-0.8 s at a load of 10 here): asking before the
+ * quickest of the last PROBE_LAGS ends was shown is mostly wasted. So the first ask comes at
+ * 3/4 of that quickest lag (at least PROBE_FIRST_MS, at most PROBE_FIRST_MAX_MS); the 3/4 lets
+ * the figure come down again when the manager gets quicker. */
+#define PROBE_LAGS 8
+#define PROBE_FIRST_MAX_MS 1000
 /* A service not shown ended after this long is handed on anyway (the loop polls once, then
  * its schedule finds the end). */
 #define PROBE_MAX_MS 3000
@@ -43,15 +53,42 @@ struct end_probe {
 	atomic_bool stop;   /* also read by the client's cancel callback, unlocked */
 	struct waiting *v;
 	size_t len, cap;
+	int64_t lags[PROBE_LAGS]; /* die -> shown ended of the last ends, ms; a ring */
+	size_t n_lags;            /* how many lags were recorded (the ring holds the newest) */
 };
 
-/* True when tasks show service_id ended, or not at all (removed: the loop finds out). */
-static bool shown_ended(const json_t *tasks, const char *service_id)
+/* When to ask first about a service that died now (lock held): see PROBE_LAGS. */
+static int64_t first_ask_ms(const struct end_probe *p)
+{
+	size_t n = p->n_lags < PROBE_LAGS ? p->n_lags : PROBE_LAGS;
+	if (n == 0)
+		return PROBE_FIRST_MS;
+	int64_t quickest = p->lags[0];
+	for (size_t i = 1; i < n; i++)
+		if (p->lags[i] < quickest)
+			quickest = p->lags[i];
+	int64_t first = quickest * 3 / 4;
+	return first < PROBE_FIRST_MS       ? PROBE_FIRST_MS
+	       : first > PROBE_FIRST_MAX_MS ? PROBE_FIRST_MAX_MS
+					    : first;
+}
+
+/* Records the lag of an end the manager showed (lock held). */
+static void note_lag(struct end_probe *p, int64_t lag_ms)
+{
+	p->lags[p->n_lags++ % PROBE_LAGS] = lag_ms;
+}
+
+enum shown { SHOWN_RUNNING, SHOWN_ENDED, SHOWN_GONE };
+
+/* What tasks show of service_id: still running, ended, or nothing (removed: the loop finds
+ * out). */
+static enum shown shown(const json_t *tasks, const char *service_id)
 {
 	struct task_status st;
 	if (!task_status_pick(tasks, service_id, &st))
-		return true;
-	return st.phase == PHASE_COMPLETE || st.phase == PHASE_FAILED;
+		return SHOWN_GONE;
+	return st.phase == PHASE_COMPLETE || st.phase == PHASE_FAILED ? SHOWN_ENDED : SHOWN_RUNNING;
 }
 
 /* Removes entry i (lock held) and returns its service id (caller frees). */
@@ -62,9 +99,9 @@ static char *take(struct end_probe *p, size_t i)
 	return id;
 }
 
-/* One round: asks about up to PROBE_BATCH services that are due; hands on those shown ended,
- * too old, or every one asked when the engine did not answer (the loop then polls and logs it);
- * the others are due again later. */
+/* One round: asks about up to PROBE_BATCH services that are due (or soon); hands on those shown
+ * ended, too old, or every one asked when the engine did not answer (the loop then polls and logs
+ * it); the others are due again later. */
 static void probe_round(struct end_probe *p)
 {
 	const char *ids[PROBE_BATCH];
@@ -73,9 +110,9 @@ static void probe_round(struct end_probe *p)
 	pthread_mutex_lock(&p->mu);
 	for (size_t i = 0; i < p->len && n < PROBE_BATCH; i++) {
 		struct waiting *wt = &p->v[i];
-		if (wt->next_ms > now)
+		if (wt->next_ms > now + PROBE_EVERY_MS)
 			continue;
-		int64_t step = (now - wt->since_ms) / 4;
+		int64_t step = (now - wt->since_ms) / PROBE_STEP_DIV;
 		wt->next_ms = now + (step > PROBE_EVERY_MS ? step : PROBE_EVERY_MS);
 		ids[n++] = xstrdup(wt->service_id);
 	}
@@ -96,8 +133,10 @@ static void probe_round(struct end_probe *p)
 			asked = strcmp(ids[j], p->v[i].service_id) == 0;
 		if (!asked)
 			continue;
-		if (!ok || shown_ended(tasks, p->v[i].service_id) ||
-		    now - p->v[i].since_ms >= PROBE_MAX_MS)
+		enum shown sh = ok ? shown(tasks, p->v[i].service_id) : SHOWN_GONE;
+		if (sh == SHOWN_ENDED)
+			note_lag(p, now - p->v[i].since_ms);
+		if (sh != SHOWN_RUNNING || now - p->v[i].since_ms >= PROBE_MAX_MS)
 			strv_push_owned(&ended, take(p, i));
 	}
 	pthread_mutex_unlock(&p->mu);
@@ -196,7 +235,7 @@ void end_probe_add(struct end_probe *p, const char *service_id)
 		}
 		int64_t now = time_mono_ms();
 		/* The manager never shows the end at once. */
-		p->v[p->len++] = (struct waiting){xstrdup(service_id), now, now + PROBE_FIRST_MS};
+		p->v[p->len++] = (struct waiting){xstrdup(service_id), now, now + first_ask_ms(p)};
 		pthread_cond_signal(&p->cv);
 	}
 	pthread_mutex_unlock(&p->mu);

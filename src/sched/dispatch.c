@@ -166,6 +166,7 @@ static bool created(struct scheduler *s, const struct task *task, struct ti *ti,
 	if (!id && c->err.kind == ENGINE_ERR_HTTP && c->err.status == 409)
 		id = find_existing(s, ti);
 	if (!id) {
+		s->runs_stale = true; /* the try is retried or failed: the next tick passes */
 		if (permanent(&c->err))
 			return finish_without_service(s, ti, task, c->err.message, now_ms);
 		return retry_later(s, ti, task, "create service", &c->err, now_ms);

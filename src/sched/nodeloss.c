@@ -23,7 +23,7 @@ struct node_down {
 
 struct nodeloss {
 	bool asked;         /* GET /nodes was sent at least once */
-	int64_t asked_mono; /* the tick (mono_ms) of the last one: at most one per tick */
+	int64_t asked_mono; /* the tick (mono_ms) of the last one */
 	bool answered;      /* the last one succeeded: the list below is current */
 	struct node_down *down;
 	size_t n_down, cap_down;
@@ -105,11 +105,15 @@ static void drop_unseen(struct nodeloss *nl)
 	}
 }
 
-/* Reads GET /nodes into nl->down, once per tick. False when the engine did not answer this
- * tick: nothing is decided then (the times seen so far are kept). */
+/* Reads GET /nodes into nl->down, at most once per NODES_EVERY_MS (ticks come every 50 ms
+ * when ends come fast; Swarm takes about 10 s to call a node down, and node_lost_timeout
+ * counts from there). False when the engine did not answer the last time: nothing is
+ * decided then (the times seen so far are kept). */
+#define NODES_EVERY_MS 1000
 static bool refresh(struct scheduler *s, struct nodeloss *nl)
 {
-	if (nl->asked && nl->asked_mono == s->mono_ms)
+	if (nl->asked && s->mono_ms >= nl->asked_mono &&
+	    s->mono_ms - nl->asked_mono < NODES_EVERY_MS)
 		return nl->answered;
 	nl->asked = true;
 	nl->asked_mono = s->mono_ms;

@@ -445,11 +445,59 @@ static bool process_runs(struct scheduler *s, int64_t now_ms)
 	return ok;
 }
 
+/* The longest wait between ticks: poll_interval (which a SIGHUP may change). */
+static int64_t max_interval(const struct scheduler *s)
+{
+	int64_t max = (int64_t)(s->cfg->poll_interval * 1000);
+	return max < TICK_MIN_MS ? TICK_MIN_MS : max;
+}
+
+/* The store's marks now; on failure (logged) a pass is made, as if something changed. */
+static bool marks_now(struct scheduler *s, struct store_marks *out)
+{
+	char *err = NULL;
+	if (store_marks_get(s->store, out, &err))
+		return true;
+	log_error("store: %s", err);
+	free(err);
+	return false;
+}
+
+/* Whether this tick must pass over the runs (a try that finishes in it makes one too). A pass
+ * costs a read of every active run's task instances (milliseconds for a run of 500 mapped
+ * instances), and with the event stream most ticks only see one end or nothing. A pass is
+ * skipped when the last one wrote nothing (the runs were settled), no try finished, nothing
+ * was written to the store since the last tick (by this scheduler or another connection: a
+ * trigger, a clear, the web API), no DAG reload or SIGHUP came between, and the last pass is
+ * less than poll_interval old (what time alone changes: a retry delay over, a run's timeout,
+ * a dead runner). */
+static bool runs_pass_needed(struct scheduler *s)
+{
+	struct store_marks now;
+	bool changed = !s->marks_valid || !marks_now(s, &now) ||
+		       now.data_version != s->marks.data_version || now.changes != s->marks.changes;
+	return changed || s->runs_stale || !s->runs_settled ||
+	       s->mono_ms - s->runs_pass_mono >= max_interval(s);
+}
+
+/* limits_refresh and process_runs, noting whether the pass wrote anything. */
+static bool runs_pass(struct scheduler *s, int64_t now_ms)
+{
+	struct store_marks before, after;
+	bool marked = marks_now(s, &before);
+	bool ok = limits_refresh(s) && process_runs(s, now_ms);
+	s->runs_settled = ok && marked && marks_now(s, &after) && after.changes == before.changes;
+	s->runs_pass_mono = s->mono_ms;
+	s->runs_stale = false;
+	return ok;
+}
+
 static void reload_dags(struct scheduler *s, int64_t now_ms)
 {
 	(void)now_ms;
 	if (s->mono_ms < s->next_reload_ms)
 		return;
+	s->runs_stale = true;
 	long n = dagbag_refresh(s->bag);
 	if (n > 0)
 		log_info("dags reloaded files=%ld errors=%zu", n, dagbag_error_count(s->bag));
@@ -480,16 +528,19 @@ bool sched_tick_clock(struct scheduler *s, int64_t now_ms, int64_t mono_ms)
 	}
 	if (!s->only_run_pk && !schedule_runs(s, now_ms))
 		return false;
+	/* Before the poll: its own writes (a try seen running) need no pass. */
+	bool pass = runs_pass_needed(s);
 	long finished = poll_inflight(s, now_ms);
 	if (finished < 0)
 		return false;
 	if (finished > 0)
 		s->dispatched_or_finished = true;
-	bool ok = limits_refresh(s) && process_runs(s, now_ms);
+	bool ok = !(pass || finished > 0) || runs_pass(s, now_ms);
 	/* Also after a store failure: the tries recorded as queued get their services (or are
 	 * adopted through their names at the next start). */
 	ok = dispatch_flush(s, now_ms) && ok;
 	removes_flush(s);
+	s->marks_valid = marks_now(s, &s->marks);
 	return ok;
 }
 
@@ -563,13 +614,6 @@ int64_t sched_next_poll(int64_t since_change_ms, int64_t max_ms)
 	return max_ms - since_change_ms % max_ms;
 }
 
-/* The longest wait between ticks: poll_interval (which a SIGHUP may change). */
-static int64_t max_interval(const struct scheduler *s)
-{
-	int64_t max = (int64_t)(s->cfg->poll_interval * 1000);
-	return max < TICK_MIN_MS ? TICK_MIN_MS : max;
-}
-
 /* Applies a SIGHUP: the new config is in place for this tick, DAG files are read again now
  * (the policy may have changed) and the limits follow the new config at the tick's refresh. */
 static void apply_reload(struct scheduler *s)
@@ -577,6 +621,7 @@ static void apply_reload(struct scheduler *s)
 	s->reload_pending = false;
 	if (!s->reload_config(s->reload_ctx))
 		return;
+	s->runs_stale = true;
 	s->next_reload_ms = 0;
 	limits_reconfigure(s->limits);
 }

@@ -2,6 +2,7 @@
 #include "store_priv.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "swarmflow/common/util.h"
 
@@ -78,18 +79,70 @@ bool store_ti_get(struct store *s, int64_t id, struct ti *out, char **err)
 	return ok;
 }
 
+/* A task instance and the sort key of its place in a run's list. */
+struct ti_place {
+	const struct ti *ti;
+	int64_t first_id; /* the smallest id of the task's instances */
+};
+
+static int by_task_then_id(const void *a, const void *b)
+{
+	const struct ti_place *x = a, *y = b;
+	int c = strcmp(x->ti->task_id, y->ti->task_id);
+	return c ? c : (x->ti->id > y->ti->id) - (x->ti->id < y->ti->id);
+}
+
+static int by_place(const void *a, const void *b)
+{
+	const struct ti_place *x = a, *y = b;
+	if (x->first_id != y->first_id)
+		return (x->first_id > y->first_id) - (x->first_id < y->first_id);
+	return (x->ti->map_index > y->ti->map_index) - (x->ti->map_index < y->ti->map_index);
+}
+
+/* Puts a run's task instances, read by id, in their documented order: each task at its first
+ * instance, its instances in map order. */
+static void group_by_task(struct ti_list *l)
+{
+	if (l->len < 2)
+		return;
+	struct ti_place *p = xcalloc(l->len, sizeof(*p));
+	for (size_t i = 0; i < l->len; i++)
+		p[i].ti = &l->v[i];
+	qsort(p, l->len, sizeof(*p), by_task_then_id);
+	for (size_t i = 0; i < l->len; i++)
+		p[i].first_id = i > 0 && strcmp(p[i].ti->task_id, p[i - 1].ti->task_id) == 0
+				    ? p[i - 1].first_id
+				    : p[i].ti->id;
+	qsort(p, l->len, sizeof(*p), by_place);
+	struct ti *v = xcalloc(l->len, sizeof(*v));
+	for (size_t i = 0; i < l->len; i++)
+		v[i] = *p[i].ti; /* moves the fields: the old array is freed, not finished */
+	free(l->v);
+	l->v = v;
+	free(p);
+}
+
+static bool tis_of_run(struct store *s, enum stmt_id id, int64_t run_pk, const char *what,
+		       struct ti_list *out, char **err)
+{
+	sqlite3_stmt *st = store_stmt(s, id);
+	sqlite3_bind_int64(st, 1, run_pk);
+	if (!get_list(s, st, what, out, err))
+		return false;
+	group_by_task(out);
+	return true;
+}
+
 bool store_tis_for_run(struct store *s, int64_t run_pk, struct ti_list *out, char **err)
 {
-	sqlite3_stmt *st = store_stmt(s, ST_TIS_FOR_RUN);
-	sqlite3_bind_int64(st, 1, run_pk);
-	return get_list(s, st, "list task instances of a run", out, err);
+	return tis_of_run(s, ST_TIS_FOR_RUN, run_pk, "list task instances of a run", out, err);
 }
 
 bool store_tis_for_run_outputs(struct store *s, int64_t run_pk, struct ti_list *out, char **err)
 {
-	sqlite3_stmt *st = store_stmt(s, ST_TIS_FOR_RUN_OUTPUTS);
-	sqlite3_bind_int64(st, 1, run_pk);
-	return get_list(s, st, "list task instances of a run with their outputs", out, err);
+	return tis_of_run(s, ST_TIS_FOR_RUN_OUTPUTS, run_pk,
+			  "list task instances of a run with their outputs", out, err);
 }
 
 bool store_tis_in_flight(struct store *s, struct ti_list *out, char **err)

@@ -53,10 +53,11 @@ void event_lines_reset(struct event_lines *lb);
 void event_lines_finish(struct event_lines *lb);
 
 /* events_probe.c (used by the watcher): after a die, asks the manager (one GET /tasks for every
- * service due: 50 ms after the die, then 20 ms apart, growing with the wait) until it shows the
- * service's end, or not at all, or 3 s passed,
- * or the engine did not answer; then calls on_ended (on its own thread) with the service id. A
- * client of its own, made like engine's. NULL with *err set when the thread cannot start. */
+ * service due: at 3/4 of the quickest recent lag after the die, at least 50 ms, then at least
+ * 20 ms apart, growing with the wait) until it shows the service's end, or not at all, or 3 s
+ * passed, or the engine did not answer; then calls on_ended (on its own thread) with the
+ * service id. A client of its own, made like engine's. NULL with *err set when the thread
+ * cannot start. */
 typedef void (*end_probe_fn)(void *ctx, const char *service_id);
 struct end_probe;
 struct end_probe *end_probe_start(const struct engine *engine, end_probe_fn on_ended, void *ctx,

@@ -111,9 +111,18 @@ struct scheduler {
 	int64_t next_sweep_ms;  /* monotonic; the daemon sweeps leftover services now and then */
 	char *logs_dir;
 	bool dispatched_or_finished; /* the last tick changed something (adaptive polling) */
-	struct limits *limits;       /* limits.c: what is in flight, per DAG and pool */
-	struct notifier *notifier;   /* notify.c: failure webhooks, posted off the loop */
-	struct orphan *orphans;      /* runs whose DAG went missing, and since when (orphan.c) */
+	/* A tick skips the pass over the runs when nothing it reads can have changed since the
+	 * last pass (sched.c, runs_pass_needed): the store's marks at the end of the last tick,
+	 * whether that pass wrote anything, when it was (monotonic), and a reason to pass anyway
+	 * (a DAG reload, a SIGHUP, a create that failed). */
+	struct store_marks marks;
+	bool marks_valid;
+	bool runs_settled;
+	int64_t runs_pass_mono;
+	bool runs_stale;
+	struct limits *limits;     /* limits.c: what is in flight, per DAG and pool */
+	struct notifier *notifier; /* notify.c: failure webhooks, posted off the loop */
+	struct orphan *orphans;    /* runs whose DAG went missing, and since when (orphan.c) */
 	size_t n_orphans;
 	struct stranger *strangers; /* sweep.c: our services the store does not know */
 	size_t n_strangers;

@@ -99,6 +99,15 @@ void store_close(struct store *s);
 /* The schema version after migrations. */
 int store_schema_version(struct store *s);
 
+/* Marks of what the database holds: data_version moves when another connection commits (a
+ * trigger from the CLI, the web API), changes when this connection writes. Two equal marks:
+ * nothing was written between them. */
+struct store_marks {
+	int64_t data_version;
+	int64_t changes;
+};
+bool store_marks_get(struct store *s, struct store_marks *out, char **err);
+
 /* Explicit transactions, for a transition that touches several rows (BEGIN IMMEDIATE). Every
  * other store_* call that writes is its own transaction when none is open. They nest: a
  * store_begin inside an open transaction is a savepoint, which store_rollback undoes alone
