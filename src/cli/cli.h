@@ -101,20 +101,8 @@ const struct command *cli_command(const char *name);
  * (quietly, 2 s at most), else assumes a current engine. */
 bool cli_job_mode(struct cli *cli);
 
-/* A JSON array printed one element at a time (`runs list --json` on 10,000 runs). */
-struct json_stream {
-	size_t n;
-};
-void cli_json_stream_begin(struct json_stream *js);
-/* Prints v as the next element and frees it. */
-void cli_json_stream_item(struct json_stream *js, json_t *v);
-void cli_json_stream_end(struct json_stream *js);
-
 /* Prints a JSON value to stdout (indented) and frees it. */
 void cli_print_json(json_t *v);
-/* JSON objects for `runs list --json` and `tasks list --json`. */
-json_t *cli_run_json(const struct run *r);
-json_t *cli_ti_json(const struct ti *ti);
 /* "2026-11-21T18:00:00.000Z" or "-" for 0. */
 void cli_format_ms(int64_t ms, char out[static 32]);
 /* This machine's host name (the container's, in a stack), "unknown" when it cannot be read;

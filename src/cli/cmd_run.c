@@ -289,6 +289,8 @@ static int run_scheduler(struct cli *cli, int64_t only_run_pk, const struct loop
 	s.next_reload_ms = time_mono_ms() + (int64_t)(cli->cfg.dag_reload_interval * 1000);
 	s.events = cli->cfg.engine_events ? watch_events(e, cli->cfg.instance) : NULL;
 	struct event_watch *events = s.events;
+	if (!only_run_pk)
+		sched_watch_dags(&s, NULL); /* else (said in the log) polled as set just above */
 	int rc = sched_loop(&s);
 	sched_finish(&s);
 	event_watch_stop(events);

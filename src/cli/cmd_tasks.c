@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "rows.h"
 #include "swarmflow/common/timeutil.h"
 #include "swarmflow/core/output.h"
 
@@ -34,6 +35,35 @@ static void runs_table(const struct run_list *runs)
 		table_add(&t, end);
 	}
 	table_print(&t);
+}
+
+/* Streams the rows out as the store reads them: no list, no jansson tree (10,000 runs). */
+struct rows_out {
+	struct json_stream js;
+	struct json_row row;
+};
+
+static void run_out(const struct run *run, void *ctx)
+{
+	struct rows_out *o = ctx;
+	cli_json_stream_run(&o->js, &o->row, run);
+}
+
+static int runs_json(struct store *st, const char *dag_id, const enum run_state *state)
+{
+	static char out_buf[1 << 16];
+	setvbuf(stdout, out_buf, _IOFBF, sizeof(out_buf));
+	struct rows_out o = {0};
+	char *err = NULL;
+	cli_json_stream_begin(&o.js, stdout);
+	bool ok = store_runs_each(st, dag_id, state, 0, run_out, &o, &err);
+	json_row_finish(&o.row);
+	if (!ok) {
+		fflush(stdout);
+		return store_failed(err); /* the array stays open: not valid JSON */
+	}
+	cli_json_stream_end(&o.js);
+	return EXIT_OK;
 }
 
 int cmd_runs_list(struct cli *cli, int argc, char **argv)
@@ -65,19 +95,14 @@ int cmd_runs_list(struct cli *cli, int argc, char **argv)
 	struct store *st = cli_store(cli);
 	if (!st)
 		return EXIT_FAILED;
-	struct run_list runs = {0};
+	const enum run_state *filter = has_state ? &state : NULL;
 	char *err = NULL;
-	if (!store_runs_list(st, dag_id, has_state ? &state : NULL, 0, &runs, &err))
+	if (json)
+		return runs_json(st, dag_id, filter);
+	struct run_list runs = {0};
+	if (!store_runs_list(st, dag_id, filter, 0, &runs, &err))
 		return store_failed(err);
-	if (json) {
-		struct json_stream js;
-		cli_json_stream_begin(&js);
-		for (size_t i = 0; i < runs.len; i++)
-			cli_json_stream_item(&js, cli_run_json(&runs.v[i]));
-		cli_json_stream_end(&js);
-	} else {
-		runs_table(&runs);
-	}
+	runs_table(&runs);
 	run_list_finish(&runs);
 	return EXIT_OK;
 }
@@ -147,11 +172,12 @@ int cmd_tasks_list(struct cli *cli, int argc, char **argv)
 	if (!ok)
 		return store_failed(err);
 	if (json) {
-		struct json_stream js;
-		cli_json_stream_begin(&js);
+		struct rows_out o = {0};
+		cli_json_stream_begin(&o.js, stdout);
 		for (size_t i = 0; i < tis.len; i++)
-			cli_json_stream_item(&js, cli_ti_json(&tis.v[i]));
-		cli_json_stream_end(&js);
+			cli_json_stream_ti(&o.js, &o.row, &tis.v[i]);
+		cli_json_stream_end(&o.js);
+		json_row_finish(&o.row);
 	} else {
 		tasks_table(&tis);
 	}

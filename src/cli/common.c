@@ -246,30 +246,6 @@ const struct dag *cli_dag(struct cli *cli, const char *dag_id)
 	return NULL;
 }
 
-void cli_json_stream_begin(struct json_stream *js)
-{
-	js->n = 0;
-	fputs("[", stdout);
-}
-
-void cli_json_stream_item(struct json_stream *js, json_t *v)
-{
-	/* One object at a time, freed at once: a list of 10,000 runs never becomes one big
-	 * document in memory (the whole array cost 40 MB and 100 ms). */
-	char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-	if (s) {
-		fputs(js->n++ ? ",\n" : "\n", stdout);
-		fputs(s, stdout);
-	}
-	free(s);
-	json_decref(v);
-}
-
-void cli_json_stream_end(struct json_stream *js)
-{
-	fputs(js->n ? "\n]\n" : "]\n", stdout);
-}
-
 void cli_print_json(json_t *v)
 {
 	char *s = json_dumps(v, JSON_INDENT(2) | JSON_ENCODE_ANY);
@@ -285,49 +261,6 @@ void cli_format_ms(int64_t ms, char out[static 32])
 		time_format_iso_ms(ms, out);
 	else
 		snprintf(out, 32, "-");
-}
-
-static json_t *time_json(int64_t ms)
-{
-	char buf[32];
-	if (!ms)
-		return json_null();
-	time_format_iso_ms(ms, buf);
-	return json_string(buf);
-}
-
-static json_t *str_json(const char *s)
-{
-	return s ? json_string(s) : json_null();
-}
-
-json_t *cli_run_json(const struct run *r)
-{
-	char logical[32];
-	time_format_iso(r->logical_date, logical);
-	json_error_t jerr;
-	/* Most runs have no conf: skip the parser for them. */
-	bool empty = !r->conf || strcmp(r->conf, "{}") == 0;
-	json_t *conf = empty ? json_object() : json_loads(r->conf, 0, &jerr);
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o}", "dag_id", r->dag_id,
-			 "run_id", r->run_id, "state", run_state_name(r->state), "run_type",
-			 r->run_type, "logical_date", logical, "queued_at", time_json(r->queued_ms),
-			 "start_date", time_json(r->start_ms), "end_date", time_json(r->end_ms),
-			 "conf", conf ? conf : json_object());
-}
-
-json_t *cli_ti_json(const struct ti *ti)
-{
-	return json_pack(
-	    "{s:s, s:s, s:s, s:i, s:s, s:i, s:i, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "dag_id",
-	    ti->dag_id, "run_id", ti->run_id, "task_id", ti->task_id, "map_index", ti->map_index,
-	    "state", ti_state_name(ti->state), "try_number", ti->try_number, "max_tries",
-	    ti->max_tries, "service_id", str_json(ti->service_id), "service_name",
-	    str_json(ti->service_name), "exit_code",
-	    ti->has_exit_code ? json_integer(ti->exit_code) : json_null(), "error",
-	    str_json(ti->error), "start_date", time_json(ti->start_ms), "end_date",
-	    time_json(ti->end_ms), "log_path", str_json(ti->log_path), "output",
-	    str_json(ti->output));
 }
 
 void table_init(struct table *t, size_t ncols, const char *const *headers)

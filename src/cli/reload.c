@@ -63,6 +63,9 @@ static void log_changes(const struct config *a, const struct config *b)
 	if (a->dag_reload_interval != b->dag_reload_interval)
 		log_info("config reload: dag_reload_interval %g -> %g", a->dag_reload_interval,
 			 b->dag_reload_interval);
+	if (a->dag_rescan_interval_s != b->dag_rescan_interval_s)
+		log_info("config reload: dag_rescan_interval %llds -> %llds",
+			 (long long)a->dag_rescan_interval_s, (long long)b->dag_rescan_interval_s);
 	if (a->keep_failed_services != b->keep_failed_services)
 		log_info("config reload: keep_failed_services %s",
 			 b->keep_failed_services ? "true" : "false");

@@ -104,12 +104,39 @@ static void split(int64_t unix_s, int64_t *y, unsigned *mo, unsigned *d, unsigne
 	*s = (unsigned)(rem % 60);
 }
 
-void time_format_iso(int64_t unix_s, char out[static 32])
+/* Writes v as n decimal digits (zero-padded) at p; returns the end. Without printf: listing
+ * 10,000 runs formats 40,000 times (snprintf was a fifth of `runs list --json`). */
+static char *put_digits(char *p, unsigned v, int n)
+{
+	for (int i = n - 1; i >= 0; i--, v /= 10)
+		p[i] = (char)('0' + v % 10);
+	return p + n;
+}
+
+/* "YYYY-MM-DDTHH:MM:SS" at out (the year is 0000..9999: split clamps); returns the end. */
+static char *put_iso(char *out, int64_t unix_s)
 {
 	int64_t y;
 	unsigned mo, d, h, mi, s;
 	split(unix_s, &y, &mo, &d, &h, &mi, &s);
-	snprintf(out, 32, "%04lld-%02u-%02uT%02u:%02u:%02uZ", (long long)y, mo, d, h, mi, s);
+	char *p = put_digits(out, (unsigned)y, 4);
+	*p++ = '-';
+	p = put_digits(p, mo, 2);
+	*p++ = '-';
+	p = put_digits(p, d, 2);
+	*p++ = 'T';
+	p = put_digits(p, h, 2);
+	*p++ = ':';
+	p = put_digits(p, mi, 2);
+	*p++ = ':';
+	return put_digits(p, s, 2);
+}
+
+void time_format_iso(int64_t unix_s, char out[static 32])
+{
+	char *p = put_iso(out, unix_s);
+	p[0] = 'Z';
+	p[1] = '\0';
 }
 
 void time_format_iso_ms(int64_t unix_ms, char out[static 32])
@@ -119,11 +146,11 @@ void time_format_iso_ms(int64_t unix_ms, char out[static 32])
 	if (unix_ms > FORMAT_MAX_S * 1000 + 999)
 		unix_ms = FORMAT_MAX_S * 1000 + 999;
 	int64_t sec = unix_ms >= 0 ? unix_ms / 1000 : -((-unix_ms + 999) / 1000);
-	int64_t y;
-	unsigned mo, d, h, mi, s;
-	split(sec, &y, &mo, &d, &h, &mi, &s);
-	snprintf(out, 32, "%04lld-%02u-%02uT%02u:%02u:%02u.%03uZ", (long long)y, mo, d, h, mi, s,
-		 (unsigned)(unix_ms - sec * 1000));
+	char *p = put_iso(out, sec);
+	*p++ = '.';
+	p = put_digits(p, (unsigned)(unix_ms - sec * 1000), 3);
+	p[0] = 'Z';
+	p[1] = '\0';
 }
 
 void time_format_date(int64_t unix_s, char out[static 16])

@@ -244,6 +244,11 @@ error:
 	return NULL;
 }
 
+void event_watch_forget(struct event_watch *w, const char *service_id)
+{
+	end_probe_forget(w->probe, service_id);
+}
+
 void event_watch_stop(struct event_watch *w)
 {
 	if (!w)

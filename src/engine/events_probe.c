@@ -241,6 +241,15 @@ void end_probe_add(struct end_probe *p, const char *service_id)
 	pthread_mutex_unlock(&p->mu);
 }
 
+void end_probe_forget(struct end_probe *p, const char *service_id)
+{
+	pthread_mutex_lock(&p->mu);
+	for (size_t i = p->len; i-- > 0;)
+		if (strcmp(p->v[i].service_id, service_id) == 0)
+			free(take(p, i));
+	pthread_mutex_unlock(&p->mu);
+}
+
 void end_probe_stop(struct end_probe *p)
 {
 	if (!p)

@@ -41,6 +41,8 @@ struct scan {
 	struct dir_id *visited; /* every directory walked */
 	size_t n_visited;
 	struct strv unreadable; /* directories that could not be read: their files are kept */
+	struct strv links;      /* .dag files reached through a symlink of their own */
+	int64_t settle_wait_ms; /* until the first file left for later settles; -1: none */
 	struct dag_errors *errs;
 };
 
@@ -121,7 +123,13 @@ static void scan_entry(struct scan *sc, const char *dir, const char *name, int d
 	char *path = path_join(dir, name);
 	bool is_dag = str_has_suffix(name, ".dag");
 	struct stat st;
-	if (stat(path, &st) != 0) {
+	/* lstat first: as cheap as stat for a plain entry, and it tells a symlink (whose target
+	 * a watcher must watch on its own). */
+	int rc = lstat(path, &st);
+	bool link = rc == 0 && S_ISLNK(st.st_mode);
+	if (link)
+		rc = stat(path, &st);
+	if (rc != 0) {
 		if (is_dag) /* e.g. a dangling symlink */
 			dag_errors_add(sc->errs, path, 0, "cannot stat: %s", strerror(errno));
 		free(path);
@@ -135,6 +143,8 @@ static void scan_entry(struct scan *sc, const char *dir, const char *name, int d
 			scan_dir(sc, path, depth + 1);
 		free(path);
 	} else if (S_ISREG(st.st_mode) && is_dag) {
+		if (link)
+			strv_push(&sc->links, path);
 		found_add(sc, path, &st);
 	} else {
 		free(path);
@@ -175,6 +185,7 @@ static void scan_finish(struct scan *sc)
 	dirs_free(sc->ancestors, sc->n_ancestors);
 	dirs_free(sc->visited, sc->n_visited);
 	strv_finish(&sc->unreadable);
+	strv_finish(&sc->links);
 }
 
 /* True when path lies under one of the folders that could not be read. */
@@ -421,7 +432,7 @@ static void file_load(const struct dagbag *bag, struct dagbag_file *nf, const st
 
 void dagbag_init(struct dagbag *bag, const char *folder)
 {
-	*bag = (struct dagbag){.folder = xstrdup(folder)};
+	*bag = (struct dagbag){.folder = xstrdup(folder), .settle_wait_ms = -1};
 }
 
 void dagbag_set_settle(struct dagbag *bag, int64_t ms)
@@ -480,9 +491,18 @@ static bool settled(const struct dagbag *bag, const struct found *f, int64_t now
 	return bag->settle_ms <= 0 || now_ns - f->mtime_ns >= bag->settle_ms * 1000000;
 }
 
+/* Notes a changed file left for later: when it will have settled. */
+static void settle_note(struct scan *sc, const struct dagbag *bag, const struct found *f,
+			int64_t now_ns)
+{
+	int64_t ms = (f->mtime_ns + bag->settle_ms * 1000000 - now_ns) / 1000000 + 1;
+	if (sc->settle_wait_ms < 0 || ms < sc->settle_wait_ms)
+		sc->settle_wait_ms = ms;
+}
+
 /* Builds the new file list from the scan: unchanged files move over, the others are parsed.
  * Returns the number of files parsed. */
-static long files_update(struct dagbag *bag, const struct scan *sc, struct dagbag_file **out,
+static long files_update(struct dagbag *bag, struct scan *sc, struct dagbag_file **out,
 			 size_t *n_out)
 {
 	struct timespec ts;
@@ -499,6 +519,8 @@ static long files_update(struct dagbag *bag, const struct scan *sc, struct dagba
 		bool same = old && old->mtime_ns == f->mtime_ns && old->size == f->size;
 		/* A file that could not be read is tried again (chmod changes no mtime). */
 		bool retry = same && old->unread;
+		if (!same && !settled(bag, f, now_ns))
+			settle_note(sc, bag, f, now_ns);
 		if ((same && !retry) || (!settled(bag, f, now_ns) && old)) {
 			files[n++] =
 			    *old; /* unchanged, or changed too recently: the old one stays */
@@ -577,10 +599,23 @@ static void active_build(struct dagbag *bag, struct dag_errors *errs)
 	free(dup);
 }
 
+/* Keeps what a watcher needs from the scan: the folders walked, the symlinked files, and how
+ * many changes were left for later. */
+static void watch_lists_update(struct dagbag *bag, struct scan *sc)
+{
+	strv_finish(&bag->dirs);
+	for (size_t i = 0; i < sc->n_visited; i++)
+		strv_push(&bag->dirs, sc->visited[i].path);
+	strv_finish(&bag->links);
+	bag->links = sc->links;
+	sc->links = (struct strv){0};
+	bag->settle_wait_ms = sc->settle_wait_ms;
+}
+
 long dagbag_refresh(struct dagbag *bag)
 {
 	struct dag_errors errs = {0};
-	struct scan sc = {.errs = &errs};
+	struct scan sc = {.errs = &errs, .settle_wait_ms = -1};
 	long parsed = -1;
 	if (scan_dir(&sc, bag->folder, 0)) {
 		if (sc.len)
@@ -600,6 +635,7 @@ long dagbag_refresh(struct dagbag *bag)
 		bag->n_files = n;
 		active_build(bag, &errs);
 	}
+	watch_lists_update(bag, &sc);
 	scan_finish(&sc);
 	if (bag->settle_ms > 0)
 		log_folder_errors(&errs, &bag->errors);
@@ -639,6 +675,8 @@ void dagbag_finish(struct dagbag *bag)
 	dag_errors_finish(&bag->errors);
 	free(bag->folder);
 	free(bag->cache_dir);
+	strv_finish(&bag->dirs);
+	strv_finish(&bag->links);
 	if (bag->policy)
 		policy_finish(bag->policy);
 	free(bag->policy);

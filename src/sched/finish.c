@@ -187,8 +187,11 @@ void removes_flush(struct scheduler *s)
 	const char **ids = xcalloc(n, sizeof(*ids));
 	bool *ok = xcalloc(n, sizeof(*ok));
 	struct engine_err *errs = xcalloc(n, sizeof(*errs));
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		ids[i] = s->removes[i].service_id;
+		if (s->events)
+			event_watch_forget(s->events, ids[i]);
+	}
 	/* Without the lease the removes are left to its holder's sweep. */
 	bool may = sched_may_change_engine(s);
 	if (may)

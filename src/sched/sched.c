@@ -2,17 +2,16 @@
 #include "swarmflow/sched/sched.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
 #include "swarmflow/common/log.h"
 #include "swarmflow/common/timeutil.h"
+#include "swarmflow/core/dirwatch.h"
 #include "swarmflow/core/rules.h"
 #include "swarmflow/sched/heartbeat.h"
 #include "swarmflow/sched/lease.h"
@@ -21,6 +20,10 @@
 #define TICK_MIN_MS 50
 /* The first wait after a change (adaptive polling; see next_interval). */
 #define ADAPTIVE_MIN_MS 100
+/* A watched dags folder's files are read once their mtime is this old (see dagbag_set_settle),
+ * less than the watcher's quiet time (dirwatch.h), so that a change is read at the first
+ * refresh after it. */
+#define SCHED_WATCH_SETTLE_MS (DIRWATCH_QUIET_MS - 50)
 /* How often the daemon looks for leftover services of finished tries. */
 #define SWEEP_INTERVAL_MS 30000
 /* Longest delay between two tries (10 years, as for durations): keeps ms arithmetic far from
@@ -161,6 +164,8 @@ void sched_finish(struct scheduler *s)
 	notifier_destroy(s->notifier);
 	schedule_state_destroy(s->schedules);
 	nodeloss_destroy(s->nodeloss);
+	sched_wake_finish(s);
+	dagwatch_destroy(s->watch);
 	*s = (struct scheduler){0};
 }
 
@@ -445,6 +450,24 @@ static bool process_runs(struct scheduler *s, int64_t now_ms)
 	return ok;
 }
 
+static bool dags_watched(const struct scheduler *s)
+{
+	return s->watch && dagwatch_active(s->watch);
+}
+
+/* When the dags folder must be refreshed next (monotonic): when its watcher says (changes
+ * seen, the rescan), or next_reload_ms (polling, or a SIGHUP that asks for it now). */
+static int64_t dags_due(const struct scheduler *s)
+{
+	int64_t due = dags_watched(s) ? dagwatch_due(s->watch) : INT64_MAX;
+	return s->next_reload_ms < due ? s->next_reload_ms : due;
+}
+
+static int64_t rescan_ms(const struct scheduler *s)
+{
+	return s->cfg->dag_rescan_interval_s * 1000;
+}
+
 /* The longest wait between ticks: poll_interval (which a SIGHUP may change). */
 static int64_t max_interval(const struct scheduler *s)
 {
@@ -495,7 +518,7 @@ static bool runs_pass(struct scheduler *s, int64_t now_ms)
 static void reload_dags(struct scheduler *s, int64_t now_ms)
 {
 	(void)now_ms;
-	if (s->mono_ms < s->next_reload_ms)
+	if (s->mono_ms < dags_due(s))
 		return;
 	s->runs_stale = true;
 	long n = dagbag_refresh(s->bag);
@@ -505,6 +528,40 @@ static void reload_dags(struct scheduler *s, int64_t now_ms)
 	if (s->on_dags_loaded)
 		s->on_dags_loaded(s->dags_ctx, s->bag);
 	s->next_reload_ms = s->mono_ms + (int64_t)(s->cfg->dag_reload_interval * 1000);
+	if (!dags_watched(s))
+		return;
+	int fd = dagwatch_fd(s->watch);
+	dagwatch_sync(s->watch, s->bag, s->mono_ms, rescan_ms(s));
+	if (dagwatch_active(s->watch))
+		s->next_reload_ms = INT64_MAX; /* the watcher says when */
+	else
+		sched_wake_remove(s, fd); /* fell back to polling */
+}
+
+static void on_dags_event(void *ctx)
+{
+	struct scheduler *s = ctx;
+	dagwatch_read(s->watch, time_mono_ms());
+}
+
+bool sched_watch_dags(struct scheduler *s, const struct dagwatch_sys *sys)
+{
+	dagwatch_destroy(s->watch);
+	s->watch = dagwatch_create(s->bag->folder, sys);
+	if (!dagwatch_active(s->watch))
+		return false;
+	int fd = dagwatch_fd(s->watch);
+	sched_wake_add(s, fd, on_dags_event, s);
+	/* The watcher's quiet time already waits for the last write: the mtime check is only the
+	 * safety net for a write it did not see. */
+	dagbag_set_settle(s->bag, SCHED_WATCH_SETTLE_MS);
+	dagwatch_sync(s->watch, s->bag, time_mono_ms(), rescan_ms(s));
+	if (!dagwatch_active(s->watch)) {
+		sched_wake_remove(s, fd);
+		return false;
+	}
+	s->next_reload_ms = INT64_MAX;
+	return true;
 }
 
 bool sched_tick(struct scheduler *s, int64_t now_ms)
@@ -559,34 +616,6 @@ static bool watched_run_done(struct scheduler *s, enum run_state *state)
 	return *state == RUN_SUCCESS || *state == RUN_FAILED;
 }
 
-/* Sleeps ms, or less when one of the watched signals arrives (then acts on it) or the engine's
- * event stream names something to poll (sigfd: a signalfd of s->signals, or -1). */
-static void wait_ms(struct scheduler *s, int sigfd, int64_t ms)
-{
-	struct pollfd fds[2] = {
-	    {.fd = sigfd, .events = POLLIN},
-	    {.fd = s->events ? event_watch_fd(s->events) : -1, .events = POLLIN}};
-	if (poll(fds, 2, (int)ms) <= 0)
-		return;
-	if (fds[1].revents & POLLIN)
-		poll_events_take(s);
-	struct signalfd_siginfo info;
-	if (!(fds[0].revents & POLLIN) || read(sigfd, &info, sizeof(info)) != sizeof(info))
-		return;
-	int sig = (int)info.ssi_signo;
-	if (sig == SIGTERM || sig == SIGINT) {
-		log_info("signal %s: stopping; %s", sig == SIGTERM ? "SIGTERM" : "SIGINT",
-			 s->only_run_pk ? "removing the test run's services"
-					: "running tasks are left for the next start");
-		s->stop = true;
-	} else if (sig == SIGHUP && s->reload_config) {
-		log_info("signal SIGHUP: reloading the config");
-		s->reload_pending = true;
-	} else if (sig > 0) {
-		log_info("signal %d ignored", sig);
-	}
-}
-
 /* The daemon's heartbeat (see heartbeat.h), at most every HEARTBEAT_EVERY_MS. */
 static void beat(struct scheduler *s, int64_t now_ms, int64_t mono_ms)
 {
@@ -612,6 +641,42 @@ int64_t sched_next_poll(int64_t since_change_ms, int64_t max_ms)
 		if (step > since_change_ms)
 			return step - since_change_ms;
 	return max_ms - since_change_ms % max_ms;
+}
+
+/* The idle daemon's wait: at least max, and the ticks spread evenly up to the lease renewal, so
+ * that the renewal falls on a tick instead of adding a wake-up of its own (lease_timeout 15 s:
+ * a renewal every 3.75 s, ticks 1.25 s apart). */
+static int64_t idle_wait(const struct scheduler *s, int64_t now, int64_t max)
+{
+	if (!s->lease)
+		return max;
+	int64_t to_renewal = sched_lease_due(s->lease) - now;
+	if (to_renewal < max)
+		return to_renewal;
+	return to_renewal / (to_renewal / max);
+}
+
+/* How long the loop waits after a tick that started at start (monotonic): with tries in
+ * flight, the adaptive poll schedule; with none, the rest of poll_interval (`dags test`), or
+ * for the daemon SCHED_IDLE_TICK_MS at least (nothing to poll, and what may come, a trigger or
+ * a schedule, can wait a second; see idle_wait). Never past the lease renewal or the dags
+ * folder's refresh. */
+static int64_t next_wait(const struct scheduler *s, int64_t start, int64_t last_change)
+{
+	int64_t now = time_mono_ms(), max = max_interval(s);
+	int64_t wait;
+	if (s->n_inflight)
+		wait = sched_next_poll(now - last_change, max);
+	else if (!s->only_run_pk)
+		wait = idle_wait(s, now, max > SCHED_IDLE_TICK_MS ? max : SCHED_IDLE_TICK_MS);
+	else
+		wait = now - start < max ? max - (now - start) : 0;
+	if (s->lease && sched_lease_due(s->lease) - now < wait)
+		wait = sched_lease_due(s->lease) - now;
+	int64_t dags = dags_due(s);
+	if (dags != INT64_MAX && dags - now < wait)
+		wait = dags - now;
+	return wait > 0 ? wait : 0;
 }
 
 /* Applies a SIGHUP: the new config is in place for this tick, DAG files are read again now
@@ -663,14 +728,13 @@ bool sched_may_change_engine(struct scheduler *s)
 	return false;
 }
 
-/* sched_loop with sigfd, a signalfd of s->signals (or -1), for its waits. */
-static int run_loop(struct scheduler *s, int sigfd)
+/* sched_loop's ticks and waits (sched_wake_wait). */
+static int run_loop(struct scheduler *s)
 {
 	int64_t last_change = 0; /* monotonic start of the last tick that dispatched or finished */
 	while (!s->stop && !s->fenced) {
 		if (s->reload_pending)
 			apply_reload(s);
-		int64_t max = max_interval(s);
 		int64_t start = time_mono_ms();
 		if (!keep_lease(s, start))
 			return 1;
@@ -683,11 +747,7 @@ static int run_loop(struct scheduler *s, int sigfd)
 			return state == RUN_SUCCESS ? 0 : 1;
 		if (s->dispatched_or_finished)
 			last_change = start;
-		int64_t now = time_mono_ms();
-		int64_t wait = s->n_inflight ? sched_next_poll(now - last_change, max)
-					     : (now - start < max ? max - (now - start) : 0);
-		int64_t to_renewal = s->lease ? sched_lease_due(s->lease) - now : wait;
-		wait_ms(s, sigfd, wait < to_renewal ? wait : to_renewal > 0 ? to_renewal : 0);
+		sched_wake_wait(s, next_wait(s, start, last_change));
 	}
 	if (s->fenced)
 		return 1;
@@ -697,13 +757,18 @@ static int run_loop(struct scheduler *s, int sigfd)
 	return s->only_run_pk ? 1 : 0;
 }
 
+/* The engine's event stream named services of ours (or overflowed): taken, and the tick that
+ * follows at once polls them (poll.c). */
+static void on_engine_events(void *ctx)
+{
+	poll_events_take(ctx);
+}
+
 int sched_loop(struct scheduler *s)
 {
-	int sigfd = s->signals ? signalfd(-1, s->signals, SFD_CLOEXEC) : -1;
-	if (s->signals && sigfd < 0)
-		log_warn("signalfd");
-	int rc = run_loop(s, sigfd);
-	if (sigfd >= 0)
-		close(sigfd);
+	int events_fd = s->events ? event_watch_fd(s->events) : -1;
+	sched_wake_add(s, events_fd, on_engine_events, s); /* nothing when -1 */
+	int rc = run_loop(s);
+	sched_wake_remove(s, events_fd);
 	return rc;
 }

@@ -168,8 +168,9 @@ bool store_run_set_state(struct store *s, int64_t run_pk, enum run_state state, 
 	return true;
 }
 
-bool store_runs_list(struct store *s, const char *dag_id, const enum run_state *state, size_t limit,
-		     struct run_list *out, char **err)
+/* The bound statement of a list of runs (store_runs_list). */
+static sqlite3_stmt *runs_stmt(struct store *s, const char *dag_id, const enum run_state *state,
+			       size_t limit)
 {
 	enum stmt_id id = dag_id ? (state ? ST_RUNS_BY_DAG_STATE : ST_RUNS_BY_DAG)
 				 : (state ? ST_RUNS_BY_STATE : ST_RUNS_ALL);
@@ -179,7 +180,32 @@ bool store_runs_list(struct store *s, const char *dag_id, const enum run_state *
 	if (state)
 		sqlite3_bind_text(st, 2, run_state_name(*state), -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, limit == 0 || limit > INT64_MAX ? -1 : (int64_t)limit);
-	return get_list(s, st, out, err);
+	return st;
+}
+
+bool store_runs_list(struct store *s, const char *dag_id, const enum run_state *state, size_t limit,
+		     struct run_list *out, char **err)
+{
+	return get_list(s, runs_stmt(s, dag_id, state, limit), out, err);
+}
+
+bool store_runs_each(struct store *s, const char *dag_id, const enum run_state *state, size_t limit,
+		     void (*fn)(const struct run *run, void *ctx), void *ctx, char **err)
+{
+	sqlite3_stmt *st = runs_stmt(s, dag_id, state, limit);
+	bool ok = true;
+	int rc = SQLITE_DONE;
+	while (ok && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct run run;
+		ok = read_run(st, &run, err);
+		if (ok)
+			fn(&run, ctx);
+		run_finish(&run);
+	}
+	if (ok && rc != SQLITE_DONE)
+		ok = store_fail(s, err, "list runs");
+	sqlite3_reset(st);
+	return ok;
 }
 
 bool store_runs_active(struct store *s, struct run_list *out, char **err)

@@ -8,6 +8,7 @@
 #include "swarmflow/common/log.h"
 #include "swarmflow/common/timeutil.h"
 #include "swarmflow/store/store_web.h"
+#include "swarmflow/web/control.h"
 
 json_t *ms_json(int64_t ms)
 {
@@ -99,6 +100,26 @@ void resp_json(struct web_resp *r, int status, json_t *body)
 	r->json = body;
 }
 
+/* Airflow's names of the problems (its Error responses), by status. */
+static const struct problem {
+	int status;
+	const char *type, *title;
+} problems[] = {
+    {400, "BadRequest", "Bad Request"},
+    {401, "Unauthenticated", "Unauthorized"},
+    {403, "PermissionDenied", "Forbidden"},
+    {404, "NotFound", "Not Found"},
+    {405, "MethodNotAllowed", "Method Not Allowed"},
+    {409, "AlreadyExists", "Conflict"},
+    {413, "BadRequest", "Payload Too Large"},
+    {502, "Unknown", "Bad Gateway"},
+    {503, "Unknown", "Service Unavailable"},
+};
+
+#define PROBLEM_DOCS                                                                               \
+	"https://airflow.apache.org/docs/apache-airflow/stable/stable-rest-api-ref.html#section/"  \
+	"Errors/"
+
 void resp_error(struct web_resp *r, int status, const char *fmt, ...)
 {
 	va_list ap;
@@ -108,7 +129,17 @@ void resp_error(struct web_resp *r, int status, const char *fmt, ...)
 	/* Messages may quote what the client sent: keep the JSON valid whatever it was. */
 	size_t used = 0;
 	char *clean = utf8_clean(msg, strlen(msg), true, &used);
-	resp_json(r, status, json_pack("{s:s}", "error", clean));
+	const struct problem *p =
+	    &(const struct problem){status, "Unknown", "Internal Server Error"};
+	for (size_t i = 0; i < ARRAY_LEN(problems); i++)
+		if (problems[i].status == status)
+			p = &problems[i];
+	char *type = xasprintf(PROBLEM_DOCS "%s", p->type);
+	/* Problem JSON (RFC 7807, as Airflow answers), and "error" for the UI's own API. */
+	resp_json(r, status,
+		  json_pack("{s:s, s:s, s:i, s:s, s:s}", "type", type, "title", p->title, "status",
+			    status, "detail", clean, "error", clean));
+	free(type);
 	free(clean);
 	free(msg);
 }
@@ -156,6 +187,16 @@ bool body_keys_known(const json_t *obj, const char *const *allowed, struct web_r
 	return true;
 }
 
+int web_control_http(int s)
+{
+	static const int http[] = {[CONTROL_OK] = 200,
+				   [CONTROL_INVALID] = 400,
+				   [CONTROL_NOT_FOUND] = 404,
+				   [CONTROL_CONFLICT] = 409,
+				   [CONTROL_FAILED] = 500};
+	return (size_t)s < ARRAY_LEN(http) ? http[s] : 500;
+}
+
 /* ---- what the path names ---- */
 
 json_t *req_dag(struct web_req *q, struct web_resp *r)
@@ -181,13 +222,28 @@ bool req_run(struct web_req *q, struct web_resp *r, struct run *out)
 	return found;
 }
 
+struct ti *ti_list_find(const struct ti_list *tis, const char *task_id, int64_t map_index,
+			bool *mapped)
+{
+	*mapped = false;
+	for (size_t i = 0; i < tis->len; i++) {
+		if (strcmp(tis->v[i].task_id, task_id) != 0)
+			continue;
+		*mapped = tis->v[i].map_index >= 0;
+		if (tis->v[i].map_index == map_index)
+			return &tis->v[i];
+	}
+	return NULL;
+}
+
 bool req_ti(struct web_req *q, struct web_resp *r, const struct run *run, struct ti *out)
 {
 	const char *task_id = q->route->args[ARG_TASK];
 	struct ti_list tis = {0};
 	char *err = NULL;
-	int64_t map_index = -1;
-	if (!query_int(q->query, "map_index", -1, -1, INT32_MAX, &map_index, &err)) {
+	int64_t map_index = q->route->map_index;
+	if (!q->route->args[ARG_MAP] &&
+	    !query_int(q->query, "map_index", -1, -1, INT32_MAX, &map_index, &err)) {
 		resp_error(r, 400, "%s", err);
 		free(err);
 		return false;
@@ -196,19 +252,17 @@ bool req_ti(struct web_req *q, struct web_resp *r, const struct run *run, struct
 		resp_store_error(r, err);
 		return false;
 	}
-	bool found = false, mapped = false;
-	for (size_t i = 0; i < tis.len && !found; i++) {
-		if (strcmp(tis.v[i].task_id, task_id) != 0)
-			continue;
-		mapped = tis.v[i].map_index >= 0;
-		if (tis.v[i].map_index == map_index) {
-			*out = tis.v[i];
-			tis.v[i] = (struct ti){0};
-			found = true;
-		}
+	bool mapped = false;
+	struct ti *hit = ti_list_find(&tis, task_id, map_index, &mapped);
+	bool found = hit != NULL;
+	if (hit) {
+		*out = *hit;
+		*hit = (struct ti){0};
 	}
 	ti_list_finish(&tis);
-	if (!found && mapped && map_index < 0)
+	if (!found && mapped && map_index < 0 && q->route->airflow)
+		resp_error(r, 404, "Task instance is mapped, add the map_index value to the URL");
+	else if (!found && mapped && map_index < 0)
 		resp_error(r, 404, "task '%s' is mapped: name an instance with ?map_index=N",
 			   task_id);
 	else if (!found && map_index >= 0)
@@ -217,4 +271,60 @@ bool req_ti(struct web_req *q, struct web_resp *r, const struct run *run, struct
 	else if (!found)
 		resp_error(r, 404, "run '%s' has no task '%s'", run->run_id, task_id);
 	return found;
+}
+
+/* ---- writes: the DAG, the body, the control operations ---- */
+
+bool req_write_begin(struct web_req *q, struct web_resp *r, const char *const *fields,
+		     struct req_write *w)
+{
+	*w = (struct req_write){0};
+	w->dag_json = req_dag(q, r);
+	w->body = w->dag_json ? req_body_object(q, r) : NULL;
+	if (!w->body || (fields && !body_keys_known(w->body, fields, r))) {
+		req_write_finish(w);
+		return false;
+	}
+	w->dag = dag_from_json(w->dag_json);
+	if (!w->dag) {
+		resp_error(r, 500, "the DAG snapshot of '%s' is unusable", q->route->args[ARG_DAG]);
+		req_write_finish(w);
+		return false;
+	}
+	return true;
+}
+
+void req_write_finish(struct req_write *w)
+{
+	dag_destroy(w->dag);
+	json_decref(w->body);
+	json_decref(w->dag_json);
+	*w = (struct req_write){0};
+}
+
+bool req_trigger(struct web_req *q, struct web_resp *r, const struct dag *dag,
+		 const struct control_trigger *t, struct run *out)
+{
+	char *err = NULL;
+	enum control_status s = control_run_create(q->store, dag, t, out, &err);
+	if (s == CONTROL_OK)
+		log_info("web: run queued dag=%s run=%s", out->dag_id, out->run_id);
+	else
+		resp_error(r, web_control_http(s), "%s", err ? err : "cannot create the run");
+	free(err);
+	return s == CONTROL_OK;
+}
+
+bool req_clear(struct web_req *q, struct web_resp *r, const struct dag *dag,
+	       const struct control_clear *req, struct control_clear_result *out)
+{
+	char *err = NULL;
+	enum control_status s = control_tasks_clear(q->store, dag, req, out, &err);
+	if (s != CONTROL_OK)
+		resp_error(r, web_control_http(s), "%s", err ? err : "cannot clear");
+	else if (!req->dry_run)
+		log_info("web: cleared %zu task(s) dag=%s run=%s", out->len, dag->dag_id,
+			 req->run_id);
+	free(err);
+	return s == CONTROL_OK;
 }

@@ -193,16 +193,22 @@ static bool find_try(struct web_req *q, struct web_resp *r, const struct ti *ti,
 
 void api_logs(struct web_req *q, struct web_resp *r)
 {
-	struct run run = {0};
-	struct ti ti = {0}, done = {0};
-	int64_t offset = 0, want = q->route->try_number;
+	int64_t offset = 0;
 	char *err = NULL;
-	bool found = false;
 	if (!query_int(q->query, "offset", 0, 0, OFFSET_MAX, &offset, &err)) {
 		resp_error(r, 400, "%s", err);
 		free(err);
 		return;
 	}
+	logs_answer(q, r, offset);
+}
+
+void logs_answer(struct web_req *q, struct web_resp *r, int64_t offset)
+{
+	struct run run = {0};
+	struct ti ti = {0}, done = {0};
+	int64_t want = q->route->try_number;
+	bool found = false;
 	if (!req_run(q, r, &run) || !req_ti(q, r, &run, &ti) ||
 	    !find_try(q, r, &ti, want, &done, &found))
 		goto out;

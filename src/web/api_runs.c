@@ -15,23 +15,6 @@
 /* The highest offset accepted (far beyond any store, small enough for SQLite's int64). */
 #define OFFSET_MAX 1000000000LL
 
-static int control_http(enum control_status s)
-{
-	switch (s) {
-	case CONTROL_OK:
-		return 200;
-	case CONTROL_INVALID:
-		return 400;
-	case CONTROL_NOT_FOUND:
-		return 404;
-	case CONTROL_CONFLICT:
-		return 409;
-	case CONTROL_FAILED:
-		break;
-	}
-	return 500;
-}
-
 /* Reads state, limit and offset; false after setting a 400 naming the parameter. */
 static bool page_params(struct web_req *q, struct web_resp *r, enum run_state *state,
 			bool *has_state, int64_t *limit, int64_t *offset)
@@ -105,7 +88,7 @@ static void run_location(struct web_resp *r, const struct run *run)
 {
 	struct buf loc;
 	buf_init(&loc, 0);
-	buf_printf(&loc, "/api/v1/dags/");
+	buf_printf(&loc, "/ui/api/dags/");
 	url_encode_segment(&loc, run->dag_id);
 	buf_printf(&loc, "/runs/");
 	url_encode_segment(&loc, run->run_id);
@@ -115,39 +98,22 @@ static void run_location(struct web_resp *r, const struct run *run)
 void api_trigger(struct web_req *q, struct web_resp *r)
 {
 	static const char *const fields[] = {"conf", "run_id", NULL};
-	json_t *dag_json = req_dag(q, r);
-	json_t *body = dag_json ? req_body_object(q, r) : NULL;
-	struct dag *dag = body ? dag_from_json(dag_json) : NULL;
-	json_t *run_id = json_object_get(body, "run_id");
+	struct req_write w;
 	struct run run = {0};
-	char *err = NULL;
-	if (!body || !body_keys_known(body, fields, r))
-		goto out;
-	if (!dag) {
-		resp_error(r, 500, "the DAG snapshot of '%s' is unusable", q->route->args[ARG_DAG]);
-	} else if (run_id && !json_is_null(run_id) && !json_is_string(run_id)) {
+	if (!req_write_begin(q, r, fields, &w))
+		return;
+	json_t *run_id = json_object_get(w.body, "run_id"), *conf = json_object_get(w.body, "conf");
+	struct control_trigger t = {.conf = json_is_null(conf) ? NULL : conf,
+				    .run_id = json_string_value(run_id),
+				    .now_ms = time_now_ms()};
+	if (run_id && !json_is_null(run_id) && !json_is_string(run_id)) {
 		resp_error(r, 400, "run_id: expected a string");
-	} else {
-		struct control_trigger t = {.conf = json_object_get(body, "conf"),
-					    .run_id = json_string_value(run_id),
-					    .now_ms = time_now_ms()};
-		if (json_is_null(t.conf))
-			t.conf = NULL;
-		enum control_status s = control_run_create(q->store, dag, &t, &run, &err);
-		if (s == CONTROL_OK) {
-			log_info("web: run queued dag=%s run=%s", run.dag_id, run.run_id);
-			run_location(r, &run);
-			resp_json(r, 201, run_to_json(&run));
-		} else {
-			resp_error(r, control_http(s), "%s", err ? err : "cannot create the run");
-		}
+	} else if (req_trigger(q, r, w.dag, &t, &run)) {
+		run_location(r, &run);
+		resp_json(r, 201, run_to_json(&run));
 	}
-out:
-	free(err);
 	run_finish(&run);
-	dag_destroy(dag);
-	json_decref(body);
-	json_decref(dag_json);
+	req_write_finish(&w);
 }
 
 void api_run_tasks(struct web_req *q, struct web_resp *r)
@@ -260,36 +226,20 @@ static json_t *cleared_json(const struct control_clear_result *res)
 
 void api_clear(struct web_req *q, struct web_resp *r)
 {
-	json_t *dag_json = req_dag(q, r);
-	json_t *body = dag_json ? req_body_object(q, r) : NULL;
-	struct dag *dag = body ? dag_from_json(dag_json) : NULL;
+	struct req_write w;
 	struct control_clear req = {.run_id = q->route->args[ARG_RUN]};
 	struct control_clear_result res = {0};
 	struct strv names = {0};
 	struct run run = {0};
-	char *err = NULL;
-	if (!body || !clear_params(body, &req, &names, r))
-		goto out;
-	if (!dag) {
-		resp_error(r, 500, "the DAG snapshot of '%s' is unusable", q->route->args[ARG_DAG]);
-		goto out;
-	}
-	enum control_status s = control_tasks_clear(q->store, dag, &req, &res, &err);
-	if (s != CONTROL_OK) {
-		resp_error(r, control_http(s), "%s", err ? err : "cannot clear");
-		goto out;
-	}
-	log_info("web: cleared %zu task(s) dag=%s run=%s", res.len, dag->dag_id, req.run_id);
-	if (req_run(q, r, &run))
+	if (!req_write_begin(q, r, NULL, &w))
+		return;
+	if (clear_params(w.body, &req, &names, r) && req_clear(q, r, w.dag, &req, &res) &&
+	    req_run(q, r, &run))
 		resp_json(r, 200,
 			  json_pack("{s:o, s:b, s:o}", "cleared", cleared_json(&res), "requeued",
 				    res.requeued, "run", run_to_json(&run)));
-out:
-	free(err);
 	run_finish(&run);
 	control_clear_result_finish(&res);
 	strv_finish(&names);
-	dag_destroy(dag);
-	json_decref(body);
-	json_decref(dag_json);
+	req_write_finish(&w);
 }

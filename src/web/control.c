@@ -71,7 +71,8 @@ enum control_status control_run_create(struct store *st, const struct dag *dag,
 		return CONTROL_INVALID;
 	}
 	char iso[32], made_id[64];
-	time_format_iso(t->now_ms / 1000, iso);
+	int64_t logical = t->logical_date ? t->logical_date : t->now_ms / 1000;
+	time_format_iso(logical, iso);
 	snprintf(made_id, sizeof(made_id), "manual__%s", iso);
 	const char *run_id = t->run_id ? t->run_id : made_id;
 	enum control_status status = run_exists(st, dag->dag_id, run_id, err);
@@ -84,9 +85,9 @@ enum control_status control_run_create(struct store *st, const struct dag *dag,
 	    .run_type = "manual",
 	    .runner = (char *)t->runner,
 	    .state = RUN_QUEUED,
-	    .logical_date = t->now_ms / 1000,
-	    .data_interval_start = t->now_ms / 1000,
-	    .data_interval_end = t->now_ms / 1000,
+	    .logical_date = logical,
+	    .data_interval_start = logical,
+	    .data_interval_end = logical,
 	    .queued_ms = t->now_ms,
 	    .conf = conf,
 	};
@@ -113,9 +114,14 @@ static struct ti *ti_of(struct ti_list *tis, const struct dag *dag, size_t idx)
 	return NULL;
 }
 
-static bool failed(const struct ti *ti)
+/* Whether an instance of the DAG's task idx in the run failed (any one, for a mapped task). */
+static bool failed(const struct ti_list *tis, const struct dag *dag, size_t idx)
 {
-	return ti && (ti->state == TI_FAILED || ti->state == TI_UPSTREAM_FAILED);
+	for (size_t i = 0; i < tis->len; i++)
+		if (strcmp(tis->v[i].task_id, dag->tasks[idx].task_id) == 0 &&
+		    (tis->v[i].state == TI_FAILED || tis->v[i].state == TI_UPSTREAM_FAILED))
+			return true;
+	return false;
 }
 
 /* Marks in pick[] (one per DAG task) the tasks to clear; a named task the DAG or the run does
@@ -133,7 +139,7 @@ static bool pick_tasks(const struct dag *dag, const struct control_clear *req, s
 	for (size_t i = 0; i < dag->n_tasks; i++) {
 		if (req->n_tasks == 0)
 			pick[i] = ti_of(tis, dag, i) != NULL;
-		if (req->only_failed && !failed(ti_of(tis, dag, i)))
+		if (req->only_failed && !failed(tis, dag, i))
 			pick[i] = false;
 	}
 	/* Downstream, transitively: topo order places every task after its upstreams. */
@@ -145,12 +151,14 @@ static bool pick_tasks(const struct dag *dag, const struct control_clear *req, s
 	return true;
 }
 
-/* Refuses to clear a task whose try owns a service. */
+/* Refuses to clear a task one of whose instances has a try that owns a service (clearing a
+ * mapped task clears all its instances). */
 static bool check_idle(const struct dag *dag, struct ti_list *tis, const bool *pick, char **err)
 {
-	for (size_t i = 0; i < dag->n_tasks; i++) {
-		const struct ti *ti = pick[i] ? ti_of(tis, dag, i) : NULL;
-		if (ti && (ti->state == TI_QUEUED || ti->state == TI_RUNNING))
+	for (size_t k = 0; k < tis->len; k++) {
+		const struct ti *ti = &tis->v[k];
+		long idx = dag_task_index(dag, ti->task_id);
+		if (idx >= 0 && pick[idx] && (ti->state == TI_QUEUED || ti->state == TI_RUNNING))
 			return set_err(err,
 				       "cannot clear task '%s': it is %s (try %d); wait for it to "
 				       "end, then clear it",
@@ -222,7 +230,14 @@ enum control_status control_tasks_clear(struct store *st, const struct dag *dag,
 		goto rollback;
 	}
 	status = CONTROL_FAILED;
-	if (!clear_picked(st, dag, &run, &tis, pick, out, err) || !store_commit(st, err))
+	if (!clear_picked(st, dag, &run, &tis, pick, out, err))
+		goto rollback;
+	if (req->dry_run) { /* what would be cleared, in out; nothing changed */
+		store_rollback(st);
+		status = CONTROL_OK;
+		goto out;
+	}
+	if (!store_commit(st, err))
 		goto rollback;
 	status = CONTROL_OK;
 	goto out;

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "swarmflow/common/util.h"
+#include "swarmflow/core/dag.h"
 #include "swarmflow/store/store.h"
 #include "swarmflow/web/web.h"
 
@@ -16,26 +17,54 @@
 
 enum route_id {
 	R_NONE,
-	R_DAGS,      /* GET /api/v1/dags */
-	R_DAG,       /* GET /api/v1/dags/{dag} */
-	R_DAG_PATCH, /* PATCH /api/v1/dags/{dag} */
-	R_DAG_RUNS,  /* GET /api/v1/dags/{dag}/runs */
-	R_TRIGGER,   /* POST /api/v1/dags/{dag}/runs */
-	R_RUNS,      /* GET /api/v1/runs */
-	R_RUN,       /* GET /api/v1/dags/{dag}/runs/{run} */
-	R_RUN_TASKS, /* GET /api/v1/dags/{dag}/runs/{run}/tasks */
-	R_GRID,      /* GET /api/v1/dags/{dag}/grid */
-	R_TRIES,     /* GET /api/v1/dags/{dag}/runs/{run}/tasks/{task}/tries */
-	R_LOGS,      /* GET /api/v1/dags/{dag}/runs/{run}/tasks/{task}/logs/{try} */
-	R_CLEAR,     /* POST /api/v1/dags/{dag}/runs/{run}/clear */
+	/* The UI's own API, under /ui/api (see route.c for the paths). */
+	R_DAGS,      /* GET /ui/api/dags */
+	R_DAG,       /* GET /ui/api/dags/{dag} */
+	R_DAG_PATCH, /* PATCH /ui/api/dags/{dag} */
+	R_DAG_RUNS,  /* GET /ui/api/dags/{dag}/runs */
+	R_TRIGGER,   /* POST /ui/api/dags/{dag}/runs */
+	R_RUNS,      /* GET /ui/api/runs */
+	R_RUN,       /* GET /ui/api/dags/{dag}/runs/{run} */
+	R_RUN_TASKS, /* GET /ui/api/dags/{dag}/runs/{run}/tasks */
+	R_GRID,      /* GET /ui/api/dags/{dag}/grid */
+	R_TRIES,     /* GET /ui/api/dags/{dag}/runs/{run}/tasks/{task}/tries */
+	R_LOGS,      /* GET /ui/api/dags/{dag}/runs/{run}/tasks/{task}/logs/{try} */
+	R_CLEAR,     /* POST /ui/api/dags/{dag}/runs/{run}/clear */
 	R_METRICS,   /* GET /metrics */
 	R_HEALTH,    /* GET /health */
-	R_UI,        /* GET of any other path outside /api: the UI's files */
+	/* Airflow's stable REST API, under /api/v1 (af_*.c). */
+	R_AF_HEALTH,
+	R_AF_VERSION,
+	R_AF_DAGS,
+	R_AF_IMPORT_ERRORS,
+	R_AF_POOLS,
+	R_AF_POOL,
+	R_AF_RUNS,      /* GET /dags/{dag}/dagRuns and /dags/~/dagRuns (no {dag}) */
+	R_AF_RUNS_LIST, /* POST /dags/~/dagRuns/list */
+	R_AF_TIS_LIST,  /* POST /dags/~/dagRuns/~/taskInstances/list */
+	R_AF_DAG,
+	R_AF_DAG_PATCH,
+	R_AF_DAG_DETAILS,
+	R_AF_TASKS,
+	R_AF_CLEAR_TIS,
+	R_AF_TRIGGER,
+	R_AF_RUN,
+	R_AF_RUN_PATCH,
+	R_AF_RUN_DELETE,
+	R_AF_RUN_CLEAR,
+	R_AF_TIS,
+	R_AF_TI,
+	R_AF_LOGS,
+	R_AF_TIS_MAPPED, /* GET .../taskInstances/{task}/listMapped */
+	R_AF_TI_MAPPED,  /* GET .../taskInstances/{task}/{map} */
+	R_AF_XCOMS,      /* GET .../taskInstances/{task}/xcomEntries */
+	R_AF_XCOM,       /* GET .../taskInstances/{task}/xcomEntries/{key} */
+	R_UI,            /* GET of any other path outside /api and /ui/api: the UI's files */
 	R_COUNT,
 };
 
 /* Path parameters, by position in the pattern. */
-enum { ARG_DAG, ARG_RUN, ARG_TASK, ARG_TRY, ROUTE_MAX_ARGS };
+enum { ARG_DAG, ARG_RUN, ARG_TASK, ARG_TRY, ARG_POOL, ARG_MAP, ARG_KEY, ROUTE_MAX_ARGS };
 
 struct route_match {
 	enum route_id id;
@@ -44,12 +73,15 @@ struct route_match {
 	char allow[64];             /* for 405: "GET, PATCH" */
 	char *args[ROUTE_MAX_ARGS]; /* percent-decoded and validated; NULL when not in the path */
 	int64_t try_number;         /* {try} */
-	bool mutating;              /* PATCH or POST: needs the bearer token */
+	int64_t map_index;          /* {map}: -1 (not mapped) to INT32_MAX */
+	bool mutating;              /* PATCH, POST or DELETE: needs the token */
+	bool airflow;               /* under /api/v1: Airflow's API (repeated query keys) */
 };
 
 /* Matches method and the raw request target (path and query as the client sent them) against
  * the route table. The query is ignored here. Path parameters are percent-decoded and checked:
- * DAG and task ids (dag_id_valid), run ids (control_run_id_valid), try numbers (1 to 1000000).
+ * DAG and task ids (dag_id_valid), run ids (control_run_id_valid), try numbers (1 to 1000000),
+ * map indexes (-1 to INT32_MAX), XCom keys (1 to 250 bytes).
  * HEAD is served as GET. A trailing '/' after an API path is ignored. Free with
  * route_match_finish(). */
 void route_match(const char *method, const char *target, struct route_match *out);
@@ -67,8 +99,13 @@ struct query {
 };
 
 /* Parses the query part of target (after '?'; none: empty). False with *err on a bad escape
- * or a key given twice. Free with query_finish(). */
-bool query_parse(const char *target, struct query *out, char **err);
+ * or, unless repeat (Airflow's arrays: state=a&state=b), a key given twice. Free with
+ * query_finish(). */
+bool query_parse(const char *target, bool repeat, struct query *out, char **err);
+/* Every value of key, in order (strv: caller finishes it). */
+void query_get_all(const struct query *q, const char *key, struct strv *out);
+/* The first key of q not in allowed (NULL-terminated), or NULL. */
+const char *query_unknown(const struct query *q, const char *const *allowed);
 void query_finish(struct query *q);
 /* The value of key, or NULL when absent. */
 const char *query_get(const struct query *q, const char *key);
@@ -78,7 +115,8 @@ bool query_int(const struct query *q, const char *key, int64_t def, int64_t min,
 	       int64_t *out, char **err);
 
 /* Checks the Authorization header of a mutating request against token (NULL: none
- * configured). 0 when allowed, else 401 (missing or wrong; compared in constant time) or 403
+ * configured): "Bearer TOKEN", or "Basic base64(USER:TOKEN)" with any user name (what Airflow's
+ * clients send). 0 when allowed, else 401 (missing or wrong; compared in constant time) or 403
  * (no token configured), with *why the message. */
 int auth_check(const char *header, const char *token, const char **why);
 
@@ -96,6 +134,7 @@ struct web_req {
 	const char *body; /* NULL or body_len bytes (at most WEB_MAX_BODY) */
 	size_t body_len;
 	struct store *store; /* this request's own connection */
+	const char *accept;  /* the Accept header, or NULL */
 };
 
 struct web_resp {
@@ -113,9 +152,12 @@ struct web_resp {
 
 /* Sets a JSON body and status (takes the reference). */
 void resp_json(struct web_resp *r, int status, json_t *body);
-/* Sets {"error": message} and status. */
+/* Sets status and a Problem JSON body (RFC 7807, as Airflow's: type, title, status, detail)
+ * that also carries the message as "error" (what the UI reads). */
 void resp_error(struct web_resp *r, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* The HTTP status of a control operation's end (control.h): 200, 400, 404, 409 or 500. */
+int web_control_http(int control_status);
 /* 500 with the store's message (also logged), then frees err. */
 void resp_store_error(struct web_resp *r, char *err);
 
@@ -140,6 +182,39 @@ void api_tries(struct web_req *q, struct web_resp *r);
 void api_clear(struct web_req *q, struct web_resp *r);
 /* api_logs.c */
 void api_logs(struct web_req *q, struct web_resp *r);
+/* The log of the path's try from offset: {"content", "next_offset", "complete"} (200), or an
+ * error answer. The one reader behind the UI's and Airflow's logs endpoints. */
+void logs_answer(struct web_req *q, struct web_resp *r, int64_t offset);
+/* af_meta.c: Airflow's API, what is not DAGs, runs or task instances */
+void af_health(struct web_req *q, struct web_resp *r);
+void af_version(struct web_req *q, struct web_resp *r);
+void af_import_errors(struct web_req *q, struct web_resp *r);
+void af_pools(struct web_req *q, struct web_resp *r);
+void af_pool(struct web_req *q, struct web_resp *r);
+/* af_dags.c */
+void af_dags_list(struct web_req *q, struct web_resp *r);
+void af_dag_get(struct web_req *q, struct web_resp *r);
+void af_dag_patch(struct web_req *q, struct web_resp *r);
+void af_dag_details(struct web_req *q, struct web_resp *r);
+void af_tasks(struct web_req *q, struct web_resp *r);
+/* af_runs.c */
+void af_runs_get(struct web_req *q, struct web_resp *r);
+void af_runs_post_list(struct web_req *q, struct web_resp *r);
+void af_trigger(struct web_req *q, struct web_resp *r);
+void af_run_get(struct web_req *q, struct web_resp *r);
+void af_run_patch(struct web_req *q, struct web_resp *r);
+void af_run_delete(struct web_req *q, struct web_resp *r);
+void af_run_clear(struct web_req *q, struct web_resp *r);
+/* af_tis.c */
+void af_tis_get(struct web_req *q, struct web_resp *r);
+void af_tis_post_list(struct web_req *q, struct web_resp *r);
+void af_ti_get(struct web_req *q, struct web_resp *r);
+void af_clear_tis(struct web_req *q, struct web_resp *r);
+void af_logs(struct web_req *q, struct web_resp *r);
+void af_tis_mapped(struct web_req *q, struct web_resp *r);
+/* af_xcom.c */
+void af_xcoms_list(struct web_req *q, struct web_resp *r);
+void af_xcom_get(struct web_req *q, struct web_resp *r);
 /* status.c */
 void api_metrics(struct web_req *q, struct web_resp *r);
 void api_health(struct web_req *q, struct web_resp *r);
@@ -159,8 +234,34 @@ json_t *ti_to_json(const struct ti *ti, int64_t now_ms);
 json_t *req_dag(struct web_req *q, struct web_resp *r);
 /* The run of the path's {dag} and {run}; false after setting a 404 or 500. */
 bool req_run(struct web_req *q, struct web_resp *r, struct run *out);
-/* The run's task instance of {task}; false after setting a 404 or 500. */
+/* The task instance of task_id with map_index in tis, or NULL; *mapped says whether the task
+ * has mapped instances there. */
+struct ti *ti_list_find(const struct ti_list *tis, const char *task_id, int64_t map_index,
+			bool *mapped);
+/* The run's task instance of {task}, of the map index {map} when the path names one, else of
+ * ?map_index (default -1: an unmapped task); false after setting a 400, 404 or 500. */
 bool req_ti(struct web_req *q, struct web_resp *r, const struct run *run, struct ti *out);
+
+/* What a write names: the path's DAG (the snapshot's JSON and a struct dag made from it) and
+ * the request body. */
+struct req_write {
+	json_t *dag_json, *body;
+	struct dag *dag;
+};
+/* Fills w: the DAG (404), the body as an object with no key outside fields (NULL: any; 400),
+ * the struct dag (500 when unusable). False after answering. Finish with req_write_finish(). */
+bool req_write_begin(struct web_req *q, struct web_resp *r, const char *const *fields,
+		     struct req_write *w);
+void req_write_finish(struct req_write *w);
+struct control_trigger;
+struct control_clear;
+struct control_clear_result;
+/* control_run_create, logged; false after answering its refusal (400, 404, 409, 500). */
+bool req_trigger(struct web_req *q, struct web_resp *r, const struct dag *dag,
+		 const struct control_trigger *t, struct run *out);
+/* control_tasks_clear, logged unless a dry run; false after answering its refusal. */
+bool req_clear(struct web_req *q, struct web_resp *r, const struct dag *dag,
+	       const struct control_clear *req, struct control_clear_result *out);
 
 /* ---- the server's resources (server.c) ---- */
 
@@ -168,6 +269,9 @@ bool req_ti(struct web_req *q, struct web_resp *r, const struct run *run, struct
 struct web_dags *web_dags_of(struct web *w);
 struct metrics *web_metrics_of(struct web *w);
 const char *web_state_dir(struct web *w);
+/* Airflow's Pool objects by name (default_pool and the config's pools), slots not in use
+ * counted. Borrowed: the server's, never changed. */
+json_t *web_pools_of(struct web *w);
 /* The engine for live logs, locked for the caller (one request at a time uses it); NULL with
  * *err when it cannot be made. Every successful call is paired with web_engine_release(). */
 struct engine *web_engine_take(struct web *w, char **err);

@@ -39,6 +39,7 @@ struct web {
 	char *state_dir;
 	struct metrics *metrics;
 	struct web_dags *dags;
+	json_t *pools; /* Airflow's Pool objects by name: default_pool and the config's */
 	/* One SQLite connection per serving thread, lent per request. */
 	pthread_mutex_t stores_lock;
 	pthread_cond_t stores_free;
@@ -70,6 +71,11 @@ struct web_dags *web_dags_of(struct web *w)
 struct metrics *web_metrics_of(struct web *w)
 {
 	return w->metrics;
+}
+
+json_t *web_pools_of(struct web *w)
+{
+	return w->pools;
 }
 
 const char *web_state_dir(struct web *w)
@@ -144,7 +150,9 @@ static void add_ui_headers(struct MHD_Response *resp)
 static struct MHD_Response *make_response(struct web_resp *r)
 {
 	struct MHD_Response *resp;
-	if (r->static_data) {
+	if (r->status == 204) {
+		resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+	} else if (r->static_data) {
 		resp = MHD_create_response_from_buffer(r->len, (void *)r->static_data,
 						       MHD_RESPMEM_PERSISTENT);
 	} else if (r->data) {
@@ -161,7 +169,7 @@ static struct MHD_Response *make_response(struct web_resp *r)
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	if (r->content_type)
 		MHD_add_response_header(resp, "Content-Type", r->content_type);
-	else
+	else if (r->status != 204)
 		add_json_headers(resp);
 	if (r->ui)
 		add_ui_headers(resp);
@@ -177,7 +185,7 @@ static struct MHD_Response *make_response(struct web_resp *r)
 static enum MHD_Result send_resp(struct web *w, struct MHD_Connection *c, struct web_resp *r,
 				 const struct request *req, const char *method)
 {
-	if (!r->json && !r->data && !r->static_data)
+	if (!r->json && !r->data && !r->static_data && r->status != 204)
 		resp_error(r, 500, "no answer");
 	struct MHD_Response *resp = make_response(r);
 	enum MHD_Result ok = MHD_NO;
@@ -197,11 +205,46 @@ static enum MHD_Result send_resp(struct web *w, struct MHD_Connection *c, struct
 /* ---- one request ---- */
 
 static const web_handler handlers[R_COUNT] = {
-    [R_DAGS] = api_dags_list,     [R_DAG] = api_dag_get,         [R_DAG_PATCH] = api_dag_patch,
-    [R_DAG_RUNS] = api_runs_list, [R_TRIGGER] = api_trigger,     [R_RUNS] = api_runs_list,
-    [R_RUN] = api_run_get,        [R_RUN_TASKS] = api_run_tasks, [R_GRID] = api_grid,
-    [R_TRIES] = api_tries,        [R_LOGS] = api_logs,           [R_CLEAR] = api_clear,
-    [R_METRICS] = api_metrics,    [R_HEALTH] = api_health,
+    [R_DAGS] = api_dags_list,
+    [R_DAG] = api_dag_get,
+    [R_DAG_PATCH] = api_dag_patch,
+    [R_DAG_RUNS] = api_runs_list,
+    [R_TRIGGER] = api_trigger,
+    [R_RUNS] = api_runs_list,
+    [R_RUN] = api_run_get,
+    [R_RUN_TASKS] = api_run_tasks,
+    [R_GRID] = api_grid,
+    [R_TRIES] = api_tries,
+    [R_LOGS] = api_logs,
+    [R_CLEAR] = api_clear,
+    [R_METRICS] = api_metrics,
+    [R_HEALTH] = api_health,
+    [R_AF_HEALTH] = af_health,
+    [R_AF_VERSION] = af_version,
+    [R_AF_DAGS] = af_dags_list,
+    [R_AF_IMPORT_ERRORS] = af_import_errors,
+    [R_AF_POOLS] = af_pools,
+    [R_AF_POOL] = af_pool,
+    [R_AF_RUNS] = af_runs_get,
+    [R_AF_RUNS_LIST] = af_runs_post_list,
+    [R_AF_TIS_LIST] = af_tis_post_list,
+    [R_AF_DAG] = af_dag_get,
+    [R_AF_DAG_PATCH] = af_dag_patch,
+    [R_AF_DAG_DETAILS] = af_dag_details,
+    [R_AF_TASKS] = af_tasks,
+    [R_AF_CLEAR_TIS] = af_clear_tis,
+    [R_AF_TRIGGER] = af_trigger,
+    [R_AF_RUN] = af_run_get,
+    [R_AF_RUN_PATCH] = af_run_patch,
+    [R_AF_RUN_DELETE] = af_run_delete,
+    [R_AF_RUN_CLEAR] = af_run_clear,
+    [R_AF_TIS] = af_tis_get,
+    [R_AF_TI] = af_ti_get,
+    [R_AF_LOGS] = af_logs,
+    [R_AF_TIS_MAPPED] = af_tis_mapped,
+    [R_AF_TI_MAPPED] = af_ti_get,
+    [R_AF_XCOMS] = af_xcoms_list,
+    [R_AF_XCOM] = af_xcom_get,
 };
 
 static void serve_ui(const struct request *req, struct web_resp *r)
@@ -252,7 +295,8 @@ static bool refuse_early(struct web *w, struct MHD_Connection *c, struct request
 	return false;
 }
 
-static void dispatch(struct web *w, struct request *req, struct web_resp *r)
+static void dispatch(struct web *w, struct MHD_Connection *c, struct request *req,
+		     struct web_resp *r)
 {
 	if (req->route.id == R_UI) {
 		serve_ui(req, r);
@@ -260,7 +304,7 @@ static void dispatch(struct web *w, struct request *req, struct web_resp *r)
 	}
 	struct query query;
 	char *err = NULL;
-	if (!query_parse(req->target, &query, &err)) {
+	if (!query_parse(req->target, req->route.airflow, &query, &err)) {
 		resp_error(r, 400, "%s", err);
 		free(err);
 		return;
@@ -272,6 +316,7 @@ static void dispatch(struct web *w, struct request *req, struct web_resp *r)
 	    .query = &query,
 	    .body = req->body.data,
 	    .body_len = req->body.len,
+	    .accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept"),
 	    .store = store_take(w, &slot),
 	};
 	handlers[req->route.id](&q, r);
@@ -317,7 +362,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	if (req->body.too_big)
 		resp_error(&r, 413, "request body over %d bytes", WEB_MAX_BODY);
 	else
-		dispatch(w, req, &r);
+		dispatch(w, c, req, &r);
 	return send_resp(w, c, &r, req, method);
 }
 
@@ -481,6 +526,25 @@ static bool open_stores(struct web *w, char **err)
 	return ok;
 }
 
+/* Airflow's pools: default_pool (tasks that name none; parallelism slots) and the config's. */
+static json_t *pools_json(const struct config *cfg)
+{
+	json_t *pools = json_object();
+	for (size_t i = 0; i <= cfg->n_pools; i++) {
+		const char *name = i < cfg->n_pools ? cfg->pools[i].name : "default_pool";
+		int slots = i < cfg->n_pools ? cfg->pools[i].slots : cfg->parallelism;
+		json_object_set_new(
+		    pools, name,
+		    json_pack("{s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:b, s:s}", "name", name,
+			      "slots", slots, "occupied_slots", 0, "running_slots", 0,
+			      "queued_slots", 0, "scheduled_slots", 0, "open_slots", slots,
+			      "deferred_slots", 0, "include_deferred", 0, "description",
+			      i < cfg->n_pools ? "from the configuration"
+					       : "tasks without a pool (parallelism)"));
+	}
+	return pools;
+}
+
 static void engine_opts_copy(struct web *w, const struct config *cfg)
 {
 	const char *verify = getenv("DOCKER_TLS_VERIFY");
@@ -532,6 +596,7 @@ struct web *web_start(const struct config *cfg, struct metrics *m, struct web_da
 	w->metrics = m;
 	w->dags = dags;
 	w->state_dir = xstrdup(cfg->state_dir);
+	w->pools = pools_json(cfg);
 	engine_opts_copy(w, cfg);
 	if ((cfg->api_token_file && !web_token_read(cfg->api_token_file, &w->token, err)) ||
 	    !open_stores(w, err))
@@ -571,6 +636,7 @@ void web_stop(struct web *w)
 		explicit_bzero(w->token, strlen(w->token));
 	free(w->token);
 	free(w->state_dir);
+	json_decref(w->pools);
 	free(w->docker_host);
 	free(w->api_version);
 	free(w->cert_path);

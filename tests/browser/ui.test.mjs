@@ -70,7 +70,7 @@ async function api(method, p, body, token) {
   const headers = { Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (token) headers.Authorization = 'Bearer ' + token;
-  const res = await fetch(ORIGIN + '/api/v1' + p, {
+  const res = await fetch(ORIGIN + '/ui/api' + p, {
     method, headers, body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();
@@ -130,7 +130,7 @@ async function triggerFromUi(page, dag, confText) {
   await openTrigger(page);
   await page.locator('#trigger-conf').fill(confText);
   const [resp] = await Promise.all([
-    page.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith(`/api/v1/dags/${enc(dag)}/runs`)),
+    page.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith(`/ui/api/dags/${enc(dag)}/runs`)),
     page.locator('#trigger-submit').click(),
   ]);
   assert(resp.status() === 201, `POST runs answered ${resp.status()}: ${await resp.text()}`);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # shellcheck source-path=SCRIPTDIR
-# 74_api: the REST API, /metrics and /health of `swarmflow scheduler` on the real swarm, with curl:
+# 74_api: the UI's own API (/ui/api), /metrics and /health of `swarmflow scheduler` on the real swarm, with curl:
 # the DAG list with its import errors, a trigger whose conf reaches a task's output, the run
 # followed to its end through the API, task instances, stored logs and a running task's log
 # tailed live, pause/unpause, clear and the rerun it makes, 401 without the token, 403 when no
@@ -108,7 +108,7 @@ assert_eq ok "$(jr .status)" "health status"
 assert_eq "$sched_pid" "$(jr .pid)" "health names the scheduler's pid"
 
 step "the DAG list, one DAG, and the import errors"
-expect 200 GET /api/v1/dags
+expect 200 GET /ui/api/dags
 assert_eq 1 "$(jr '.dags | length')" "number of DAGs"
 assert_eq "$DAG" "$(jr '.dags[0].dag_id')" "dag_id"
 assert_eq "REST API end to end" "$(jr '.dags[0].description')" "description"
@@ -119,7 +119,7 @@ assert_eq 0 "$(jr '.dags[0].recent_runs | length')" "recent runs before any"
 assert_contains "$(jr '.import_errors[0].file')" "broken.dag" "import error file"
 assert_eq 2 "$(jr '.import_errors[0].line')" "import error line"
 assert_ne "" "$(jr '.import_errors[0].message')" "import error message"
-expect 200 GET "/api/v1/dags/$DAG"
+expect 200 GET "/ui/api/dags/$DAG"
 assert_eq "greet,slow,flaky,after" "$(jr '[.tasks[].task_id] | join(",")')" "tasks in dependency order"
 assert_eq "flaky,slow" "$(jr '.tasks[3].upstream | join(",")')" "upstream of after"
 assert_eq "$IMAGE" "$(jr '.tasks[0].image')" "image"
@@ -127,30 +127,30 @@ assert_eq all_success "$(jr '.tasks[0].trigger_rule')" "trigger_rule"
 assert_eq 0 "$(jr '.tasks[0].retries')" "retries"
 
 step "writes need the bearer token"
-expect_error 401 "missing bearer token" POST "/api/v1/dags/$DAG/runs" '{}'
+expect_error 401 "missing bearer token" POST "/ui/api/dags/$DAG/runs" '{}'
 assert_line_match "$HEADERS" '^WWW-Authenticate: Bearer' "WWW-Authenticate header"
-expect_error 401 "invalid bearer token" POST "/api/v1/dags/$DAG/runs" '{}' "${TOKEN}x"
-expect_error 401 "invalid bearer token" PATCH "/api/v1/dags/$DAG" '{"paused": true}' wrong
+expect_error 401 "invalid bearer token" POST "/ui/api/dags/$DAG/runs" '{}' "${TOKEN}x"
+expect_error 401 "invalid bearer token" PATCH "/ui/api/dags/$DAG" '{"paused": true}' wrong
 assert_eq 0 "$(sqlite "SELECT COUNT(*) FROM dag_runs")" "runs after refused writes"
 
 step "trigger a run with a conf"
-expect 201 POST "/api/v1/dags/$DAG/runs" '{"conf": {"greeting": "hello-api-7f3a"}, "run_id": "'$RUN'"}' "$TOKEN"
+expect 201 POST "/ui/api/dags/$DAG/runs" '{"conf": {"greeting": "hello-api-7f3a"}, "run_id": "'$RUN'"}' "$TOKEN"
 assert_eq "$RUN" "$(jr .run_id)" "run_id"
 assert_eq queued "$(jr .state)" "state of the new run"
 assert_eq manual "$(jr .run_type)" "run_type"
 assert_eq hello-api-7f3a "$(jr .conf.greeting)" "conf.greeting"
-assert_line_match "$HEADERS" "^Location: /api/v1/dags/$DAG/runs/$RUN\$" "Location header"
-expect_error 409 "run '$RUN' already exists for DAG '$DAG'" POST "/api/v1/dags/$DAG/runs" '{"run_id": "'$RUN'"}' "$TOKEN"
-expect_error 400 "conf: expected a JSON object" POST "/api/v1/dags/$DAG/runs" '{"conf": [1]}' "$TOKEN"
-expect_error 400 "invalid JSON" POST "/api/v1/dags/$DAG/runs" '{"conf":' "$TOKEN"
-expect_error 404 "unknown DAG 'nosuch'" POST /api/v1/dags/nosuch/runs '{}' "$TOKEN"
-expect_error 404 "unknown DAG 'broken'" POST /api/v1/dags/broken/runs '{}' "$TOKEN"
+assert_line_match "$HEADERS" "^Location: /ui/api/dags/$DAG/runs/$RUN\$" "Location header"
+expect_error 409 "run '$RUN' already exists for DAG '$DAG'" POST "/ui/api/dags/$DAG/runs" '{"run_id": "'$RUN'"}' "$TOKEN"
+expect_error 400 "conf: expected a JSON object" POST "/ui/api/dags/$DAG/runs" '{"conf": [1]}' "$TOKEN"
+expect_error 400 "invalid JSON" POST "/ui/api/dags/$DAG/runs" '{"conf":' "$TOKEN"
+expect_error 404 "unknown DAG 'nosuch'" POST /ui/api/dags/nosuch/runs '{}' "$TOKEN"
+expect_error 404 "unknown DAG 'broken'" POST /ui/api/dags/broken/runs '{}' "$TOKEN"
 big=$(head -c 70000 /dev/zero | tr '\0' ' ')
-expect_error 413 "request body over 65536 bytes" POST "/api/v1/dags/$DAG/runs" "{\"conf\": {}$big}" "$TOKEN"
+expect_error 413 "request body over 65536 bytes" POST "/ui/api/dags/$DAG/runs" "{\"conf\": {}$big}" "$TOKEN"
 assert_eq 1 "$(sqlite "SELECT COUNT(*) FROM dag_runs")" "runs after the refused triggers"
 
 step "a running task's log is tailed live from the engine"
-LOGS="/api/v1/dags/$DAG/runs/$RUN/tasks"
+LOGS="/ui/api/dags/$DAG/runs/$RUN/tasks"
 slow_running() {
 	api GET "$LOGS" && [[ $(jr '.task_instances[] | select(.task_id == "slow") | .state') == running ]]
 }
@@ -165,7 +165,7 @@ assert_ne 0 "$(jr .next_offset)" "next_offset of the live log"
 
 step "follow the run to its end through the API (flaky fails on try 1)"
 run_over() {
-	api GET "/api/v1/dags/$DAG/runs/$RUN" && [[ $(jr .state) == success || $(jr .state) == failed ]]
+	api GET "/ui/api/dags/$DAG/runs/$RUN" && [[ $(jr .state) == success || $(jr .state) == failed ]]
 }
 wait_until 120 "run $RUN to end" run_over
 assert_eq failed "$(jr .state)" "state of the run"
@@ -197,35 +197,35 @@ assert_contains "$(jr .content)" "tick-2" "slow's stored log"
 assert_eq true "$(jr .complete)" "slow's stored log is complete"
 
 step "the grid and the lists"
-expect 200 GET "/api/v1/dags/$DAG/grid?limit=5"
+expect 200 GET "/ui/api/dags/$DAG/grid?limit=5"
 assert_eq "greet,slow,flaky,after" "$(jr '.tasks | join(",")')" "grid tasks"
 assert_eq failed "$(jr '.runs[0].tasks.flaky')" "grid: flaky"
 assert_eq "$RUN" "$(jr '.runs[0].run_id')" "grid: run"
-expect 200 GET "/api/v1/dags/$DAG/runs"
+expect 200 GET "/ui/api/dags/$DAG/runs"
 assert_eq 1 "$(jr .total)" "total runs"
-expect 200 GET "/api/v1/runs?dag_id=$DAG&state=failed&limit=10&offset=0"
+expect 200 GET "/ui/api/runs?dag_id=$DAG&state=failed&limit=10&offset=0"
 assert_eq 1 "$(jr .total)" "failed runs"
 assert_eq "$RUN" "$(jr '.runs[0].run_id')" "failed run"
-expect 200 GET "/api/v1/runs?state=success"
+expect 200 GET "/ui/api/runs?state=success"
 assert_eq 0 "$(jr .total)" "successful runs so far"
-expect 200 GET /api/v1/dags
+expect 200 GET /ui/api/dags
 assert_eq "$RUN" "$(jr '.dags[0].recent_runs[0].run_id')" "recent run"
 
 step "pause and unpause"
-expect 200 PATCH "/api/v1/dags/$DAG" '{"paused": true}' "$TOKEN"
+expect 200 PATCH "/ui/api/dags/$DAG" '{"paused": true}' "$TOKEN"
 assert_eq true "$(jr .paused)" "paused after PATCH"
 assert_eq true "$("$SWARMFLOW_BIN" dags list --json | jq -r ".[] | select(.dag_id == \"$DAG\") | .paused")" \
 	"dags list sees the pause"
-expect 200 GET "/api/v1/dags/$DAG"
+expect 200 GET "/ui/api/dags/$DAG"
 assert_eq true "$(jr .paused)" "GET after PATCH"
-expect_error 400 "paused: expected true or false" PATCH "/api/v1/dags/$DAG" '{"paused": "no"}' "$TOKEN"
-expect 200 PATCH "/api/v1/dags/$DAG" '{"paused": false}' "$TOKEN"
+expect_error 400 "paused: expected true or false" PATCH "/ui/api/dags/$DAG" '{"paused": "no"}' "$TOKEN"
+expect 200 PATCH "/ui/api/dags/$DAG" '{"paused": false}' "$TOKEN"
 assert_eq false "$(jr .paused)" "paused after unpausing"
 
 step "clear the failed task and its downstream; the daemon runs them again"
-expect_error 400 "DAG '$DAG' has no task 'nosuch'" POST "/api/v1/dags/$DAG/runs/$RUN/clear" '{"tasks": ["nosuch"]}' "$TOKEN"
-expect_error 401 "bearer token" POST "/api/v1/dags/$DAG/runs/$RUN/clear" '{}'
-expect 200 POST "/api/v1/dags/$DAG/runs/$RUN/clear" '{"downstream": true}' "$TOKEN"
+expect_error 400 "DAG '$DAG' has no task 'nosuch'" POST "/ui/api/dags/$DAG/runs/$RUN/clear" '{"tasks": ["nosuch"]}' "$TOKEN"
+expect_error 401 "bearer token" POST "/ui/api/dags/$DAG/runs/$RUN/clear" '{}'
+expect 200 POST "/ui/api/dags/$DAG/runs/$RUN/clear" '{"downstream": true}' "$TOKEN"
 assert_eq "flaky,after" "$(jr '[.cleared[].task_id] | join(",")')" "cleared tasks"
 assert_eq "failed,upstream_failed" "$(jr '[.cleared[].previous_state] | join(",")')" "their states"
 assert_eq true "$(jr .requeued)" "the run is queued again"
@@ -244,16 +244,16 @@ expect 200 GET "$LOGS/flaky/logs/2"
 assert_contains "$(jr .content)" "flaky try 2" "log of try 2"
 
 step "404, 400 and 405"
-expect_error 404 "unknown DAG 'nosuch'" GET /api/v1/dags/nosuch
-expect_error 404 "no run 'nosuch' for DAG '$DAG'" GET "/api/v1/dags/$DAG/runs/nosuch"
+expect_error 404 "unknown DAG 'nosuch'" GET /ui/api/dags/nosuch
+expect_error 404 "no run 'nosuch' for DAG '$DAG'" GET "/ui/api/dags/$DAG/runs/nosuch"
 expect_error 404 "run '$RUN' has no task 'nosuch'" GET "$LOGS/nosuch/tries"
 expect_error 404 "task 'flaky' has no try 9" GET "$LOGS/flaky/logs/9"
-expect_error 404 "no such endpoint" GET /api/v1/nothing
-expect_error 400 "invalid DAG id" GET "/api/v1/dags/a%2Fb"
+expect_error 404 "no such endpoint" GET /ui/api/nothing
+expect_error 400 "invalid DAG id" GET "/ui/api/dags/a%2Fb"
 expect_error 400 "invalid try number" GET "$LOGS/flaky/logs/0"
-expect_error 400 "limit: expected an integer from 1 to 1000, got '0'" GET "/api/v1/runs?limit=0"
-expect_error 400 "state: unknown run state" GET "/api/v1/runs?state=done"
-expect_error 405 "method DELETE is not allowed" DELETE "/api/v1/dags/$DAG"
+expect_error 400 "limit: expected an integer from 1 to 1000, got '0'" GET "/ui/api/runs?limit=0"
+expect_error 400 "state: unknown run state" GET "/ui/api/runs?state=done"
+expect_error 405 "method DELETE is not allowed" DELETE "/ui/api/dags/$DAG"
 assert_line_match "$HEADERS" '^Allow: GET, HEAD, PATCH$' "Allow header"
 
 step "metrics count what ran"
@@ -295,9 +295,9 @@ wait_until 20 "the read-only server's address" has_url "$BG_LOG"
 main_base=$BASE
 BASE=$(url_of "$BG_LOG")
 wait_until 30 "the read-only scheduler's loop to run (GET /health 200)" healthy
-expect_error 403 "read-only: no api_token_file configured" POST "/api/v1/dags/$DAG/runs" '{}' "$TOKEN"
-expect_error 403 "read-only" PATCH "/api/v1/dags/$DAG" '{"paused": true}' "$TOKEN"
-expect 200 GET /api/v1/dags
+expect_error 403 "read-only: no api_token_file configured" POST "/ui/api/dags/$DAG/runs" '{}' "$TOKEN"
+expect_error 403 "read-only" PATCH "/ui/api/dags/$DAG" '{"paused": true}' "$TOKEN"
+expect 200 GET /ui/api/dags
 kill -TERM "$ro_pid"
 rc=0
 wait "$ro_pid" || rc=$?

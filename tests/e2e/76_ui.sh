@@ -143,7 +143,7 @@ web_up() {
 		(async () => {
 			const page = await fetch(process.env.URL);
 			const body = await page.text();
-			const dags = await fetch(process.env.URL + "api/v1/dags");
+			const dags = await fetch(process.env.URL + "ui/api/dags");
 			const ok = page.ok && /text\/html/.test(page.headers.get("content-type") || "") &&
 				body.includes("app.js") && dags.ok;
 			process.exit(ok ? 0 : 1);

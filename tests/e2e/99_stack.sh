@@ -80,7 +80,7 @@ web="http://127.0.0.1:$SWARMFLOW_WEB_PORT"
 web_up() { curl -fsS "$web/health" >/dev/null 2>&1; }
 wait_until 30 "GET $web/health" web_up
 curl -fsS "$web/" | grep -q "<html" || fail "GET / is not the UI page"
-code=$(curl -s -o /dev/null -w '%{http_code}' -X PATCH -d '{"paused": true}' "$web/api/v1/dags/dropped_in")
+code=$(curl -s -o /dev/null -w '%{http_code}' -X PATCH -d '{"paused": true}' "$web/ui/api/dags/dropped_in")
 assert_eq 401 "$code" "PATCH without the token"
 
 step "copy a new DAG file into the mounted folder; it appears without a restart"
@@ -109,11 +109,11 @@ wait_until 30 "the scheduler's 'dags reloaded files=1' log line" reloaded
 listed() { sfx dags list 2>/dev/null | grep -q '^dropped_in '; }
 wait_until 10 "dropped_in in 'dags list' inside the container" listed
 sfx dags list
-curl -fsS "$web/api/v1/dags" | jq -e '.dags | map(.dag_id) | index("dropped_in") != null' >/dev/null ||
-	fail "dropped_in is not in GET /api/v1/dags"
+curl -fsS "$web/ui/api/dags" | jq -e '.dags | map(.dag_id) | index("dropped_in") != null' >/dev/null ||
+	fail "dropped_in is not in GET /ui/api/dags"
 token=$(cat "$(dirname "$STACK_DAGS")/api_token")
 code=$(curl -s -o /dev/null -w '%{http_code}' -X PATCH -H "Authorization: Bearer $token" \
-	-d '{"paused": false}' "$web/api/v1/dags/dropped_in")
+	-d '{"paused": false}' "$web/ui/api/dags/dropped_in")
 assert_eq 200 "$code" "PATCH with the token from the Docker secret"
 assert_eq "$cid" "$(stack_container "$STACK")" "scheduler container (no restart)"
 assert_eq 1 "$(docker service ps -q "$svc" | wc -l)" "tasks of $svc (no restart)"

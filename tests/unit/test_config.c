@@ -531,6 +531,32 @@ static void test_lease_timeout(void **state)
 	config_finish(&cfg);
 }
 
+/* dag_rescan_interval: a duration of 1 s to 1 day (default 5 min), in the file and as
+ * SWARMFLOW_DAG_RESCAN_INTERVAL; 0 (no safety net) is refused by name and line. */
+static void test_dag_rescan_interval(void **state)
+{
+	(void)state;
+	struct config cfg;
+	config_init(&cfg);
+	assert_int_equal(cfg.dag_rescan_interval_s, 300);
+	parse_ok(&cfg, "dag_rescan_interval = \"10m\"\n");
+	assert_int_equal(cfg.dag_rescan_interval_s, 600);
+	char *envp[] = {"SWARMFLOW_DAG_RESCAN_INTERVAL=30", NULL};
+	env_ok(&cfg, envp);
+	assert_int_equal(cfg.dag_rescan_interval_s, 30);
+	char *err = NULL;
+	assert_false(config_parse_buf(&cfg, "\ndag_rescan_interval = 0\n", "t.conf", &err));
+	assert_string_equal(err, "t.conf:2: dag_rescan_interval: must be between 1s and 86400s");
+	free(err);
+	err = NULL;
+	char *bad[] = {"SWARMFLOW_DAG_RESCAN_INTERVAL=2d", NULL};
+	assert_false(config_apply_env(&cfg, bad, &err));
+	assert_non_null(err);
+	free(err);
+	assert_int_equal(cfg.dag_rescan_interval_s, 30);
+	config_finish(&cfg);
+}
+
 /* web_listen: every accepted spelling, and what is refused. */
 static void test_listen(void **state)
 {
@@ -860,6 +886,7 @@ int main(void)
 	    cmocka_unit_test(test_listen),
 	    cmocka_unit_test(test_node_lost_timeout),
 	    cmocka_unit_test(test_lease_timeout),
+	    cmocka_unit_test(test_dag_rescan_interval),
 	    cmocka_unit_test(test_env_bad_size),
 	    cmocka_unit_test(test_docker_host_env),
 	    cmocka_unit_test(test_docker_conf),

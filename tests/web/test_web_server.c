@@ -22,25 +22,17 @@
 
 static int setup(void **state)
 {
-	struct env *e = malloc(sizeof(*e));
-	env_start(e, true);
-	*state = e;
-	return 0;
+	return env_setup(state, true);
 }
 
 static int setup_read_only(void **state)
 {
-	struct env *e = malloc(sizeof(*e));
-	env_start(e, false);
-	*state = e;
-	return 0;
+	return env_setup(state, false);
 }
 
 static int teardown(void **state)
 {
-	env_stop(*state);
-	free(*state);
-	return 0;
+	return env_teardown(state);
 }
 
 /* Requests and checks the status; the caller finishes r. */
@@ -81,7 +73,7 @@ static void test_dags(void **state)
 {
 	struct env *e = *state;
 	struct http_resp r;
-	expect(e, &r, "GET", "/api/v1/dags", NULL, NULL, 200);
+	expect(e, &r, "GET", "/ui/api/dags", NULL, NULL, 200);
 	json_t *dags = json_object_get(r.json, "dags");
 	assert_int_equal(json_array_size(dags), 1);
 	json_t *d = json_array_get(dags, 0);
@@ -99,7 +91,7 @@ static void test_dags(void **state)
 	assert_string_equal(http_header(&r, "Cache-Control"), "no-store");
 	http_finish(&r);
 
-	expect(e, &r, "GET", "/api/v1/dags/api", NULL, NULL, 200);
+	expect(e, &r, "GET", "/ui/api/dags/api", NULL, NULL, 200);
 	json_t *tasks = json_object_get(r.json, "tasks");
 	assert_int_equal(json_array_size(tasks), 3);
 	assert_string_equal(jstr(json_array_get(tasks, 1), "task_id"), "two");
@@ -113,13 +105,13 @@ static void test_dags(void **state)
 	assert_true(json_is_false(json_object_get(r.json, "paused")));
 	http_finish(&r);
 
-	expect(e, &r, "HEAD", "/api/v1/dags/api", NULL, NULL, 200);
+	expect(e, &r, "HEAD", "/ui/api/dags/api", NULL, NULL, 200);
 	assert_string_equal(r.body, "");
 	http_finish(&r);
-	expect_error(e, "GET", "/api/v1/dags/nosuch", NULL, NULL, 404, "unknown DAG 'nosuch'");
-	expect_error(e, "GET", "/api/v1/dags/no%2Fsuch", NULL, NULL, 400, "invalid DAG id");
-	expect_error(e, "GET", "/api/v1/dagz", NULL, NULL, 404, "no such endpoint");
-	expect(e, &r, "DELETE", "/api/v1/dags/api", ENV_TOKEN, NULL, 405);
+	expect_error(e, "GET", "/ui/api/dags/nosuch", NULL, NULL, 404, "unknown DAG 'nosuch'");
+	expect_error(e, "GET", "/ui/api/dags/no%2Fsuch", NULL, NULL, 400, "invalid DAG id");
+	expect_error(e, "GET", "/ui/api/dagz", NULL, NULL, 404, "no such endpoint");
+	expect(e, &r, "DELETE", "/ui/api/dags/api", ENV_TOKEN, NULL, 405);
 	assert_string_equal(http_header(&r, "Allow"), "GET, HEAD, PATCH");
 	http_finish(&r);
 }
@@ -144,12 +136,12 @@ static void test_auth(void **state)
 {
 	struct env *e = *state;
 	struct http_resp r;
-	const char *path = "/api/v1/dags/api";
+	const char *path = "/ui/api/dags/api";
 	expect(e, &r, "PATCH", path, NULL, "{\"paused\": true}", 401);
 	assert_non_null(strstr(http_header(&r, "WWW-Authenticate"), "Bearer"));
 	http_finish(&r);
 	expect_error(e, "PATCH", path, "wrong", "{\"paused\": true}", 401, "invalid bearer token");
-	expect_error(e, "POST", "/api/v1/dags/api/runs", ENV_TOKEN "x", "{}", 401, "invalid");
+	expect_error(e, "POST", "/ui/api/dags/api/runs", ENV_TOKEN "x", "{}", 401, "invalid");
 	/* Nothing changed. */
 	bool paused = true;
 	char *err = NULL;
@@ -163,11 +155,11 @@ static void test_auth(void **state)
 static void test_read_only(void **state)
 {
 	struct env *e = *state;
-	expect_error(e, "POST", "/api/v1/dags/api/runs", ENV_TOKEN, "{}", 403,
+	expect_error(e, "POST", "/ui/api/dags/api/runs", ENV_TOKEN, "{}", 403,
 		     "read-only: no api_token_file configured");
-	expect_error(e, "PATCH", "/api/v1/dags/api", NULL, "{\"paused\": true}", 403, "read-only");
+	expect_error(e, "PATCH", "/ui/api/dags/api", NULL, "{\"paused\": true}", 403, "read-only");
 	struct http_resp r;
-	expect(e, &r, "GET", "/api/v1/dags", NULL, NULL, 200);
+	expect(e, &r, "GET", "/ui/api/dags", NULL, NULL, 200);
 	http_finish(&r);
 }
 
@@ -175,7 +167,7 @@ static void test_pause(void **state)
 {
 	struct env *e = *state;
 	struct http_resp r;
-	expect(e, &r, "PATCH", "/api/v1/dags/api", ENV_TOKEN, "{\"paused\": true}", 200);
+	expect(e, &r, "PATCH", "/ui/api/dags/api", ENV_TOKEN, "{\"paused\": true}", 200);
 	assert_true(json_is_true(json_object_get(r.json, "paused")));
 	assert_string_equal(jstr(r.json, "dag_id"), "api");
 	http_finish(&r);
@@ -183,23 +175,23 @@ static void test_pause(void **state)
 	char *err = NULL;
 	assert_true(store_dag_is_paused(e->st, "api", &paused, &err));
 	assert_true(paused);
-	expect(e, &r, "GET", "/api/v1/dags", NULL, NULL, 200);
+	expect(e, &r, "GET", "/ui/api/dags", NULL, NULL, 200);
 	assert_true(json_is_true(
 	    json_object_get(json_array_get(json_object_get(r.json, "dags"), 0), "paused")));
 	http_finish(&r);
-	expect(e, &r, "PATCH", "/api/v1/dags/api", ENV_TOKEN, "{\"paused\": false}", 200);
+	expect(e, &r, "PATCH", "/ui/api/dags/api", ENV_TOKEN, "{\"paused\": false}", 200);
 	assert_true(json_is_false(json_object_get(r.json, "paused")));
 	http_finish(&r);
-	expect_error(e, "PATCH", "/api/v1/dags/api", ENV_TOKEN, "{\"paused\": 1}", 400,
+	expect_error(e, "PATCH", "/ui/api/dags/api", ENV_TOKEN, "{\"paused\": 1}", 400,
 		     "paused: expected true or false");
-	expect_error(e, "PATCH", "/api/v1/dags/api", ENV_TOKEN, "{}", 400, "paused");
-	expect_error(e, "PATCH", "/api/v1/dags/api", ENV_TOKEN, "{\"paused\": true, \"x\": 1}", 400,
+	expect_error(e, "PATCH", "/ui/api/dags/api", ENV_TOKEN, "{}", 400, "paused");
+	expect_error(e, "PATCH", "/ui/api/dags/api", ENV_TOKEN, "{\"paused\": true, \"x\": 1}", 400,
 		     "unknown field 'x'");
-	expect_error(e, "PATCH", "/api/v1/dags/api", ENV_TOKEN, "{\"paused\": tru", 400,
+	expect_error(e, "PATCH", "/ui/api/dags/api", ENV_TOKEN, "{\"paused\": tru", 400,
 		     "invalid JSON");
-	expect_error(e, "PATCH", "/api/v1/dags/api", ENV_TOKEN, "[true]", 400,
+	expect_error(e, "PATCH", "/ui/api/dags/api", ENV_TOKEN, "[true]", 400,
 		     "expected a JSON object");
-	expect_error(e, "PATCH", "/api/v1/dags/nosuch", ENV_TOKEN, "{\"paused\": true}", 404,
+	expect_error(e, "PATCH", "/ui/api/dags/nosuch", ENV_TOKEN, "{\"paused\": true}", 404,
 		     "unknown DAG");
 }
 
@@ -207,7 +199,7 @@ static void test_trigger(void **state)
 {
 	struct env *e = *state;
 	struct http_resp r;
-	const char *runs = "/api/v1/dags/api/runs";
+	const char *runs = "/ui/api/dags/api/runs";
 	expect(e, &r, "POST", runs, ENV_TOKEN,
 	       "{\"conf\": {\"day\": \"mon\"}, \"run_id\": \"r 1\"}", 400);
 	http_finish(&r);
@@ -219,7 +211,7 @@ static void test_trigger(void **state)
 	assert_string_equal(jstr(json_object_get(r.json, "conf"), "day"), "mon");
 	assert_true(json_is_null(json_object_get(r.json, "start_date")));
 	assert_non_null(jstr(r.json, "data_interval_end"));
-	assert_string_equal(http_header(&r, "Location"), "/api/v1/dags/api/runs/r%3A1");
+	assert_string_equal(http_header(&r, "Location"), "/ui/api/dags/api/runs/r%3A1");
 	http_finish(&r);
 	expect_error(e, "POST", runs, ENV_TOKEN, "{\"run_id\": \"r:1\"}", 409,
 		     "run 'r:1' already exists for DAG 'api'");
@@ -228,7 +220,7 @@ static void test_trigger(void **state)
 	expect_error(e, "POST", runs, ENV_TOKEN, "{\"run_id\": 5}", 400,
 		     "run_id: expected a string");
 	expect_error(e, "POST", runs, ENV_TOKEN, "{\"confx\": {}}", 400, "unknown field 'confx'");
-	expect_error(e, "POST", "/api/v1/dags/nosuch/runs", ENV_TOKEN, "{}", 404, "unknown DAG");
+	expect_error(e, "POST", "/ui/api/dags/nosuch/runs", ENV_TOKEN, "{}", 404, "unknown DAG");
 	/* An empty body is {}: a run with a made-up id. */
 	expect(e, &r, "POST", runs, ENV_TOKEN, NULL, 201);
 	assert_non_null(strstr(jstr(r.json, "run_id"), "manual__"));
@@ -252,7 +244,7 @@ static void make_runs(struct env *e, int n)
 		char body[64];
 		snprintf(body, sizeof(body), "{\"run_id\": \"r%d\"}", i);
 		struct http_resp r;
-		expect(e, &r, "POST", "/api/v1/dags/api/runs", ENV_TOKEN, body, 201);
+		expect(e, &r, "POST", "/ui/api/dags/api/runs", ENV_TOKEN, body, 201);
 		http_finish(&r);
 	}
 }
@@ -262,38 +254,38 @@ static void test_runs(void **state)
 	struct env *e = *state;
 	struct http_resp r;
 	make_runs(e, 3);
-	expect(e, &r, "GET", "/api/v1/dags/api/runs?limit=2", NULL, NULL, 200);
+	expect(e, &r, "GET", "/ui/api/dags/api/runs?limit=2", NULL, NULL, 200);
 	assert_int_equal(json_integer_value(json_object_get(r.json, "total")), 3);
 	json_t *list = json_object_get(r.json, "runs");
 	assert_int_equal(json_array_size(list), 2);
 	http_finish(&r);
-	expect(e, &r, "GET", "/api/v1/runs?dag_id=api&limit=2&offset=2", NULL, NULL, 200);
+	expect(e, &r, "GET", "/ui/api/runs?dag_id=api&limit=2&offset=2", NULL, NULL, 200);
 	assert_int_equal(json_array_size(json_object_get(r.json, "runs")), 1);
 	assert_int_equal(json_integer_value(json_object_get(r.json, "total")), 3);
 	http_finish(&r);
-	expect(e, &r, "GET", "/api/v1/runs?state=success", NULL, NULL, 200);
+	expect(e, &r, "GET", "/ui/api/runs?state=success", NULL, NULL, 200);
 	assert_int_equal(json_integer_value(json_object_get(r.json, "total")), 0);
 	http_finish(&r);
-	expect(e, &r, "GET", "/api/v1/runs?state=queued", NULL, NULL, 200);
+	expect(e, &r, "GET", "/ui/api/runs?state=queued", NULL, NULL, 200);
 	assert_int_equal(json_integer_value(json_object_get(r.json, "total")), 3);
 	http_finish(&r);
-	expect_error(e, "GET", "/api/v1/runs?limit=0", NULL, NULL, 400, "limit: expected");
-	expect_error(e, "GET", "/api/v1/runs?limit=1001", NULL, NULL, 400, "limit");
-	expect_error(e, "GET", "/api/v1/runs?offset=-1", NULL, NULL, 400, "offset: expected");
-	expect_error(e, "GET", "/api/v1/runs?state=bogus", NULL, NULL, 400, "state: unknown");
-	expect_error(e, "GET", "/api/v1/runs?dag_id=a/b", NULL, NULL, 400, "dag_id");
-	expect_error(e, "GET", "/api/v1/runs?limit=1&limit=2", NULL, NULL, 400, "given twice");
-	expect_error(e, "GET", "/api/v1/dags/nosuch/runs", NULL, NULL, 404, "unknown DAG");
+	expect_error(e, "GET", "/ui/api/runs?limit=0", NULL, NULL, 400, "limit: expected");
+	expect_error(e, "GET", "/ui/api/runs?limit=1001", NULL, NULL, 400, "limit");
+	expect_error(e, "GET", "/ui/api/runs?offset=-1", NULL, NULL, 400, "offset: expected");
+	expect_error(e, "GET", "/ui/api/runs?state=bogus", NULL, NULL, 400, "state: unknown");
+	expect_error(e, "GET", "/ui/api/runs?dag_id=a/b", NULL, NULL, 400, "dag_id");
+	expect_error(e, "GET", "/ui/api/runs?limit=1&limit=2", NULL, NULL, 400, "given twice");
+	expect_error(e, "GET", "/ui/api/dags/nosuch/runs", NULL, NULL, 404, "unknown DAG");
 
-	expect(e, &r, "GET", "/api/v1/dags/api/runs/r1", NULL, NULL, 200);
+	expect(e, &r, "GET", "/ui/api/dags/api/runs/r1", NULL, NULL, 200);
 	assert_string_equal(jstr(r.json, "run_id"), "r1");
 	assert_string_equal(jstr(r.json, "dag_id"), "api");
 	assert_true(json_is_object(json_object_get(r.json, "conf")));
 	http_finish(&r);
-	expect_error(e, "GET", "/api/v1/dags/api/runs/r9", NULL, NULL, 404,
+	expect_error(e, "GET", "/ui/api/dags/api/runs/r9", NULL, NULL, 404,
 		     "no run 'r9' for DAG 'api'");
 
-	expect(e, &r, "GET", "/api/v1/dags/api/runs/r1/tasks", NULL, NULL, 200);
+	expect(e, &r, "GET", "/ui/api/dags/api/runs/r1/tasks", NULL, NULL, 200);
 	json_t *tis = json_object_get(r.json, "task_instances");
 	assert_int_equal(json_array_size(tis), 3);
 	json_t *two = json_array_get(tis, 1);
@@ -304,7 +296,7 @@ static void test_runs(void **state)
 	assert_true(json_is_null(json_object_get(two, "duration")));
 	http_finish(&r);
 
-	expect(e, &r, "GET", "/api/v1/dags/api/grid?limit=2", NULL, NULL, 200);
+	expect(e, &r, "GET", "/ui/api/dags/api/grid?limit=2", NULL, NULL, 200);
 	json_t *tasks = json_object_get(r.json, "tasks");
 	assert_int_equal(json_array_size(tasks), 3);
 	assert_string_equal(json_string_value(json_array_get(tasks, 2)), "three");
@@ -312,9 +304,9 @@ static void test_runs(void **state)
 	assert_int_equal(json_array_size(rows), 2);
 	assert_string_equal(jstr(json_object_get(json_array_get(rows, 0), "tasks"), "one"), "none");
 	http_finish(&r);
-	expect_error(e, "GET", "/api/v1/dags/api/grid?limit=x", NULL, NULL, 400, "limit");
+	expect_error(e, "GET", "/ui/api/dags/api/grid?limit=x", NULL, NULL, 400, "limit");
 
-	expect(e, &r, "GET", "/api/v1/dags", NULL, NULL, 200);
+	expect(e, &r, "GET", "/ui/api/dags", NULL, NULL, 200);
 	json_t *recent =
 	    json_object_get(json_array_get(json_object_get(r.json, "dags"), 0), "recent_runs");
 	assert_int_equal(json_array_size(recent), 3);
@@ -369,18 +361,18 @@ static void test_logs(void **state)
 	struct http_resp r;
 	make_runs(e, 1);
 	finish_try(e, "r0", "one", TI_SUCCESS, "first line\nsecond \xc3\xa9 line\n\xff!");
-	const char *base = "/api/v1/dags/api/runs/r0/tasks/one";
-	expect(e, &r, "GET", "/api/v1/dags/api/runs/r0/tasks/one/logs/1", NULL, NULL, 200);
+	const char *base = "/ui/api/dags/api/runs/r0/tasks/one";
+	expect(e, &r, "GET", "/ui/api/dags/api/runs/r0/tasks/one/logs/1", NULL, NULL, 200);
 	assert_string_equal(jstr(r.json, "content"),
 			    "first line\nsecond \xc3\xa9 line\n\xef\xbf\xbd!");
 	assert_int_equal(json_integer_value(json_object_get(r.json, "next_offset")), 28);
 	assert_true(json_is_true(json_object_get(r.json, "complete")));
 	http_finish(&r);
-	expect(e, &r, "GET", "/api/v1/dags/api/runs/r0/tasks/one/logs/1?offset=11", NULL, NULL,
+	expect(e, &r, "GET", "/ui/api/dags/api/runs/r0/tasks/one/logs/1?offset=11", NULL, NULL,
 	       200);
 	assert_string_equal(jstr(r.json, "content"), "second \xc3\xa9 line\n\xef\xbf\xbd!");
 	http_finish(&r);
-	expect(e, &r, "GET", "/api/v1/dags/api/runs/r0/tasks/one/logs/1?offset=999", NULL, NULL,
+	expect(e, &r, "GET", "/ui/api/dags/api/runs/r0/tasks/one/logs/1?offset=999", NULL, NULL,
 	       200);
 	assert_string_equal(jstr(r.json, "content"), "");
 	assert_int_equal(json_integer_value(json_object_get(r.json, "next_offset")), 28);
@@ -388,11 +380,11 @@ static void test_logs(void **state)
 	char *path = xasprintf("%s/logs/2", base);
 	expect_error(e, "GET", path, NULL, NULL, 404, "task 'one' has no try 2");
 	free(path);
-	expect_error(e, "GET", "/api/v1/dags/api/runs/r0/tasks/two/logs/1", NULL, NULL, 404,
+	expect_error(e, "GET", "/ui/api/dags/api/runs/r0/tasks/two/logs/1", NULL, NULL, 404,
 		     "has no try 1");
-	expect_error(e, "GET", "/api/v1/dags/api/runs/r0/tasks/nosuch/logs/1", NULL, NULL, 404,
+	expect_error(e, "GET", "/ui/api/dags/api/runs/r0/tasks/nosuch/logs/1", NULL, NULL, 404,
 		     "run 'r0' has no task 'nosuch'");
-	expect_error(e, "GET", "/api/v1/dags/api/runs/r0/tasks/one/logs/1?offset=x", NULL, NULL,
+	expect_error(e, "GET", "/ui/api/dags/api/runs/r0/tasks/one/logs/1?offset=x", NULL, NULL,
 		     400, "offset");
 
 	path = xasprintf("%s/tries", base);
@@ -431,22 +423,22 @@ static void test_live_logs(void **state)
 	ti.start_ms = time_now_ms() - 1500;
 	assert_true(store_ti_update(e->st, &ti, &err));
 	ti_finish(&ti);
-	const char *path = "/api/v1/dags/api/runs/r0/tasks/two/logs/1";
+	const char *path = "/ui/api/dags/api/runs/r0/tasks/two/logs/1";
 	expect(e, &r, "GET", path, NULL, NULL, 200);
 	assert_string_equal(jstr(r.json, "content"), "line one\nline two\n");
 	assert_int_equal(json_integer_value(json_object_get(r.json, "next_offset")), 18);
 	assert_true(json_is_false(json_object_get(r.json, "complete")));
 	http_finish(&r);
-	expect(e, &r, "GET", "/api/v1/dags/api/runs/r0/tasks/two/logs/1?offset=9", NULL, NULL, 200);
+	expect(e, &r, "GET", "/ui/api/dags/api/runs/r0/tasks/two/logs/1?offset=9", NULL, NULL, 200);
 	assert_string_equal(jstr(r.json, "content"), "line two\n");
 	http_finish(&r);
 	/* Its duration so far, in the task list. */
-	expect(e, &r, "GET", "/api/v1/dags/api/runs/r0/tasks", NULL, NULL, 200);
+	expect(e, &r, "GET", "/ui/api/dags/api/runs/r0/tasks", NULL, NULL, 200);
 	json_t *two = json_array_get(json_object_get(r.json, "task_instances"), 1);
 	assert_true(json_real_value(json_object_get(two, "duration")) >= 1.5);
 	http_finish(&r);
 	/* The try under way is listed with the tries. */
-	expect(e, &r, "GET", "/api/v1/dags/api/runs/r0/tasks/two/tries", NULL, NULL, 200);
+	expect(e, &r, "GET", "/ui/api/dags/api/runs/r0/tasks/two/tries", NULL, NULL, 200);
 	assert_int_equal(json_array_size(json_object_get(r.json, "tries")), 1);
 	assert_string_equal(jstr(json_array_get(json_object_get(r.json, "tries"), 0), "state"),
 			    "running");
@@ -470,13 +462,13 @@ static void test_clear(void **state)
 	struct run run = {0};
 	assert_true(store_run_get(e->st, "api", "r0", &run, &err));
 	assert_true(store_run_set_state(e->st, run.id, RUN_FAILED, 5000, &err));
-	const char *path = "/api/v1/dags/api/runs/r0/clear";
+	const char *path = "/ui/api/dags/api/runs/r0/clear";
 	expect_error(e, "POST", path, ENV_TOKEN, "{\"tasks\": [\"nosuch\"]}", 400,
 		     "DAG 'api' has no task 'nosuch'");
 	expect_error(e, "POST", path, ENV_TOKEN, "{\"tasks\": \"two\"}", 400, "tasks: expected");
 	expect_error(e, "POST", path, ENV_TOKEN, "{\"downstream\": \"yes\"}", 400,
 		     "downstream: expected true or false");
-	expect_error(e, "POST", "/api/v1/dags/api/runs/nosuch/clear", ENV_TOKEN, "{}", 404,
+	expect_error(e, "POST", "/ui/api/dags/api/runs/nosuch/clear", ENV_TOKEN, "{}", 404,
 		     "no run 'nosuch'");
 	expect_error(e, "POST", path, NULL, "{}", 401, "missing bearer token");
 	/* No tasks named: the failed ones (two), with downstream three too. */
@@ -676,8 +668,8 @@ struct hammer {
 static void *hammer(void *arg)
 {
 	struct hammer *h = arg;
-	static const char *const paths[] = {"/api/v1/dags", "/metrics", "/api/v1/dags/api",
-					    "/api/v1/runs", "/api/v1/dags/api/grid"};
+	static const char *const paths[] = {"/ui/api/dags", "/metrics", "/ui/api/dags/api",
+					    "/ui/api/runs", "/ui/api/dags/api/grid"};
 	for (int i = 0; i < 40; i++) {
 		struct http_resp r;
 		http(h->e, "GET", paths[i % 5], NULL, NULL, &r);

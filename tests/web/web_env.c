@@ -119,6 +119,20 @@ static size_t on_header(char *data, size_t size, size_t n, void *ud)
 	return size * n;
 }
 
+/* Appends one exchange to e->record. */
+static void record(struct env *e, const char *method, const char *path, const struct http_resp *r)
+{
+	const char *ct = http_header(r, "Content-Type");
+	json_t *line =
+	    json_pack("{s:s, s:s, s:I, s:s, s:s}", "method", method, "path", path, "status",
+		      (json_int_t)r->status, "content_type", ct ? ct : "", "body", r->body);
+	assert_non_null(line);
+	char *text = json_dumps(line, JSON_COMPACT);
+	fprintf(e->record, "%s\n", text);
+	free(text);
+	json_decref(line);
+}
+
 void http(struct env *e, const char *method, const char *path, const char *token, const char *body,
 	  struct http_resp *out)
 {
@@ -129,7 +143,9 @@ void http(struct env *e, const char *method, const char *path, const char *token
 	struct buf b;
 	buf_init(&b, 0);
 	struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
-	char *auth = token ? xasprintf("Authorization: Bearer %s", token) : NULL;
+	/* A token "Basic ..." is sent as it is (HTTP Basic auth), any other as a bearer token. */
+	bool basic = token && strncmp(token, "Basic ", 6) == 0;
+	char *auth = token ? xasprintf("Authorization: %s%s", basic ? "" : "Bearer ", token) : NULL;
 	if (auth)
 		hdrs = curl_slist_append(hdrs, auth);
 	curl_easy_setopt(c, CURLOPT_URL, url);
@@ -158,6 +174,8 @@ void http(struct env *e, const char *method, const char *path, const char *token
 	curl_easy_cleanup(c);
 	free(auth);
 	free(url);
+	if (e->record)
+		record(e, method, path, out);
 }
 
 const char *http_header(const struct http_resp *r, const char *name)
@@ -177,4 +195,19 @@ void http_finish(struct http_resp *r)
 	json_decref(r->json);
 	strv_finish(&r->headers);
 	*r = (struct http_resp){0};
+}
+
+int env_setup(void **state, bool with_token)
+{
+	struct env *e = malloc(sizeof(*e));
+	env_start(e, with_token);
+	*state = e;
+	return 0;
+}
+
+int env_teardown(void **state)
+{
+	env_stop(*state);
+	free(*state);
+	return 0;
 }

@@ -5,6 +5,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "fake_engine.h"
 #include "swarmflow/common/metrics.h"
@@ -27,11 +28,17 @@ struct env {
 	int port;
 	struct store *st; /* the test's own connection, to set up and check rows */
 	struct fake_engine *fe;
+	/* When set: every exchange of http() is appended as one JSON line {method, path, status,
+	 * content_type, body}, the form tests/openapi/check.mjs reads. */
+	FILE *record;
 };
 
 /* Starts everything; with_token false: no api_token_file (a read-only API). */
 void env_start(struct env *e, bool with_token);
 void env_stop(struct env *e);
+/* cmocka fixtures: a started env (malloc'd) in *state, and its end. */
+int env_setup(void **state, bool with_token);
+int env_teardown(void **state);
 /* Writes dir/name with text. */
 void env_write(const char *dir, const char *name, const char *text);
 
@@ -42,7 +49,8 @@ struct http_resp {
 	struct strv headers; /* "Name: value" lines */
 };
 
-/* One request; token NULL: no Authorization header. Fails the test when curl fails. */
+/* One request; token NULL: no Authorization header, "Basic ..." sent as it is, else as a bearer
+ * token. Fails the test when curl fails. */
 void http(struct env *e, const char *method, const char *path, const char *token, const char *body,
 	  struct http_resp *out);
 /* The value of header name (case-insensitive), or NULL. */

@@ -50,6 +50,10 @@ struct config {
 	/* Schedulers sharing one state database: a standby takes the scheduler lease over when
 	 * its holder has not renewed it for this long (sched/lease.h); seconds, default 15. */
 	int64_t lease_timeout_s;
+	/* A watched dags folder is rescanned whole this often all the same, the safety net for
+	 * events inotify may not deliver; seconds, default 300 (5 min). dag_reload_interval is
+	 * the stat polling used when the folder cannot be watched. */
+	int64_t dag_rescan_interval_s;
 };
 
 /* Where the web server listens: host ("" for every interface; an IPv6 address without its

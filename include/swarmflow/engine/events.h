@@ -64,6 +64,9 @@ struct end_probe *end_probe_start(const struct engine *engine, end_probe_fn on_e
 				  char **err);
 /* Adds service_id to the services waiting (once: a repeated die changes nothing). */
 void end_probe_add(struct end_probe *p, const char *service_id);
+/* Stops asking about service_id (the scheduler found its end itself and removes it: asking
+ * about a removed service costs the engine a 404 and the client a retry without it). */
+void end_probe_forget(struct end_probe *p, const char *service_id);
 /* Joins the thread (after the request in flight, if any) and frees p; accepts NULL. */
 void end_probe_stop(struct end_probe *p);
 
@@ -84,6 +87,8 @@ struct event_watch *event_watch_start(const struct engine *engine, const char *i
 				      char **err);
 /* Ends the stream at once (no wait for the engine), joins the thread and frees w. */
 void event_watch_stop(struct event_watch *w);
+/* The scheduler removes service_id: the probe stops asking about it (end_probe_forget). */
+void event_watch_forget(struct event_watch *w, const char *service_id);
 /* Readable while service ids (or an overflow) wait to be taken; never changes. */
 int event_watch_fd(const struct event_watch *w);
 

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "swarmflow/common/util.h"
 #include "swarmflow/core/dag.h"
 #include "swarmflow/core/policy.h"
 
@@ -38,6 +39,14 @@ struct dagbag {
 	 * files; rebuilt by each refresh. The pointers belong to files[]. */
 	const struct dag **active;
 	size_t n_active;
+	/* For a watcher (watch.h), from the last refresh: every folder walked (the dags folder
+	 * first, each one once, by the path it was reached through), the .dag files that are
+	 * symlinks themselves (their targets change without an event in the folder), and how
+	 * long until the first changed file left for a later refresh (written less than
+	 * settle_ms ago, or with an mtime in the future) has settled (-1: none was left). */
+	struct strv dirs;
+	struct strv links;
+	int64_t settle_wait_ms;
 };
 
 /* Sets up an empty bag for folder (nothing is read yet). */
@@ -74,7 +83,7 @@ void dagbag_set_policy(struct dagbag *bag, const struct policy *p);
  * with an error. A file that could not be read (e.g. no permission) is tried again at every
  * refresh. Returns the number of files (re)parsed (not counting those still unreadable), or -1
  * when the folder itself cannot be read (bag->errors says why; the previous DAGs stay).
- * Unchanged files cost one stat each. */
+ * Unchanged files cost one stat each (lstat, plus a stat for a symlink). */
 long dagbag_refresh(struct dagbag *bag);
 /* The DAG with that id currently in use, or NULL. */
 const struct dag *dagbag_find(const struct dagbag *bag, const char *dag_id);

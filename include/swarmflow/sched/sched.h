@@ -13,6 +13,8 @@
 #include "swarmflow/engine/engine.h"
 #include "swarmflow/engine/events.h"
 #include "swarmflow/sched/dagbag.h"
+#include "swarmflow/sched/wake.h"
+#include "swarmflow/sched/watch.h"
 #include "swarmflow/store/store.h"
 
 /* A try that owns a service (queued or running), as the poller tracks it. */
@@ -137,6 +139,14 @@ struct scheduler {
 	struct sched_lease *lease;
 	int64_t engine_seen_ms; /* monotonic: the engine last answered a ping (lease keeping) */
 	bool fenced; /* the lease could not be confirmed before an engine change: stop (exit 1) */
+	/* The dags folder's watcher (sched_watch_dags), or NULL: then the folder is polled every
+	 * dag_reload_interval, as it also is once the watcher fell back to polling. */
+	struct dagwatch *watch;
+	/* wake.c: what ends the wait between ticks besides the time (see wake.h). */
+	int signal_fd; /* a signalfd of signals, once signal_fd_open (-1: none could be made) */
+	bool signal_fd_open;
+	struct sched_wake_fd *wakes;
+	size_t n_wakes;
 	/* The engine's event stream (set by the caller; NULL: polling only): the loop's wait also
 	 * ends when it names a service, which is then polled at once (poll.c). */
 	struct event_watch *events;
@@ -163,6 +173,18 @@ bool sched_tick_clock(struct scheduler *s, int64_t wall_ms, int64_t mono_ms);
  * change a task may end any moment, so the polls come 0.1, 0.2 and 0.4 s after it, then at
  * every multiple of max_ms after it: never later than a poll every max_ms would see the end. */
 int64_t sched_next_poll(int64_t since_change_ms, int64_t max_ms);
+
+/* Watches the dags folder of s->bag (already loaded) with inotify from now on (the daemon):
+ * a change is read within a second, with no polling, and the whole folder is rescanned every
+ * dag_rescan_interval all the same. sys: NULL for the real system calls (watch.h). False when
+ * inotify cannot be used (said once in the log): the folder is then polled every
+ * dag_reload_interval as without this call. */
+bool sched_watch_dags(struct scheduler *s, const struct dagwatch_sys *sys);
+
+/* With nothing in flight the daemon's loop ticks at most this often (or every poll_interval
+ * when that is longer; the ticks are spread evenly up to the next lease renewal, so that it
+ * needs no wake-up of its own): an idle scheduler wakes at most once a second. */
+#define SCHED_IDLE_TICK_MS 1000
 
 /* Runs ticks until SIGTERM/SIGINT (see signals) or, with only_run_pk, until that run has
  * finished. Returns 0 on a clean stop or a successful watched run, 1 when the watched run failed

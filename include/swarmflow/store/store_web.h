@@ -28,4 +28,84 @@ bool store_dags_paused(struct store *s, struct strv *out, char **err);
 bool store_ti_state_counts(struct store *s, int64_t counts[TI_STATE_COUNT], char **err);
 bool store_run_state_counts(struct store *s, int64_t counts[RUN_STATE_COUNT], char **err);
 
+/* ---- for Airflow's API ---- */
+
+/* What a page of runs may be ordered by (Airflow's order_by names them in src/web/af_*.c). */
+enum store_run_order {
+	RUN_ORDER_ID,
+	RUN_ORDER_LOGICAL_DATE,
+	RUN_ORDER_START,
+	RUN_ORDER_END,
+	RUN_ORDER_RUN_ID,
+	RUN_ORDER_STATE,
+	RUN_ORDER_DAG_ID,
+};
+
+/* One end of a range filter: unset, or the value a column must reach. */
+struct store_bound {
+	bool set;
+	int64_t v;
+};
+
+/* The ranges a page of runs may be cut to, in order: logical date >= and <= (unix seconds),
+ * start >= and <=, end >= and <= (unix ms). A run without that date is outside a set range. */
+enum {
+	RUN_LOGICAL_GTE,
+	RUN_LOGICAL_LTE,
+	RUN_START_GTE,
+	RUN_START_LTE,
+	RUN_END_GTE,
+	RUN_END_LTE,
+	STORE_RUN_RANGES
+};
+
+/* A page of runs. Each filter is NULL (any) or the text of a JSON array of the values kept
+ * (bound as one parameter: SQLite's json_each). */
+struct store_runs_query {
+	const char *dag_ids, *states;
+	struct store_bound range[STORE_RUN_RANGES];
+	enum store_run_order order;
+	bool desc; /* ties are broken by the row id, in the same direction */
+	int64_t limit, offset;
+};
+
+/* The page in *out (free with run_list_finish) and in *total how many match in all. */
+bool store_runs_query(struct store *s, const struct store_runs_query *q, struct run_list *out,
+		      int64_t *total, char **err);
+
+enum store_ti_order {
+	TI_ORDER_ID, /* creation: by run, then the DAG's task order */
+	TI_ORDER_TASK_ID,
+	TI_ORDER_STATE,
+	TI_ORDER_START,
+	TI_ORDER_END,
+	TI_ORDER_TRY,
+	TI_ORDER_DAG_ID,
+	TI_ORDER_RUN_ID,
+	TI_ORDER_MAP_INDEX,
+};
+
+/* A page of task instances, as store_runs_query; map_index_min (when set) keeps the instances
+ * whose map index is at least its value (0: the instances of mapped tasks only). */
+struct store_tis_query {
+	const char *dag_ids, *run_ids, *task_ids, *states;
+	struct store_bound map_index_min;
+	enum store_ti_order order;
+	bool desc;
+	int64_t limit, offset;
+};
+
+bool store_tis_query(struct store *s, const struct store_tis_query *q, struct ti_list *out,
+		     int64_t *total, char **err);
+
+/* Marks a run state (success or failed), in one transaction: its task instances not started
+ * yet (none, scheduled, up_for_retry) become rest, with an end date. Refused (true with *busy,
+ * nothing changed) while a task instance is queued or running: its service is the
+ * scheduler's. */
+bool store_run_mark(struct store *s, int64_t run_pk, enum run_state state, enum ti_state rest,
+		    int64_t now_ms, bool *busy, char **err);
+
+/* Deletes a run with its task instances and tries; refused like store_run_mark. */
+bool store_run_delete(struct store *s, int64_t run_pk, bool *busy, char **err);
+
 #endif

@@ -33,9 +33,10 @@ struct control_trigger {
 	/* How the caller's user names the two parameters in messages: "--conf" and "--run-id" on
 	 * the command line, "conf" and "run_id" in a JSON body (NULL: the latter). */
 	const char *conf_name, *run_id_name;
-	const char *run_id; /* NULL: manual__<now> */
-	const char *runner; /* NULL: the daemon drives the run (see struct run) */
-	int64_t now_ms;     /* queued time, logical date and data interval of a manual run */
+	const char *run_id;   /* NULL: manual__<now> */
+	const char *runner;   /* NULL: the daemon drives the run (see struct run) */
+	int64_t now_ms;       /* queued time, logical date and data interval of a manual run */
+	int64_t logical_date; /* unix seconds: the logical date and data interval instead */
 };
 
 /* Creates a manual run of dag, queued, with one task instance per task. *out (may be NULL) as
@@ -57,6 +58,7 @@ struct control_clear {
 	size_t n_tasks;
 	bool only_failed;
 	bool downstream;
+	bool dry_run; /* answer what would be cleared (and refuse the same), change nothing */
 };
 
 /* One task instance that was cleared, as it was before. */

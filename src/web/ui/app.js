@@ -8,7 +8,7 @@
 'use strict';
 
 (function () {
-  const API = '/api/v1';
+  const API = '/ui/api';
   const TOKEN_KEY = 'swarmflow.apiToken';
   const LEGEND_STATES = ['success', 'running', 'failed', 'up_for_retry', 'upstream_failed',
     'skipped', 'queued', 'scheduled', 'removed', 'none'];
