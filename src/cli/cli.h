@@ -40,6 +40,7 @@ struct command {
 	const char *args;
 	const char *summary;
 	int (*run)(struct cli *cli, int argc, char **argv);
+	const char *manual; /* the chapter that explains it, printed by --help: "docs/cli.md#..." */
 };
 
 /* What cli_getopt() returns when the command must stop and return *exit_code. */

@@ -22,8 +22,8 @@ int cli_usage(const struct command *cmd)
 
 void cli_help(const struct command *cmd)
 {
-	printf("usage: swarmflow [--config FILE] %s%s%s\n\n%s\n", cmd->name, *cmd->args ? " " : "",
-	       cmd->args, cmd->summary);
+	printf("usage: swarmflow [--config FILE] %s%s%s\n\n%s\nManual: %s\n", cmd->name,
+	       *cmd->args ? " " : "", cmd->args, cmd->summary, cmd->manual);
 }
 
 int cli_getopt(const struct command *cmd, int argc, char **argv, const char *shortopts,

@@ -9,32 +9,46 @@
 
 extern char **environ;
 
+/* The manual's chapter on the commands, named by `swarmflow --help` and the groups' usage. */
+#define MANUAL_CLI "docs/cli.md"
+
 static const struct command commands[] = {
-    {"scheduler", "", "run the scheduler in the foreground until SIGTERM", cmd_scheduler},
-    {"dags list", "[--json]", "DAGs found, paused or not, and every file's errors", cmd_dags_list},
+    {"scheduler", "", "run the scheduler in the foreground until SIGTERM", cmd_scheduler,
+     "docs/scheduling.md"},
+    {"dags list", "[--json]", "DAGs found, paused or not, and every file's errors", cmd_dags_list,
+     "docs/cli.md#json-output"},
     {"dags validate", "[PATH...]", "parse and check; errors as FILE:LINE: message",
-     cmd_dags_validate},
+     cmd_dags_validate, "docs/dag-format.md#validation"},
     {"dags show", "DAG [--spec TASK]", "tasks and upstreams; --spec prints the ServiceSpec",
-     cmd_dags_show},
+     cmd_dags_show, "docs/dag-format.md#task-keys"},
     {"dags trigger", "DAG [--conf JSON] [--run-id ID] [--wait]",
-     "queue a run for the scheduler; --wait: exit 0 success, 1 failed", cmd_dags_trigger},
+     "queue a run for the scheduler; --wait: exit 0 success, 1 failed", cmd_dags_trigger,
+     "docs/cli.md#running-and-changing-runs"},
     {"dags test", "DAG [--conf JSON] [--run-id ID]",
-     "run one DAG run now in the foreground; exit 0 success, 1 failed", cmd_dags_test},
+     "run one DAG run now in the foreground; exit 0 success, 1 failed", cmd_dags_test,
+     "docs/cli.md#running-and-changing-runs"},
     {"dags backfill", "DAG --from DATE --to DATE [--wait]",
-     "queue a run for every interval in the range", cmd_dags_backfill},
-    {"dags pause", "DAG", "create no new runs of DAG", cmd_dags_pause},
-    {"dags unpause", "DAG", "let DAG run again", cmd_dags_unpause},
-    {"runs list", "[DAG] [--state S] [--json]", "DAG runs, newest first", cmd_runs_list},
-    {"tasks list", "DAG RUN_ID [--json]", "one row per task of a run", cmd_tasks_list},
+     "queue a run for every interval in the range", cmd_dags_backfill,
+     "docs/scheduling.md#schedules-catchup-and-backfill"},
+    {"dags pause", "DAG", "create no new runs of DAG", cmd_dags_pause,
+     "docs/scheduling.md#schedules-catchup-and-backfill"},
+    {"dags unpause", "DAG", "let DAG run again", cmd_dags_unpause,
+     "docs/scheduling.md#schedules-catchup-and-backfill"},
+    {"runs list", "[DAG] [--state S] [--json]", "DAG runs, newest first", cmd_runs_list,
+     "docs/cli.md#json-output"},
+    {"tasks list", "DAG RUN_ID [--json]", "one row per task of a run", cmd_tasks_list,
+     "docs/cli.md#json-output"},
     {"tasks clear", "DAG RUN_ID [TASK...] [--downstream]",
-     "run tasks of a finished run again (all failed ones when none is named)", cmd_tasks_clear},
+     "run tasks of a finished run again (all failed ones when none is named)", cmd_tasks_clear,
+     "docs/cli.md#running-and-changing-runs"},
     {"tasks logs", "DAG RUN_ID TASK [--try N] [--map-index N]", "the stored log of a task's try",
-     cmd_tasks_logs},
+     cmd_tasks_logs, "docs/cli.md#commands"},
     {"tasks output", "DAG RUN_ID TASK [--try N] [--map-index N]",
-     "the output of a task's try (a mapped task's: all, as a JSON array)", cmd_tasks_output},
+     "the output of a task's try (a mapped task's: all, as a JSON array)", cmd_tasks_output,
+     "docs/dag-format.md#passing-data-between-tasks"},
     {"health", "", "exit 0 when the scheduler of this state_dir is alive and reaches the engine",
-     cmd_health},
-    {"version", "", "print the version", cmd_version},
+     cmd_health, "docs/operations.md#health"},
+    {"version", "", "print the version", cmd_version, "docs/cli.md"},
 };
 
 const struct command *cli_command(const char *name)
@@ -54,7 +68,8 @@ static void usage(FILE *out)
 		fprintf(out, "  %-46s %s\n", left, commands[i].summary);
 	}
 	fprintf(out, "\nEvery command takes --help. Exit codes: 0 ok, 1 failed, 2 usage or "
-		     "config error.\n");
+		     "config error.\n"
+		     "Manual: " MANUAL_CLI " (the commands); README.md lists every chapter.\n");
 }
 
 /* Finds the command named by the first one or two words of argv; *used is how many. */
@@ -93,6 +108,7 @@ static int group_usage(int argc, char **argv)
 	}
 	if (!found)
 		return -1;
+	fprintf(out, "\nManual: " MANUAL_CLI "\n");
 	return help ? EXIT_OK : EXIT_USAGE;
 }
 

@@ -744,3 +744,68 @@ bool config_apply_env(struct config *cfg, char *const *envp, char **err)
 			return false;
 	return true;
 }
+
+/* ---- the table, described for the docs ---- */
+
+size_t config_key_count(void)
+{
+	return ARRAY_LEN(keys);
+}
+
+/* The value of k in base (a struct config or struct policy) as the docs write it. */
+static char *value_text(const struct key *k, const void *base)
+{
+	const char *field = (const char *)base + k->offset;
+	switch (k->kind) {
+	case KIND_STR: {
+		const char *s = *(char *const *)field;
+		return xstrdup(s ? s : "none");
+	}
+	case KIND_INT:
+		return xasprintf("%d", *(const int *)field);
+	case KIND_FLOAT:
+		return xasprintf("%g", *(const double *)field);
+	case KIND_BOOL:
+		return xstrdup(*(const bool *)field ? "true" : "false");
+	case KIND_SIZE:
+		return xasprintf("%lld", (long long)*(const int64_t *)field);
+	case KIND_DURATION:
+		return xasprintf("%llds", (long long)*(const int64_t *)field);
+	case KIND_LIST:
+		break;
+	}
+	const struct strv *list = (const struct strv *)field;
+	if (list->len == 0)
+		return xstrdup("none");
+	struct buf b;
+	buf_init(&b, 0);
+	for (size_t i = 0; i < list->len; i++)
+		buf_printf(&b, "%s%s", i ? "," : "", list->v[i]);
+	return buf_steal(&b);
+}
+
+void config_key_info_get(size_t i, struct config_key_info *info)
+{
+	const struct key *k = &keys[i];
+	*info = (struct config_key_info){0};
+	if (k->section == SEC_POOL) {
+		info->name = xasprintf("pool.NAME.%s", k->name);
+		info->env = xstrdup("SWARMFLOW_POOL_<NAME>_SLOTS");
+		info->default_value = xstrdup("required");
+		return;
+	}
+	struct config cfg;
+	config_init(&cfg);
+	info->name = display_name(k, NULL);
+	info->env = env_name(k);
+	info->default_value = value_text(k, k->section == SEC_POLICY ? (void *)&cfg.policy : &cfg);
+	config_finish(&cfg);
+}
+
+void config_key_info_finish(struct config_key_info *info)
+{
+	free(info->name);
+	free(info->env);
+	free(info->default_value);
+	*info = (struct config_key_info){0};
+}

@@ -139,6 +139,13 @@ static const struct key dag_keys[] = {
     DAG_KEY("tags", K_LIST, tags),
 };
 
+const char *dag_key_name(bool task, size_t i)
+{
+	if (task)
+		return i < ARRAY_LEN(task_keys) ? task_keys[i].name : NULL;
+	return i < ARRAY_LEN(dag_keys) ? dag_keys[i].name : NULL;
+}
+
 /* ---- value checks (they run inside libconfuse, at the line of the value) ---- */
 
 static bool check_nonempty(const char *s, char **err)

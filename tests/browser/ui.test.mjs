@@ -258,7 +258,7 @@ async function main() {
       await page.mouse.move(0, 0);
       await shot(page, 'ui-grid.png');
       await page.locator('#flash .msg button').evaluateAll((bs) => bs.forEach((b) => b.click()));
-      await shot(page, 'ui-dag.png'); // the README's picture: without the "queued" message
+      await shot(page, 'ui-dag.png'); // docs/web.md's picture: without the "queued" message
     });
 
     await step('the graph: layered boxes coloured by the latest run', async () => {

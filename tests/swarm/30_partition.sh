@@ -3,7 +3,7 @@
 # 30_partition: w1 is cut off the network (its engine and the container keep running) while a
 # try runs on it. The scheduler fails the try "node lost" after node_lost_timeout and the retry
 # runs on w2: the run succeeds. Both tries write to one bind-mounted file, which shows the
-# at-least-once case the README documents: the first try goes on writing while the retry runs
+# at-least-once case docs/cluster.md documents: the first try goes on writing while the retry runs
 # (nothing can reach it); once the partition heals, w1 learns that the task is to stop and stops
 # it (measured: within a second; the task traps SIGTERM, so its stop is immediate).
 # shellcheck source=../lib/e2e.sh

@@ -833,6 +833,42 @@ static void test_docker_conf(void **state)
 	config_finish(&cfg);
 }
 
+/* The table as the docs check sees it: every key named with its override and its default as
+ * config_init() sets it, sections spelled as in the file. */
+static void test_key_info(void **state)
+{
+	(void)state;
+	size_t n = config_key_count();
+	assert_true(n > 20);
+	bool seen_parallelism = false, seen_images = false, seen_pool = false;
+	for (size_t i = 0; i < n; i++) {
+		struct config_key_info info;
+		config_key_info_get(i, &info);
+		assert_non_null(info.name);
+		assert_true(strncmp(info.env, "SWARMFLOW_", 10) == 0);
+		assert_true(*info.default_value);
+		if (strcmp(info.name, "parallelism") == 0) {
+			seen_parallelism = true;
+			assert_string_equal(info.env, "SWARMFLOW_PARALLELISM");
+			assert_string_equal(info.default_value, "32");
+		} else if (strcmp(info.name, "policy.images") == 0) {
+			seen_images = true;
+			assert_string_equal(info.env, "SWARMFLOW_POLICY_IMAGES");
+			assert_string_equal(info.default_value, "*");
+		} else if (strcmp(info.name, "lease_timeout") == 0) {
+			assert_string_equal(info.default_value, "15s");
+		} else if (strcmp(info.name, "api_token_file") == 0) {
+			assert_string_equal(info.default_value, "none");
+		} else if (strcmp(info.name, "pool.NAME.slots") == 0) {
+			seen_pool = true;
+			assert_string_equal(info.env, "SWARMFLOW_POOL_<NAME>_SLOTS");
+		}
+		config_key_info_finish(&info);
+		assert_null(info.name);
+	}
+	assert_true(seen_parallelism && seen_images && seen_pool);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -854,6 +890,7 @@ int main(void)
 	    cmocka_unit_test(test_env_bad_size),
 	    cmocka_unit_test(test_docker_host_env),
 	    cmocka_unit_test(test_docker_conf),
+	    cmocka_unit_test(test_key_info),
 	    cmocka_unit_test_setup_teardown(test_load_order, tmpdir_setup, tmpdir_teardown),
 	    cmocka_unit_test_setup_teardown(test_load_env_after_file, tmpdir_setup,
 					    tmpdir_teardown),

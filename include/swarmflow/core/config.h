@@ -102,4 +102,24 @@ bool config_load(struct config *cfg, const char *explicit_path, char *const *env
 /* Frees everything cfg owns and zeroes it; harmless on a zeroed config. */
 void config_finish(struct config *cfg);
 
+/* One key of the config table, described for the docs check (tests/docs/), which keeps
+ * docs/configuration.md and the table in step. Owns its strings. */
+struct config_key_info {
+	char *name; /* as written in the file: "parallelism", "policy.max_cpus",
+		     * "pool.NAME.slots" */
+	char *env;  /* its override: "SWARMFLOW_PARALLELISM", "SWARMFLOW_POOL_<NAME>_SLOTS" */
+	char *default_value; /* config_init()'s value as text: "32", "0.5", "15s", "false", "*",
+			      * "none" (unset or an empty list), "required" (a pool's slots) */
+};
+
+/* The number of keys in the config table. */
+size_t config_key_count(void);
+
+/* Fills *info for the i-th key of the table (i < config_key_count()); free it with
+ * config_key_info_finish(). */
+void config_key_info_get(size_t i, struct config_key_info *info);
+
+/* Frees what info owns and zeroes it. */
+void config_key_info_finish(struct config_key_info *info);
+
 #endif

@@ -156,6 +156,11 @@ struct dag_file {
 bool dag_file_parse(const char *buf, size_t len, const char *path, struct dag_file *out);
 void dag_file_finish(struct dag_file *f);
 
+/* The keys dag_file_parse() accepts in a `dag NAME { }` section (task false) or in a `task NAME
+ * { }` / `defaults { }` section (task true): the i-th one's name (static), or NULL when i is past
+ * the last. For the docs check (tests/docs/), which keeps docs/dag-format.md complete. */
+const char *dag_key_name(bool task, size_t i);
+
 /* Checks the task graph of one DAG: duplicate task ids, unknown upstreams, self-dependencies and
  * cycles (each named: "dependency cycle: a -> b -> a"). Fills every task's up_idx/down_idx (known
  * upstreams only) and, when there is no cycle, dag->topo (the tasks without upstreams in file
