@@ -184,8 +184,11 @@ bool sched_watch_dags(struct scheduler *s, const struct dagwatch_sys *sys);
 
 /* With nothing in flight the daemon's loop ticks at most this often (or every poll_interval
  * when that is longer; the ticks are spread evenly up to the next lease renewal, so that it
- * needs no wake-up of its own): an idle scheduler wakes at most once a second. */
-#define SCHED_IDLE_TICK_MS 1000
+ * needs no wake-up of its own). What an idle tick finds (a run triggered from the CLI or the
+ * web API, a schedule that came due) starts within 2 s; Airflow's scheduler heartbeat is 5 s.
+ * A tick blocks on the engine and the store a few times, so 2 s keeps an idle scheduler under
+ * one wake-up per second. */
+#define SCHED_IDLE_TICK_MS 2000
 
 /* Runs ticks until SIGTERM/SIGINT (see signals) or, with only_run_pk, until that run has
  * finished. Returns 0 on a clean stop or a successful watched run, 1 when the watched run failed
