@@ -37,32 +37,23 @@ static void runs_table(const struct run_list *runs)
 	table_print(&t);
 }
 
-/* Streams the rows out as the store reads them: no list, no jansson tree (10,000 runs). */
-struct rows_out {
-	struct json_stream js;
-	struct json_row row;
-};
-
+/* Streams the rows out as the store reads them: no list, no tree of them all (10,000 runs). */
 static void run_out(const struct run *run, void *ctx)
 {
-	struct rows_out *o = ctx;
-	cli_json_stream_run(&o->js, &o->row, run);
+	cli_json_stream_run(ctx, run);
 }
 
 static int runs_json(struct store *st, const char *dag_id, const enum run_state *state)
 {
-	static char out_buf[1 << 16];
-	setvbuf(stdout, out_buf, _IOFBF, sizeof(out_buf));
-	struct rows_out o = {0};
+	struct json_stream js;
 	char *err = NULL;
-	cli_json_stream_begin(&o.js, stdout);
-	bool ok = store_runs_each(st, dag_id, state, 0, run_out, &o, &err);
-	json_row_finish(&o.row);
-	if (!ok) {
+	cli_json_stream_begin(&js, stdout);
+	if (!store_runs_each(st, dag_id, state, 0, run_out, &js, &err)) {
 		fflush(stdout);
+		cli_json_stream_drop(&js);
 		return store_failed(err); /* the array stays open: not valid JSON */
 	}
-	cli_json_stream_end(&o.js);
+	cli_json_stream_end(&js);
 	return EXIT_OK;
 }
 
@@ -172,12 +163,11 @@ int cmd_tasks_list(struct cli *cli, int argc, char **argv)
 	if (!ok)
 		return store_failed(err);
 	if (json) {
-		struct rows_out o = {0};
-		cli_json_stream_begin(&o.js, stdout);
+		struct json_stream js;
+		cli_json_stream_begin(&js, stdout);
 		for (size_t i = 0; i < tis.len; i++)
-			cli_json_stream_ti(&o.js, &o.row, &tis.v[i]);
-		cli_json_stream_end(&o.js);
-		json_row_finish(&o.row);
+			cli_json_stream_ti(&js, &tis.v[i]);
+		cli_json_stream_end(&js);
 	} else {
 		tasks_table(&tis);
 	}

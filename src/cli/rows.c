@@ -1,14 +1,11 @@
-/* rows.c - the JSON objects of `runs list --json` and `tasks list --json`, built or streamed. */
+/* rows.c - the JSON objects of `runs list --json` and `tasks list --json`, streamed a row at a
+ * time. */
 #include "rows.h"
 
 #include <inttypes.h>
 #include <string.h>
 
-#include "swarmflow/common/log.h"
 #include "swarmflow/common/timeutil.h"
-
-/* Largest text of one streamed object: a row holds at most a few error and log lines. */
-#define ROW_TEXT_MAX (64 * 1024 * 1024)
 
 /* ---- UTF-8: what jansson accepts ---- */
 
@@ -62,87 +59,11 @@ static const char *utf8_clean(const char *s, char **tmp)
 	return *tmp;
 }
 
-/* ---- the streamed text: jansson's compact bytes ---- */
-
-static void text_add(struct json_row *r, const char *s, size_t n)
-{
-	if (!buf_append(&r->text, s, n))
-		fatalx("a JSON row is larger than %d bytes", ROW_TEXT_MAX);
-}
-
-/* Appends s (valid UTF-8) as a JSON string, escaped as json_dumps does without flags. */
-static void text_string(struct json_row *r, const char *s)
-{
-	text_add(r, "\"", 1);
-	const char *span = s;
-	for (const char *p = s; *p; p++) {
-		unsigned char c = (unsigned char)*p;
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
-		text_add(r, span, (size_t)(p - span));
-		span = p + 1;
-		char seq[8];
-		switch (c) {
-		case '"':
-			text_add(r, "\\\"", 2);
-			break;
-		case '\\':
-			text_add(r, "\\\\", 2);
-			break;
-		case '\b':
-			text_add(r, "\\b", 2);
-			break;
-		case '\f':
-			text_add(r, "\\f", 2);
-			break;
-		case '\n':
-			text_add(r, "\\n", 2);
-			break;
-		case '\r':
-			text_add(r, "\\r", 2);
-			break;
-		case '\t':
-			text_add(r, "\\t", 2);
-			break;
-		default:
-			snprintf(seq, sizeof(seq), "\\u%04X", c);
-			text_add(r, seq, 6);
-		}
-	}
-	text_add(r, span, strlen(span));
-	text_add(r, "\"", 1);
-}
-
-/* The separator and the key of the next streamed member. */
-static void text_key(struct json_row *r, const char *key)
-{
-	if (!r->empty)
-		text_add(r, ",", 1);
-	r->empty = false;
-	text_string(r, key);
-	text_add(r, ":", 1);
-}
-
 /* ---- members, both ways ---- */
 
-void json_row_begin(struct json_row *r, bool tree)
+void json_row_begin(struct json_row *r)
 {
-	if (tree) {
-		*r = (struct json_row){.tree = json_object(), .empty = true};
-		return;
-	}
-	if (!r->text.data) /* a row reused for the next object keeps its buffer */
-		buf_init(&r->text, ROW_TEXT_MAX);
-	buf_reset(&r->text);
-	r->tree = NULL;
-	r->empty = true;
-	text_add(r, "{", 1);
-}
-
-void json_row_end(struct json_row *r)
-{
-	if (!r->tree)
-		text_add(r, "}", 1);
+	r->tree = json_object();
 }
 
 json_t *json_row_take(struct json_row *r)
@@ -152,14 +73,6 @@ json_t *json_row_take(struct json_row *r)
 	return v;
 }
 
-void json_row_finish(struct json_row *r)
-{
-	json_decref(r->tree);
-	if (r->text.data)
-		buf_finish(&r->text);
-	*r = (struct json_row){0};
-}
-
 void json_row_str(struct json_row *r, const char *key, const char *v)
 {
 	if (!v) {
@@ -167,36 +80,18 @@ void json_row_str(struct json_row *r, const char *key, const char *v)
 		return;
 	}
 	char *tmp;
-	const char *s = utf8_clean(v, &tmp);
-	if (r->tree) {
-		json_object_set_new(r->tree, key, json_string(s));
-	} else {
-		text_key(r, key);
-		text_string(r, s);
-	}
+	json_object_set_new(r->tree, key, json_string(utf8_clean(v, &tmp)));
 	free(tmp);
 }
 
 void json_row_int(struct json_row *r, const char *key, long long v)
 {
-	if (r->tree) {
-		json_object_set_new(r->tree, key, json_integer(v));
-		return;
-	}
-	char num[32];
-	int n = snprintf(num, sizeof(num), "%lld", v);
-	text_key(r, key);
-	text_add(r, num, (size_t)n);
+	json_object_set_new(r->tree, key, json_integer(v));
 }
 
 void json_row_null(struct json_row *r, const char *key)
 {
-	if (r->tree) {
-		json_object_set_new(r->tree, key, json_null());
-		return;
-	}
-	text_key(r, key);
-	text_add(r, "null", 4);
+	json_object_set_new(r->tree, key, json_null());
 }
 
 void json_row_time_ms(struct json_row *r, const char *key, int64_t ms)
@@ -212,15 +107,7 @@ void json_row_time_ms(struct json_row *r, const char *key, int64_t ms)
 
 void json_row_value(struct json_row *r, const char *key, json_t *v)
 {
-	if (r->tree) {
-		json_object_set_new(r->tree, key, v);
-		return;
-	}
-	char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-	text_key(r, key);
-	text_add(r, s ? s : "null", s ? strlen(s) : 4);
-	free(s);
-	json_decref(v);
+	json_object_set_new(r->tree, key, v);
 }
 
 /* ---- the objects ---- */
@@ -247,12 +134,7 @@ void cli_run_fields(struct json_row *r, const struct run *run)
 	json_row_time_ms(r, "queued_at", run->queued_ms);
 	json_row_time_ms(r, "start_date", run->start_ms);
 	json_row_time_ms(r, "end_date", run->end_ms);
-	if (r->tree || (run->conf && strcmp(run->conf, "{}") != 0)) {
-		json_row_value(r, "conf", conf_json(run->conf));
-	} else { /* streamed, no conf: what the empty object dumps as, without making it */
-		text_key(r, "conf");
-		text_add(r, "{}", 2);
-	}
+	json_row_value(r, "conf", conf_json(run->conf));
 }
 
 void cli_ti_fields(struct json_row *r, const struct ti *ti)
@@ -280,18 +162,16 @@ void cli_ti_fields(struct json_row *r, const struct ti *ti)
 json_t *cli_run_json(const struct run *run)
 {
 	struct json_row r;
-	json_row_begin(&r, true);
+	json_row_begin(&r);
 	cli_run_fields(&r, run);
-	json_row_end(&r);
 	return json_row_take(&r);
 }
 
 json_t *cli_ti_json(const struct ti *ti)
 {
 	struct json_row r;
-	json_row_begin(&r, true);
+	json_row_begin(&r);
 	cli_ti_fields(&r, ti);
-	json_row_end(&r);
 	return json_row_take(&r);
 }
 
@@ -303,41 +183,59 @@ void cli_json_stream_begin(struct json_stream *js, FILE *out)
 	fputs("[", out);
 }
 
-void cli_json_stream_row(struct json_stream *js, const struct json_row *r)
+/* The object of the next row: the one of the row before, its members replaced in place (every
+ * row of a kind has the same keys, in the same order), so that a row costs no key or table
+ * allocations. */
+static struct json_row stream_row(struct json_stream *js)
 {
-	fputs(js->n++ ? ",\n" : "\n", js->out);
-	fwrite(r->text.data, 1, r->text.len, js->out);
+	if (!js->row)
+		js->row = json_object();
+	return (struct json_row){.tree = js->row};
 }
 
-void cli_json_stream_run(struct json_stream *js, struct json_row *r, const struct run *run)
+/* Writes js->row as the next element (kept for the next row). */
+static void stream_put(struct json_stream *js)
 {
-	json_row_begin(r, false);
-	cli_run_fields(r, run);
-	json_row_end(r);
-	cli_json_stream_row(js, r);
+	cli_json_stream_item(js, json_incref(js->row));
 }
 
-void cli_json_stream_ti(struct json_stream *js, struct json_row *r, const struct ti *ti)
+void cli_json_stream_run(struct json_stream *js, const struct run *run)
 {
-	json_row_begin(r, false);
-	cli_ti_fields(r, ti);
-	json_row_end(r);
-	cli_json_stream_row(js, r);
+	struct json_row r = stream_row(js);
+	cli_run_fields(&r, run);
+	stream_put(js);
+}
+
+void cli_json_stream_ti(struct json_stream *js, const struct ti *ti)
+{
+	struct json_row r = stream_row(js);
+	cli_ti_fields(&r, ti);
+	stream_put(js);
 }
 
 void cli_json_stream_item(struct json_stream *js, json_t *v)
 {
 	/* One object at a time, freed at once: a list never becomes one big document. */
-	char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-	if (s) {
-		fputs(js->n++ ? ",\n" : "\n", js->out);
-		fputs(s, js->out);
+	fputs(js->n++ ? ",\n" : "\n", js->out);
+	/* Into a buffer, then one write: json_dumpf writes each token through stdio. */
+	char buf[16 * 1024];
+	size_t n = json_dumpb(v, buf, sizeof(buf), JSON_COMPACT | JSON_ENCODE_ANY);
+	if (n > 0 && n <= sizeof(buf)) {
+		fwrite(buf, 1, n, js->out);
+	} else if (json_dumpf(v, js->out, JSON_COMPACT | JSON_ENCODE_ANY) != 0) {
+		fputs("null", js->out);
 	}
-	free(s);
 	json_decref(v);
+}
+
+void cli_json_stream_drop(struct json_stream *js)
+{
+	json_decref(js->row);
+	js->row = NULL;
 }
 
 void cli_json_stream_end(struct json_stream *js)
 {
+	cli_json_stream_drop(js);
 	fputs(js->n ? "\n]\n" : "]\n", js->out);
 }

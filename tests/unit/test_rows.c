@@ -147,7 +147,6 @@ struct out {
 	size_t len;
 	FILE *f;
 	struct json_stream js;
-	struct json_row row;
 };
 
 static void out_open(struct out *o)
@@ -162,13 +161,12 @@ static void out_close(struct out *o)
 {
 	cli_json_stream_end(&o->js);
 	fclose(o->f);
-	json_row_finish(&o->row);
 }
 
 static void streamed_run(const struct run *run, void *ctx)
 {
 	struct out *o = ctx;
-	cli_json_stream_run(&o->js, &o->row, run);
+	cli_json_stream_run(&o->js, run);
 }
 
 static void expect_same(const struct out *tree, const struct out *streamed, size_t rows)
@@ -232,7 +230,7 @@ static void test_tasks_both_ways(void **state)
 		assert_true(store_tis_for_run_outputs(fx->st, runs.v[r].id, &tis, &err));
 		for (size_t i = 0; i < tis.len; i++, n++) {
 			cli_json_stream_item(&tree.js, cli_ti_json(&tis.v[i]));
-			cli_json_stream_ti(&streamed.js, &streamed.row, &tis.v[i]);
+			cli_json_stream_ti(&streamed.js, &tis.v[i]);
 		}
 		ti_list_finish(&tis);
 	}
