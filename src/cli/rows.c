@@ -80,18 +80,19 @@ void json_row_str(struct json_row *r, const char *key, const char *v)
 		return;
 	}
 	char *tmp;
-	json_object_set_new(r->tree, key, json_string(utf8_clean(v, &tmp)));
+	/* utf8_clean made it valid UTF-8, as jansson's own check would require. */
+	json_object_set_new_nocheck(r->tree, key, json_string_nocheck(utf8_clean(v, &tmp)));
 	free(tmp);
 }
 
 void json_row_int(struct json_row *r, const char *key, long long v)
 {
-	json_object_set_new(r->tree, key, json_integer(v));
+	json_object_set_new_nocheck(r->tree, key, json_integer(v));
 }
 
 void json_row_null(struct json_row *r, const char *key)
 {
-	json_object_set_new(r->tree, key, json_null());
+	json_object_set_new_nocheck(r->tree, key, json_null());
 }
 
 void json_row_time_ms(struct json_row *r, const char *key, int64_t ms)
