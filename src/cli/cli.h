@@ -27,6 +27,9 @@ struct cli {
 	char *const *envp;
 	struct store *store;   /* NULL until cli_store() */
 	struct engine *engine; /* NULL until cli_engine() */
+	/* curl_global_init() was called: by the first command that talks to the engine, not at
+	 * start (libcurl's set-up is most of a store-only command's start-up). */
+	bool curl_ready;
 	struct dagbag bag;
 	bool bag_loaded;
 };
@@ -78,6 +81,9 @@ struct engine *cli_engine(struct cli *cli);
  * answered (worth waiting for), false when one answered but cannot be used (not a manager,
  * not in a swarm, a bad docker_host). */
 struct engine *cli_engine_open(struct cli *cli, char **why, bool *retry);
+/* Calls curl_global_init() once: done by the engine functions above, and by a command before it
+ * starts threads that may use curl. */
+void cli_curl_ready(struct cli *cli);
 /* The DAGs of dags_folder, scanned once. */
 struct dagbag *cli_dags(struct cli *cli);
 

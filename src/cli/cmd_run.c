@@ -406,6 +406,7 @@ int cmd_scheduler(struct cli *cli, int argc, char **argv)
 		return rc;
 	if (!cli_nargs(cmd, argc, argv, 0, 0) || !cli_config(cli) || !web_token_ok(cli))
 		return EXIT_USAGE;
+	cli_curl_ready(cli); /* before the web server's threads, which may open engines */
 	log_info("scheduler starting instance=%s dags_folder=%s state_dir=%s docker_host=%s",
 		 cli->cfg.instance, cli->cfg.dags_folder, cli->cfg.state_dir, cli->cfg.docker_host);
 	sigset_t set;

@@ -1,5 +1,6 @@
 /* common.c - what every command uses: its command line, opening the config, the store, the engine
  * and the DAGs; output. */
+#include <curl/curl.h>
 #include <errno.h>
 #include <stdio.h>
 #include <signal.h>
@@ -169,6 +170,12 @@ static bool stop_signal_pending(void *ctx)
 	return sigismember(&pending, SIGTERM) == 1 || sigismember(&pending, SIGINT) == 1;
 }
 
+void cli_curl_ready(struct cli *cli)
+{
+	if (!cli->curl_ready && curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK)
+		cli->curl_ready = true;
+}
+
 struct engine *cli_engine_open(struct cli *cli, char **why, bool *retry)
 {
 	*retry = false;
@@ -183,6 +190,7 @@ struct engine *cli_engine_open(struct cli *cli, char **why, bool *retry)
 	    .cancel = stop_signal_pending,
 	};
 	char *err = NULL;
+	cli_curl_ready(cli);
 	struct engine *e = engine_create(&opts, &err);
 	if (!e) {
 		set_err(why, "docker_host: %s", err);
@@ -321,6 +329,7 @@ bool cli_job_mode(struct cli *cli)
 				   .connect_timeout_ms = 1000,
 				   .timeout_ms = 2000};
 	char *err = NULL;
+	cli_curl_ready(cli);
 	struct engine *e = engine_create(&opts, &err);
 	struct engine_err eerr = {0};
 	bool job = true; /* no engine to ask: what a current engine gets */

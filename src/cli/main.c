@@ -128,6 +128,8 @@ static void cli_finish(struct cli *cli)
 	engine_destroy(cli->engine);
 	store_close(cli->store);
 	config_finish(&cli->cfg);
+	if (cli->curl_ready)
+		curl_global_cleanup();
 }
 
 int main(int argc, char **argv)
@@ -169,12 +171,10 @@ int main(int argc, char **argv)
 	}
 	struct cli cli = {.envp = environ, .config_path = config_path};
 	config_init(&cli.cfg);
-	curl_global_init(CURL_GLOBAL_DEFAULT);
 	int sub_argc = argc - optind - used + 1;
 	char **sub_argv = argv + optind + used - 1;
 	int rc = run_command(&cli, cmd, sub_argc, sub_argv);
 	cli_finish(&cli);
-	curl_global_cleanup();
 	return rc;
 }
 

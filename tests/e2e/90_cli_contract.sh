@@ -4,7 +4,8 @@
 # the file and line or the field, --help on every command, and dags show --spec; a table of 118
 # bad command lines over every command (unknown options, missing and extra arguments, bad
 # numbers, unknown DAGs, bad --conf JSON of every kind) that must exit 2 or 1 naming the
-# argument and leave the store unchanged.
+# argument and leave the store unchanged; libcurl and libmicrohttpd are loaded only by the
+# commands that use them.
 # shellcheck source=../lib/e2e.sh
 . "$(dirname "$0")/../lib/e2e.sh"
 
@@ -320,6 +321,23 @@ else
 	assert_eq null "$(jq -r '.Mode.ReplicatedJob' <<<"$spec")" "no job mode (API $api)"
 fi
 assert_eq "" "$(our_services)" "dags show creates no service"
+
+step "a store-only command loads neither libcurl nor libmicrohttpd; dags test loads libcurl"
+# They are loaded when first used (src/engine/curl_load.c, src/web/mhd_load.c): the dynamic
+# linker's own record says which libraries a process looked for.
+libs_of() { # ARGS...: the libraries the command looked for, from LD_DEBUG=libs
+	local d="$E2E_WORK/ld.$RANDOM"
+	mkdir -p "$d"
+	LD_DEBUG=libs LD_DEBUG_OUTPUT="$d/ld" "$SWARMFLOW_BIN" "$@" >/dev/null 2>&1 || true
+	cat "$d"/ld.* | sed -n 's/.*find library=\([^ ;]*\).*/\1/p' | sort -u
+}
+libs=$(libs_of runs list --json)
+assert_contains "$libs" "libsqlite3.so.0" "runs list looked for libsqlite3 (the record works)"
+[[ $libs != *libcurl* && $libs != *libmicrohttpd* ]] ||
+	fail "runs list loaded libcurl or libmicrohttpd: $libs"
+libs=$(libs_of dags test shown)
+assert_contains "$libs" "libcurl.so.4" "dags test loaded libcurl"
+[[ $libs != *libmicrohttpd* ]] || fail "dags test loaded libmicrohttpd: $libs"
 
 step "dags pause and unpause show in dags list --json"
 sf_run dags pause shown
