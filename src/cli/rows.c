@@ -4,7 +4,9 @@
 
 #include <inttypes.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "rows_pool.h"
 #include "swarmflow/common/timeutil.h"
 
 /* ---- UTF-8: what jansson accepts ---- */
@@ -38,8 +40,13 @@ static const char *utf8_clean(const char *s, char **tmp)
 	*tmp = NULL;
 	const unsigned char *p = (const unsigned char *)s;
 	size_t n;
-	while (*p && (n = utf8_len(p)) > 0)
+	for (;;) {
+		while (*p && *p < 0x80) /* most strings are ASCII: no decoding */
+			p++;
+		if (!*p || (n = utf8_len(p)) == 0)
+			break;
 		p += n;
+	}
 	if (!*p)
 		return s;
 	struct buf b;
@@ -73,6 +80,17 @@ json_t *json_row_take(struct json_row *r)
 	return v;
 }
 
+/* Sets a string member from s, valid UTF-8. A reused object (see cli_rows_encode) has the
+ * member already: its string is replaced in place, without a new value. */
+static void set_valid_str(struct json_row *r, const char *key, const char *s)
+{
+	json_t *old = json_object_get(r->tree, key);
+	if (json_is_string(old))
+		json_string_set_nocheck(old, s);
+	else
+		json_object_set_new_nocheck(r->tree, key, json_string_nocheck(s));
+}
+
 void json_row_str(struct json_row *r, const char *key, const char *v)
 {
 	if (!v) {
@@ -81,13 +99,17 @@ void json_row_str(struct json_row *r, const char *key, const char *v)
 	}
 	char *tmp;
 	/* utf8_clean made it valid UTF-8, as jansson's own check would require. */
-	json_object_set_new_nocheck(r->tree, key, json_string_nocheck(utf8_clean(v, &tmp)));
+	set_valid_str(r, key, utf8_clean(v, &tmp));
 	free(tmp);
 }
 
 void json_row_int(struct json_row *r, const char *key, long long v)
 {
-	json_object_set_new_nocheck(r->tree, key, json_integer(v));
+	json_t *old = json_object_get(r->tree, key);
+	if (json_is_integer(old))
+		json_integer_set(old, v);
+	else
+		json_object_set_new_nocheck(r->tree, key, json_integer(v));
 }
 
 void json_row_null(struct json_row *r, const char *key)
@@ -103,7 +125,7 @@ void json_row_time_ms(struct json_row *r, const char *key, int64_t ms)
 		return;
 	}
 	time_format_iso_ms(ms, t);
-	json_row_str(r, key, t);
+	set_valid_str(r, key, t); /* ASCII */
 }
 
 void json_row_value(struct json_row *r, const char *key, json_t *v)
@@ -176,67 +198,178 @@ json_t *cli_ti_json(const struct ti *ti)
 	return json_row_take(&r);
 }
 
+/* ---- the rows, encoded ---- */
+
+static void run_fields_of(struct json_row *r, const void *item)
+{
+	cli_run_fields(r, item);
+}
+
+static void run_finish_of(void *item)
+{
+	run_finish(item);
+}
+
+static void ti_fields_of(struct json_row *r, const void *item)
+{
+	cli_ti_fields(r, item);
+}
+
+static void ti_finish_of(void *item)
+{
+	ti_finish(item);
+}
+
+static const struct row_kind run_kind = {sizeof(struct run), run_fields_of, run_finish_of};
+static const struct row_kind ti_kind = {sizeof(struct ti), ti_fields_of, ti_finish_of};
+
+/* Appends v, compact, to out ("null" if jansson cannot dump it). */
+static void dump_into(const json_t *v, struct buf *out)
+{
+	/* Into a buffer on the stack first: json_dumps would allocate for every row. */
+	char tmp[16 * 1024];
+	size_t n = json_dumpb(v, tmp, sizeof(tmp), JSON_COMPACT | JSON_ENCODE_ANY);
+	if (n > 0 && n <= sizeof(tmp)) {
+		buf_append(out, tmp, n);
+		return;
+	}
+	char *big = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+	buf_append(out, big ? big : "null", big ? strlen(big) : 4);
+	free(big);
+}
+
+void cli_rows_encode(const struct row_kind *kind, const void *items, size_t len, size_t first,
+		     json_t **obj, struct buf *out)
+{
+	/* One object for every row: its members are replaced in place (every row of a kind has
+	 * the same keys, in the same order), so that a row costs no key or table allocations. */
+	if (!*obj)
+		*obj = json_object();
+	struct json_row r = {.tree = *obj};
+	for (size_t i = 0; i < len; i++) {
+		buf_append(out, first + i ? ",\n" : "\n", first + i ? 2 : 1);
+		kind->fields(&r, (const unsigned char *)items + i * kind->size);
+		dump_into(*obj, out);
+	}
+}
+
 /* ---- the array ---- */
 
-void cli_json_stream_begin(struct json_stream *js, FILE *out)
+/* The worker threads a long listing gets: one per online CPU, none on a single CPU (the main
+ * thread reads the store meanwhile), at most ROW_POOL_MAX_WORKERS. */
+static size_t default_workers(void)
 {
-	*js = (struct json_stream){.out = out};
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	if (n <= 1)
+		return 0;
+	return n > ROW_POOL_MAX_WORKERS ? ROW_POOL_MAX_WORKERS : (size_t)n;
+}
+
+void cli_json_stream_begin_with(struct json_stream *js, FILE *out, size_t batch, size_t workers)
+{
+	*js = (struct json_stream){.out = out, .batch = batch ? batch : 1, .workers = workers};
 	fputs("[", out);
 }
 
-/* The object of the next row: the one of the row before, its members replaced in place (every
- * row of a kind has the same keys, in the same order), so that a row costs no key or table
- * allocations. */
-static struct json_row stream_row(struct json_stream *js)
+void cli_json_stream_begin(struct json_stream *js, FILE *out)
 {
-	if (!js->row)
-		js->row = json_object();
-	return (struct json_row){.tree = js->row};
+	cli_json_stream_begin_with(js, out, JSON_STREAM_BATCH, default_workers());
 }
 
-/* Writes js->row as the next element (kept for the next row). */
-static void stream_put(struct json_stream *js)
+static void items_finish(const struct row_kind *kind, unsigned char *items, size_t len)
 {
-	cli_json_stream_item(js, json_incref(js->row));
+	for (size_t i = 0; i < len; i++)
+		kind->finish(items + i * kind->size);
 }
 
-void cli_json_stream_run(struct json_stream *js, const struct run *run)
+/* Encodes the batch being filled, or hands it to the pool (started when it is a full one). */
+static void flush_batch(struct json_stream *js)
 {
-	struct json_row r = stream_row(js);
-	cli_run_fields(&r, run);
-	stream_put(js);
+	if (js->len == 0)
+		return;
+	size_t first = js->n - js->len;
+	if (!js->pool && js->workers && js->len == js->batch)
+		js->pool = row_pool_create(js->workers);
+	if (js->pool) {
+		row_pool_submit(js->pool, js->kind, js->items, js->len, first, js->out);
+		js->items = NULL; /* the pool's now */
+	} else {
+		struct buf text;
+		buf_init(&text, 0);
+		cli_rows_encode(js->kind, js->items, js->len, first, &js->row, &text);
+		fwrite(text.data, 1, text.len, js->out);
+		buf_finish(&text);
+		items_finish(js->kind, js->items, js->len);
+	}
+	js->len = 0;
 }
 
-void cli_json_stream_ti(struct json_stream *js, const struct ti *ti)
+static void stream_add(struct json_stream *js, const struct row_kind *kind, void *item)
 {
-	struct json_row r = stream_row(js);
-	cli_ti_fields(&r, ti);
-	stream_put(js);
+	if (js->kind != kind) {
+		flush_batch(js);
+		free(js->items); /* sized for the other kind */
+		js->items = NULL;
+		js->kind = kind;
+	}
+	if (!js->items)
+		js->items = xmalloc(js->batch * kind->size);
+	memcpy(js->items + js->len * kind->size, item, kind->size);
+	memset(item, 0, kind->size);
+	js->len++;
+	js->n++;
+	if (js->len == js->batch)
+		flush_batch(js);
+}
+
+void cli_json_stream_run(struct json_stream *js, struct run *run)
+{
+	stream_add(js, &run_kind, run);
+}
+
+void cli_json_stream_ti(struct json_stream *js, struct ti *ti)
+{
+	stream_add(js, &ti_kind, ti);
+}
+
+/* Writes every row given so far. */
+static void stream_flush(struct json_stream *js)
+{
+	flush_batch(js);
+	if (js->pool)
+		row_pool_drain(js->pool, js->out);
 }
 
 void cli_json_stream_item(struct json_stream *js, json_t *v)
 {
-	/* One object at a time, freed at once: a list never becomes one big document. */
-	fputs(js->n++ ? ",\n" : "\n", js->out);
-	/* Into a buffer, then one write: json_dumpf writes each token through stdio. */
-	char buf[16 * 1024];
-	size_t n = json_dumpb(v, buf, sizeof(buf), JSON_COMPACT | JSON_ENCODE_ANY);
-	if (n > 0 && n <= sizeof(buf)) {
-		fwrite(buf, 1, n, js->out);
-	} else if (json_dumpf(v, js->out, JSON_COMPACT | JSON_ENCODE_ANY) != 0) {
-		fputs("null", js->out);
-	}
+	stream_flush(js);
+	struct buf text;
+	buf_init(&text, 0);
+	bool later = js->n++ > 0;
+	buf_append(&text, later ? ",\n" : "\n", later ? 2 : 1);
+	dump_into(v, &text);
+	fwrite(text.data, 1, text.len, js->out);
+	buf_finish(&text);
 	json_decref(v);
 }
 
 void cli_json_stream_drop(struct json_stream *js)
 {
+	stream_flush(js); /* the rows given, as a stream that writes each at once would have */
+	row_pool_destroy(js->pool);
+	js->pool = NULL;
+	if (js->items)
+		items_finish(js->kind, js->items, js->len);
+	free(js->items);
+	js->items = NULL;
+	js->len = 0;
 	json_decref(js->row);
 	js->row = NULL;
 }
 
 void cli_json_stream_end(struct json_stream *js)
 {
+	stream_flush(js);
 	cli_json_stream_drop(js);
 	fputs(js->n ? "\n]\n" : "]\n", js->out);
 }

@@ -38,24 +38,53 @@ void cli_ti_fields(struct json_row *r, const struct ti *ti);
 json_t *cli_run_json(const struct run *run);
 json_t *cli_ti_json(const struct ti *ti);
 
-/* A JSON array written to out one element at a time, each element dumped and freed before
- * the next is made (10,000 rows never become one document): "[", then each element on its own
- * line after ",\n" (the first after "\n"), then "\n]\n" ("]\n" when empty). */
+/* A kind of row: the size of its struct, the function that writes its members and the one that
+ * frees what it owns. */
+struct row_kind {
+	size_t size;
+	void (*fields)(struct json_row *r, const void *item);
+	void (*finish)(void *item);
+};
+
+/* Appends to out the JSON of `len` items of `kind`, each after its separator: ",\n", or "\n"
+ * before row 0 of the listing (items[0] is row `first`). Each is built in *obj, made when NULL
+ * and reused for the next (the caller frees it). */
+void cli_rows_encode(const struct row_kind *kind, const void *items, size_t len, size_t first,
+		     json_t **obj, struct buf *out);
+
+struct row_pool;
+
+/* A JSON array written to out one element at a time (10,000 rows never become one document):
+ * "[", then each element on its own line after ",\n" (the first after "\n"), then "\n]\n" ("]\n"
+ * when empty). Rows are gathered in batches; once a listing fills one, its batches are encoded
+ * by worker threads (rows_pool.c) and written in order, so that a long listing uses every core
+ * and a short one starts no thread. */
 struct json_stream {
 	FILE *out;
-	size_t n;
-	json_t *row; /* the object rows are written into, reused (see rows.c) */
+	size_t n;       /* rows given so far */
+	json_t *row;    /* the object the rows encoded here are built in, reused */
+	size_t batch;   /* rows per batch */
+	size_t workers; /* worker threads for the batches (0: every row is encoded here) */
+	const struct row_kind *kind; /* of the rows in items */
+	unsigned char *items;        /* the batch being filled: len rows of kind */
+	size_t len;
+	struct row_pool *pool; /* started when the first batch is full */
 };
+/* Rows per batch, and worker threads at most. */
+#define JSON_STREAM_BATCH 256
 void cli_json_stream_begin(struct json_stream *js, FILE *out);
-/* Streams a run or a task instance as the next element. */
-void cli_json_stream_run(struct json_stream *js, const struct run *run);
-void cli_json_stream_ti(struct json_stream *js, const struct ti *ti);
-/* Writes v (compact) as the next element and frees it. */
+/* The same with `batch` rows per batch and `workers` threads (0: none), for the tests. */
+void cli_json_stream_begin_with(struct json_stream *js, FILE *out, size_t batch, size_t workers);
+/* Takes a run or a task instance as the next element: its contents move into the stream, and
+ * *run (*ti) is left empty (its finish function frees nothing). */
+void cli_json_stream_run(struct json_stream *js, struct run *run);
+void cli_json_stream_ti(struct json_stream *js, struct ti *ti);
+/* Writes v (compact) as the next element, after every row given before, and frees it. */
 void cli_json_stream_item(struct json_stream *js, json_t *v);
 /* Closes the array and frees what the stream kept. */
 void cli_json_stream_end(struct json_stream *js);
-/* Frees what the stream kept and leaves the array open (a listing that failed midway: what was
- * written is not valid JSON, on purpose). */
+/* Writes the rows given so far, frees what the stream kept and leaves the array open (a listing
+ * that failed midway: what was written is not valid JSON, on purpose). */
 void cli_json_stream_drop(struct json_stream *js);
 
 #endif

@@ -190,7 +190,7 @@ bool store_runs_list(struct store *s, const char *dag_id, const enum run_state *
 }
 
 bool store_runs_each(struct store *s, const char *dag_id, const enum run_state *state, size_t limit,
-		     void (*fn)(const struct run *run, void *ctx), void *ctx, char **err)
+		     void (*fn)(struct run *run, void *ctx), void *ctx, char **err)
 {
 	sqlite3_stmt *st = runs_stmt(s, dag_id, state, limit);
 	bool ok = true;

@@ -149,12 +149,28 @@ struct out {
 	struct json_stream js;
 };
 
-static void out_open(struct out *o)
+/* How a stream gathers its rows: the default (a listing this short is encoded in the main
+ * thread), or `batch` rows per batch encoded by `workers` threads, so that these small stores
+ * go through the worker pool, its ring of batches and its ordering. */
+struct way {
+	size_t batch, workers; /* 0, 0: the default */
+};
+static const struct way ways[] = {{0, 0}, {1, 0}, {3, 2}, {5, 1}, {2, 4}};
+
+static void out_open_way(struct out *o, struct way w)
 {
 	*o = (struct out){0};
 	o->f = open_memstream(&o->text, &o->len);
 	assert_non_null(o->f);
-	cli_json_stream_begin(&o->js, o->f);
+	if (w.batch)
+		cli_json_stream_begin_with(&o->js, o->f, w.batch, w.workers);
+	else
+		cli_json_stream_begin(&o->js, o->f);
+}
+
+static void out_open(struct out *o)
+{
+	out_open_way(o, (struct way){0, 0});
 }
 
 static void out_close(struct out *o)
@@ -163,7 +179,7 @@ static void out_close(struct out *o)
 	fclose(o->f);
 }
 
-static void streamed_run(const struct run *run, void *ctx)
+static void streamed_run(struct run *run, void *ctx)
 {
 	struct out *o = ctx;
 	cli_json_stream_run(&o->js, run);
@@ -188,8 +204,9 @@ static void test_runs_both_ways(void **state)
 	struct fixture *fx = *state;
 	enum run_state failed = RUN_FAILED;
 	const char *dags[] = {NULL, "d_one", "d_two", "none"};
-	for (size_t d = 0; d < ARRAY_LEN(dags); d++) {
-		for (int f = 0; f < 2; f++) {
+	for (size_t k = 0; k < ARRAY_LEN(dags) * 2 * ARRAY_LEN(ways); k++) {
+		size_t d = k / (2 * ARRAY_LEN(ways)), f = k / ARRAY_LEN(ways) % 2;
+		{
 			const enum run_state *filter = f ? &failed : NULL;
 			struct run_list runs = {0};
 			char *err = NULL;
@@ -199,7 +216,7 @@ static void test_runs_both_ways(void **state)
 			for (size_t i = 0; i < runs.len; i++)
 				cli_json_stream_item(&tree.js, cli_run_json(&runs.v[i]));
 			out_close(&tree);
-			out_open(&streamed);
+			out_open_way(&streamed, ways[k % ARRAY_LEN(ways)]);
 			assert_true(store_runs_each(fx->st, dags[d], filter, 0, streamed_run,
 						    &streamed, &err));
 			out_close(&streamed);
@@ -213,16 +230,82 @@ static void test_runs_both_ways(void **state)
 	}
 }
 
-/* Every run's task instances both ways; the bad bytes became U+FFFD, the rest is kept. */
+static void tasks_both_ways(struct fixture *fx, struct way w);
+
+/* Every run's task instances both ways, each way of gathering them; the bad bytes became U+FFFD,
+ * the rest is kept. */
 static void test_tasks_both_ways(void **state)
+{
+	for (size_t w = 0; w < ARRAY_LEN(ways); w++)
+		tasks_both_ways(*state, ways[w]);
+}
+
+/* A listing that fails midway, its batches with the workers: every row given is written, the
+ * array is left open, and nothing leaks (the sanitizer build checks that). */
+static void test_drop_midway(void **state)
 {
 	struct fixture *fx = *state;
 	struct run_list runs = {0};
 	char *err = NULL;
 	assert_true(store_runs_list(fx->st, NULL, NULL, 0, &runs, &err));
+	struct out o;
+	out_open_way(&o, (struct way){2, 2});
+	for (size_t i = 0; i < 17; i++)
+		cli_json_stream_run(&o.js, &runs.v[i]);
+	assert_null(runs.v[0].dag_id); /* the stream took the rows */
+	cli_json_stream_drop(&o.js);
+	fclose(o.f);
+	assert_true(o.len > 1 && o.text[0] == '[');
+	size_t rows = 0;
+	for (const char *p = o.text; (p = strstr(p, "\"run_id\":")); p++)
+		rows++;
+	assert_int_equal(rows, 17);
+	json_error_t jerr;
+	assert_null(json_loads(o.text, 0, &jerr));
+	run_list_finish(&runs);
+	free(o.text);
+}
+
+/* Rows given through the pool and values written directly keep their order. */
+static void test_rows_then_item(void **state)
+{
+	struct fixture *fx = *state;
+	struct run_list runs = {0};
+	char *err = NULL;
+	assert_true(store_runs_list(fx->st, NULL, NULL, 0, &runs, &err));
+	char *sixth = xstrdup(runs.v[6].run_id), *seventh = xstrdup(runs.v[7].run_id);
+	struct out o;
+	out_open_way(&o, (struct way){2, 2});
+	for (size_t i = 0; i < 7; i++)
+		cli_json_stream_run(&o.js, &runs.v[i]);
+	cli_json_stream_item(&o.js, json_string("between"));
+	for (size_t i = 7; i < runs.len; i++)
+		cli_json_stream_run(&o.js, &runs.v[i]);
+	out_close(&o);
+	json_error_t jerr;
+	json_t *v = json_loads(o.text, 0, &jerr);
+	assert_non_null(v);
+	assert_int_equal(json_array_size(v), runs.len + 1);
+	assert_string_equal(json_string_value(json_array_get(v, 7)), "between");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(v, 6), "run_id")),
+			    sixth);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(v, 8), "run_id")),
+			    seventh);
+	json_decref(v);
+	free(sixth);
+	free(seventh);
+	run_list_finish(&runs);
+	free(o.text);
+}
+
+static void tasks_both_ways(struct fixture *fx, struct way w)
+{
+	struct run_list runs = {0};
+	char *err = NULL;
+	assert_true(store_runs_list(fx->st, NULL, NULL, 0, &runs, &err));
 	struct out tree, streamed;
 	out_open(&tree);
-	out_open(&streamed);
+	out_open_way(&streamed, w);
 	size_t n = 0;
 	for (size_t r = 0; r < runs.len; r++) {
 		struct ti_list tis = {0};
@@ -258,6 +341,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_runs_both_ways, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tasks_both_ways, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_drop_midway, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rows_then_item, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
