@@ -19,7 +19,7 @@ enum batch_state {
 
 struct batch {
 	const struct row_kind *kind;
-	unsigned char *items; /* len items of kind, freed once encoded */
+	unsigned char *items; /* len items of kind, freed once written */
 	size_t len, first;
 	struct buf text; /* the encoded rows, separators included */
 	enum batch_state state;
@@ -74,7 +74,6 @@ static void *worker_main(void *arg)
 		b->state = BATCH_BUSY;
 		pthread_mutex_unlock(&p->mu);
 		cli_rows_encode(b->kind, b->items, b->len, b->first, &obj, &b->text);
-		batch_free_items(b);
 		pthread_mutex_lock(&p->mu);
 		b->state = BATCH_DONE;
 		pthread_cond_broadcast(&p->done);
@@ -102,6 +101,9 @@ static void write_done(struct row_pool *p, FILE *out, size_t keep)
 		pthread_mutex_unlock(&p->mu);
 		fwrite(b->text.data, 1, b->text.len, out);
 		buf_reset(&b->text);
+		/* Freed here, by the thread that allocated them: malloc's per-thread cache takes
+		 * them back without the arena's lock a worker's free would contend for. */
+		batch_free_items(b);
 		pthread_mutex_lock(&p->mu);
 	}
 }

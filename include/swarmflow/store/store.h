@@ -92,7 +92,8 @@ struct store;
  * crash leaves the older version, whole). Every connection, readers too, opens here. Returns
  * NULL with *err set; the error names the file when it is not an SQLite database, is some other
  * program's database, or has a schema version newer than this build's (both versions given; the
- * file is then left untouched). ":memory:" works. */
+ * file is then left untouched). ":memory:" works. A store may be used by one thread at a time
+ * (SQLite's multi-thread mode): a store shared by threads needs the callers' own lock. */
 struct store *store_open(const char *path, char **err);
 /* Closes (accepts NULL). */
 void store_close(struct store *s);
