@@ -1,8 +1,10 @@
 /* rows.c - the JSON objects of `runs list --json` and `tasks list --json`, streamed a row at a
  * time. */
+#define _GNU_SOURCE /* sched_getaffinity */
 #include "rows.h"
 
 #include <inttypes.h>
+#include <sched.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -255,11 +257,14 @@ void cli_rows_encode(const struct row_kind *kind, const void *items, size_t len,
 
 /* ---- the array ---- */
 
-/* The worker threads a long listing gets: one per online CPU, none on a single CPU (the main
- * thread reads the store meanwhile), at most ROW_POOL_MAX_WORKERS. */
+/* The worker threads a long listing gets: one per CPU it may run on (`taskset`, a container's
+ * cpuset), none on a single CPU (the main thread reads the store meanwhile), at most
+ * ROW_POOL_MAX_WORKERS. */
 static size_t default_workers(void)
 {
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	cpu_set_t set;
+	long n = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set)
+							      : sysconf(_SC_NPROCESSORS_ONLN);
 	if (n <= 1)
 		return 0;
 	return n > ROW_POOL_MAX_WORKERS ? ROW_POOL_MAX_WORKERS : (size_t)n;
