@@ -479,8 +479,8 @@ struct store *store_open(const char *path, char **err)
 	/* NOMUTEX: a store is used by one thread at a time (the daemon's loop, the CLI, or a web
 	 * thread that borrowed it under the server's lock), so SQLite's own per-call mutex is
 	 * only a cost: a lock and an unlock for every sqlite3_column_* of a 10,000-row listing. */
-	int rc = sqlite3_open_v2(path, &s->db,
-				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	int rc = sqlite3_open_v2(
+	    path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
 		if (s->db)
 			store_fail(s, err, "open %s", path);
