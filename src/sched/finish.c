@@ -48,6 +48,27 @@ static char *save_log(struct scheduler *s, const struct ti *ti, const struct buf
 /* How long a try whose output cannot be read (its logs not fetched) stays in flight, asked
  * again every tick, before it fails: an engine that does not answer for that long is down. */
 #define OUTPUT_FETCH_GRACE_MS (60 * 1000)
+/* The same for any other try, while the engine's failure may pass (a node that is briefly
+ * unreachable after a manager failover: "incomplete log stream ... node is not available"):
+ * its log is asked again every tick for this long before a note of why replaces it. */
+#define LOGS_FETCH_GRACE_MS (20 * 1000)
+
+/* Whether a failed logs request may succeed later: no answer, a timeout, a broken or
+ * daemon-interrupted stream, a 500/502/503/504. Not a 4xx or a 501 (a logging driver that
+ * cannot be read never will be). */
+static bool logs_error_may_pass(const struct engine_err *e)
+{
+	switch (e->kind) {
+	case ENGINE_ERR_CONNECT:
+	case ENGINE_ERR_TIMEOUT:
+	case ENGINE_ERR_PROTOCOL:
+		return true;
+	case ENGINE_ERR_HTTP:
+		return e->status >= 500 && e->status != 501;
+	default:
+		return false;
+	}
+}
 
 /* What fetch_logs() got. */
 enum logs_got {
@@ -94,14 +115,17 @@ static enum logs_got fetch_logs(struct scheduler *s, struct inflight *f, struct 
 	}
 	metrics_engine_error(s->metrics, &eerr);
 	log_warnx("engine: logs of service %s: %s", f->service_name, eerr.message);
-	if (wants_output) {
-		/* Never a success without its output: asked again while the engine may answer. */
-		if (!f->logs_failed_mono)
-			f->logs_failed_mono = s->mono_ms ? s->mono_ms : 1;
-		if (s->mono_ms - f->logs_failed_mono < OUTPUT_FETCH_GRACE_MS)
-			return LOGS_LATER;
+	/* Never a success without its output, and no log lost to a passing failure: asked again
+	 * while the engine may answer. */
+	int64_t grace = wants_output                 ? OUTPUT_FETCH_GRACE_MS
+			: logs_error_may_pass(&eerr) ? LOGS_FETCH_GRACE_MS
+						     : 0;
+	if (!f->logs_failed_mono)
+		f->logs_failed_mono = s->mono_ms ? s->mono_ms : 1;
+	if (grace > 0 && s->mono_ms - f->logs_failed_mono < grace)
+		return LOGS_LATER;
+	if (wants_output)
 		*why = "the output cannot be read: the engine did not give the logs";
-	}
 	buf_printf(out, "\n[swarmflow] could not fetch the logs: %s\n", eerr.message);
 	return LOGS_OK;
 }

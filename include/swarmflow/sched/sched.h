@@ -41,7 +41,7 @@ struct inflight {
 	int64_t timeout_s;
 	bool tty;
 	bool keep_on_failure;
-	int64_t logs_failed_mono; /* first failed fetch of a try that reads an output; 0: none */
+	int64_t logs_failed_mono; /* first failed fetch of the try's logs; 0: none */
 	char last_reason[512];    /* what the engine last said while the task waited */
 };
 
