@@ -172,21 +172,23 @@ static void test_output_waits_for_the_logs(void **state)
 	assert_int_equal(env_count_from(env, 0, "GET", "/logs"), 4);
 }
 
-/* A file's whole text (caller frees), NULL when it cannot be read. */
-static char *read_file(const char *path)
+/* Runs one task that reads no output, its log `log`, with the engine's log requests failed
+ * `times` times with status and body; the run must succeed. Returns the try's stored log
+ * (caller frees). */
+static char *plain_task_log(struct env *env, const char *log, const char *status, const char *body,
+			    int times)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	struct buf b;
-	buf_init(&b, 0);
-	char chunk[4096];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		buf_append(&b, chunk, n);
-	fclose(f);
-	buf_append(&b, "", 0);
-	return buf_steal(&b);
+	script_logs(env, "plain", log);
+	fake_engine_fault(env->fe, "/logs", status, body, times);
+	env_start(env, "  task plain {\n    shell = \"plain\"\n  }\n");
+	env_run_to_end(env, 20, 500);
+	assert_int_equal(env_run_state_of(env), RUN_SUCCESS);
+	struct ti_list tis = {0};
+	list_tis(env, &tis);
+	assert_non_null(tis.v[0].log_path);
+	char *text = env_read_text(tis.v[0].log_path);
+	ti_list_finish(&tis);
+	return text;
 }
 
 /* The log of a try that reads no output, when the engine fails it for a while (the failover
@@ -195,22 +197,12 @@ static char *read_file(const char *path)
 static void test_log_waits_for_a_passing_failure(void **state)
 {
 	struct env *env = *state;
-	script_logs(env, "plain", "line one\nline two\n");
-	fake_engine_fault(env->fe, "/logs", "503 Service Unavailable",
-			  "{\"message\": \"node x is not available\"}", 2);
-	env_start(env, "  task plain {\n    shell = \"plain\"\n  }\n");
-	env_run_to_end(env, 20, 500);
-	assert_int_equal(env_run_state_of(env), RUN_SUCCESS);
+	char *log = plain_task_log(env, "line one\nline two\n", "503 Service Unavailable",
+				   "{\"message\": \"node x is not available\"}", 2);
 	assert_int_equal(env_count_from(env, 0, "GET", "/logs"), 3);
-	struct ti_list tis = {0};
-	list_tis(env, &tis);
-	assert_non_null(tis.v[0].log_path);
-	char *log = read_file(tis.v[0].log_path);
-	assert_non_null(log);
 	assert_non_null(strstr(log, "line one\nline two\n"));
 	assert_null(strstr(log, "could not fetch the logs"));
 	free(log);
-	ti_list_finish(&tis);
 }
 
 /* A failure that will not pass (a logging driver that cannot be read: 501) is not waited for:
@@ -218,22 +210,13 @@ static void test_log_waits_for_a_passing_failure(void **state)
 static void test_log_not_waited_for_a_lasting_failure(void **state)
 {
 	struct env *env = *state;
-	script_logs(env, "plain", "line one\n");
-	fake_engine_fault(env->fe, "/logs", "501 Not Implemented",
-			  "{\"message\": \"configured logging driver does not support reading\"}",
-			  -1);
-	env_start(env, "  task plain {\n    shell = \"plain\"\n  }\n");
-	env_run_to_end(env, 20, 500);
-	assert_int_equal(env_run_state_of(env), RUN_SUCCESS);
+	char *log = plain_task_log(
+	    env, "line one\n", "501 Not Implemented",
+	    "{\"message\": \"configured logging driver does not support reading\"}", -1);
 	assert_int_equal(env_count_from(env, 0, "GET", "/logs"), 1);
-	struct ti_list tis = {0};
-	list_tis(env, &tis);
-	char *log = read_file(tis.v[0].log_path);
-	assert_non_null(log);
 	assert_non_null(strstr(log, "could not fetch the logs"));
 	assert_non_null(strstr(log, "does not support reading"));
 	free(log);
-	ti_list_finish(&tis);
 }
 
 int main(void)
