@@ -293,8 +293,11 @@ static void flush_batch(struct json_stream *js)
 	if (js->len == 0)
 		return;
 	size_t first = js->n - js->len;
-	if (!js->pool && js->workers && js->len == js->batch)
+	if (!js->pool && js->workers && js->len == js->batch) {
 		js->pool = row_pool_create(js->workers);
+		if (!js->pool) /* no thread could start: not tried again for every batch */
+			js->workers = 0;
+	}
 	if (js->pool) {
 		row_pool_submit(js->pool, js->kind, js->items, js->len, first, js->out);
 		js->items = NULL; /* the pool's now */
@@ -374,7 +377,6 @@ void cli_json_stream_drop(struct json_stream *js)
 
 void cli_json_stream_end(struct json_stream *js)
 {
-	stream_flush(js);
-	cli_json_stream_drop(js);
+	cli_json_stream_drop(js); /* writes every row given, then frees */
 	fputs(js->n ? "\n]\n" : "]\n", js->out);
 }

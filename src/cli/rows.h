@@ -70,7 +70,7 @@ struct json_stream {
 	size_t len;
 	struct row_pool *pool; /* started when the first batch is full */
 };
-/* Rows per batch, and worker threads at most. */
+/* Rows per batch (and the fewest rows a listing has before it starts worker threads). */
 #define JSON_STREAM_BATCH 256
 void cli_json_stream_begin(struct json_stream *js, FILE *out);
 /* The same with `batch` rows per batch and `workers` threads (0: none), for the tests. */
