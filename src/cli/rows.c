@@ -72,7 +72,7 @@ static const char *utf8_clean(const char *s, char **tmp)
 
 void json_row_begin(struct json_row *r)
 {
-	r->tree = json_object();
+	*r = (struct json_row){.tree = json_object()};
 }
 
 json_t *json_row_take(struct json_row *r)
@@ -82,15 +82,38 @@ json_t *json_row_take(struct json_row *r)
 	return v;
 }
 
-/* Sets a string member from s, valid UTF-8. A reused object (see cli_rows_encode) has the
- * member already: its string is replaced in place, without a new value. */
+/* The value `key` has now: NULL when the object lacks it. In a reused object it is the member
+ * at the cursor, which then moves on; a key out of that order is looked up by hash (and the
+ * cursor is dropped, as the order is no longer known). */
+static json_t *old_value(struct json_row *r, const char *key)
+{
+	if (r->next) {
+		void *at = r->next;
+		if (strcmp(json_object_iter_key(at), key) == 0) {
+			r->next = json_object_iter_next(r->tree, at);
+			return json_object_iter_value(at);
+		}
+		r->next = NULL;
+	}
+	return json_object_get(r->tree, key);
+}
+
+/* Sets a member to v (taken). An existing member keeps its place: setting it replaces the
+ * value only. */
+static void set_value(struct json_row *r, const char *key, json_t *v)
+{
+	json_object_set_new_nocheck(r->tree, key, v);
+}
+
+/* Sets a string member from s, valid UTF-8. A reused object has the member already: its string
+ * is replaced in place, without a new value, and not at all when it is the same. */
 static void set_valid_str(struct json_row *r, const char *key, const char *s)
 {
-	json_t *old = json_object_get(r->tree, key);
-	if (json_is_string(old))
+	json_t *old = old_value(r, key);
+	if (!json_is_string(old))
+		set_value(r, key, json_string_nocheck(s));
+	else if (strcmp(json_string_value(old), s) != 0)
 		json_string_set_nocheck(old, s);
-	else
-		json_object_set_new_nocheck(r->tree, key, json_string_nocheck(s));
 }
 
 void json_row_str(struct json_row *r, const char *key, const char *v)
@@ -107,16 +130,17 @@ void json_row_str(struct json_row *r, const char *key, const char *v)
 
 void json_row_int(struct json_row *r, const char *key, long long v)
 {
-	json_t *old = json_object_get(r->tree, key);
+	json_t *old = old_value(r, key);
 	if (json_is_integer(old))
 		json_integer_set(old, v);
 	else
-		json_object_set_new_nocheck(r->tree, key, json_integer(v));
+		set_value(r, key, json_integer(v));
 }
 
 void json_row_null(struct json_row *r, const char *key)
 {
-	json_object_set_new_nocheck(r->tree, key, json_null());
+	if (!json_is_null(old_value(r, key)))
+		set_value(r, key, json_null());
 }
 
 void json_row_time_ms(struct json_row *r, const char *key, int64_t ms)
@@ -130,22 +154,22 @@ void json_row_time_ms(struct json_row *r, const char *key, int64_t ms)
 	set_valid_str(r, key, t); /* ASCII */
 }
 
-void json_row_value(struct json_row *r, const char *key, json_t *v)
+void json_row_object_text(struct json_row *r, const char *key, const char *text)
 {
-	json_object_set_new(r->tree, key, v);
+	json_t *old = old_value(r, key);
+	json_t *v = NULL;
+	if (text && strcmp(text, "{}") != 0) { /* most runs have none: no parse */
+		json_error_t jerr;
+		v = json_loads(text, 0, &jerr);
+	}
+	if (v)
+		set_value(r, key, v);
+	else if (!json_is_object(old) || json_object_size(old) != 0)
+		set_value(r, key, json_object());
+	/* else: the {} of the row before */
 }
 
 /* ---- the objects ---- */
-
-/* A run's conf as JSON: {} when it has none (most runs: no parse) or it is not JSON. */
-static json_t *conf_json(const char *conf)
-{
-	if (!conf || strcmp(conf, "{}") == 0)
-		return json_object();
-	json_error_t jerr;
-	json_t *v = json_loads(conf, 0, &jerr);
-	return v ? v : json_object();
-}
 
 void cli_run_fields(struct json_row *r, const struct run *run)
 {
@@ -159,7 +183,7 @@ void cli_run_fields(struct json_row *r, const struct run *run)
 	json_row_time_ms(r, "queued_at", run->queued_ms);
 	json_row_time_ms(r, "start_date", run->start_ms);
 	json_row_time_ms(r, "end_date", run->end_ms);
-	json_row_value(r, "conf", conf_json(run->conf));
+	json_row_object_text(r, "conf", run->conf);
 }
 
 void cli_ti_fields(struct json_row *r, const struct ti *ti)
@@ -250,6 +274,7 @@ void cli_rows_encode(const struct row_kind *kind, const void *items, size_t len,
 	struct json_row r = {.tree = *obj};
 	for (size_t i = 0; i < len; i++) {
 		buf_append(out, first + i ? ",\n" : "\n", first + i ? 2 : 1);
+		r.next = json_object_iter(r.tree);
 		kind->fields(&r, (const unsigned char *)items + i * kind->size);
 		dump_into(*obj, out);
 	}

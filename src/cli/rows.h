@@ -17,6 +17,10 @@
  * (jansson refuses them). */
 struct json_row {
 	json_t *tree;
+	/* In an object reused for the next row (cli_rows_encode): its member the next setter
+	 * writes, NULL past the last. Members come in the order they were first set, so that each
+	 * setter finds its old value without a hash lookup. */
+	void *next;
 };
 
 void json_row_begin(struct json_row *r);
@@ -24,12 +28,13 @@ void json_row_begin(struct json_row *r);
 json_t *json_row_take(struct json_row *r);
 
 /* Members: a string (NULL: null), an integer, null, a time in ms as
- * "2026-11-21T18:00:00.000Z" (0: null), and any JSON value (taken: freed here). */
+ * "2026-11-21T18:00:00.000Z" (0: null). */
 void json_row_str(struct json_row *r, const char *key, const char *v);
 void json_row_int(struct json_row *r, const char *key, long long v);
 void json_row_null(struct json_row *r, const char *key);
 void json_row_time_ms(struct json_row *r, const char *key, int64_t ms);
-void json_row_value(struct json_row *r, const char *key, json_t *v);
+/* A member parsed from JSON text: {} when the text is NULL, "{}" or not JSON. */
+void json_row_object_text(struct json_row *r, const char *key, const char *text);
 
 /* The members of a run and of a task instance. */
 void cli_run_fields(struct json_row *r, const struct run *run);

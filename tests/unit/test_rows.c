@@ -336,6 +336,28 @@ static void tasks_both_ways(struct fixture *fx, struct way w)
 	free(streamed.text);
 }
 
+/* Members set in another order than the reused object's: each is found by its key, and the
+ * object keeps the order it was built in. */
+static void test_reused_out_of_order(void **state)
+{
+	(void)state;
+	struct json_row r;
+	json_row_begin(&r);
+	json_row_str(&r, "a", "1");
+	json_row_int(&r, "b", 2);
+	json_row_null(&r, "c");
+	r.next = json_object_iter(r.tree);
+	json_row_str(&r, "c", "3");
+	json_row_int(&r, "a", 4);
+	json_row_str(&r, "b", "5");
+	json_row_object_text(&r, "d", "{\"x\":1}");
+	json_t *v = json_row_take(&r);
+	char *text = json_dumps(v, JSON_COMPACT);
+	assert_string_equal(text, "{\"a\":4,\"b\":\"5\",\"c\":\"3\",\"d\":{\"x\":1}}");
+	free(text);
+	json_decref(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -343,6 +365,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_tasks_both_ways, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_drop_midway, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rows_then_item, setup, teardown),
+	    cmocka_unit_test(test_reused_out_of_order),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
