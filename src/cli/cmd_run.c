@@ -257,8 +257,13 @@ static struct event_watch *watch_events(struct engine *e, const char *instance)
 static int run_scheduler(struct cli *cli, int64_t only_run_pk, const struct loop_hooks *hooks)
 {
 	struct store *st = cli_store(cli);
-	if (!st)
+	char *err = NULL;
+	if (!st || !store_prepare_all(st, &err)) { /* a long-lived connection: all at its start */
+		if (err)
+			fprintf(stderr, "swarmflow: %s\n", err);
+		free(err);
 		return EXIT_FAILED;
+	}
 	sigset_t set;
 	block_signals(&set);
 	bool stopped = false;
@@ -269,7 +274,6 @@ static int run_scheduler(struct cli *cli, int64_t only_run_pk, const struct loop
 	/* From now on files are re-read while they may be being written: let them settle. */
 	dagbag_set_settle(bag, DAG_SETTLE_MS);
 	struct scheduler s;
-	char *err = NULL;
 	if (!sched_init(&s, &cli->cfg, st, e, bag, only_run_pk, &err)) {
 		fprintf(stderr, "swarmflow: %s\n", err);
 		free(err);

@@ -88,6 +88,8 @@ int cmd_runs_list(struct cli *cli, int argc, char **argv)
 		return EXIT_FAILED;
 	const enum run_state *filter = has_state ? &state : NULL;
 	char *err = NULL;
+	if (!store_read_once(st, &err))
+		return store_failed(err);
 	if (json)
 		return runs_json(st, dag_id, filter);
 	struct run_list runs = {0};

@@ -246,8 +246,25 @@ bool store_fail(struct store *s, char **err, const char *fmt, ...)
 	return false;
 }
 
+/* Prepares statement id unless it is; false with *err when SQLite refuses it. */
+static bool prepare_one(struct store *s, enum stmt_id id, char **err)
+{
+	if (!s->stmts[id] && sqlite3_prepare_v3(s->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+						&s->stmts[id], NULL) != SQLITE_OK)
+		return store_fail(s, err, "prepare statement %d", (int)id);
+	return true;
+}
+
 sqlite3_stmt *store_stmt(struct store *s, enum stmt_id id)
 {
+	char *err = NULL;
+	if (!prepare_one(s, id, &err)) {
+		/* The NULL statement makes the caller's step fail with SQLITE_MISUSE, and its error
+		 * carries this message, which SQLite keeps as the connection's last. */
+		log_warnx("%s", err);
+		free(err);
+		return NULL;
+	}
 	sqlite3_stmt *st = s->stmts[id];
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
@@ -463,13 +480,16 @@ static bool set_pragmas(struct store *s, const char *path, char **err)
 	       exec_sql(s, "PRAGMA foreign_keys = ON", "enable foreign keys", err);
 }
 
-static bool prepare_all(struct store *s, char **err)
+bool store_read_once(struct store *s, char **err)
 {
-	for (size_t i = 0; i < ST_COUNT; i++) {
-		if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
-				       &s->stmts[i], NULL) != SQLITE_OK)
-			return store_fail(s, err, "prepare statement %zu", i);
-	}
+	return exec_sql(s, "PRAGMA cache_size = -256", "set cache size", err);
+}
+
+bool store_prepare_all(struct store *s, char **err)
+{
+	for (int i = 0; i < ST_COUNT; i++)
+		if (!prepare_one(s, (enum stmt_id)i, err))
+			return false;
 	return true;
 }
 
@@ -494,8 +514,7 @@ struct store *store_open(const char *path, char **err)
 		store_fail(s, err, "set busy timeout");
 		goto error;
 	}
-	if (!check_database(s, path, err) || !set_pragmas(s, path, err) || !migrate(s, path, err) ||
-	    !prepare_all(s, err))
+	if (!check_database(s, path, err) || !set_pragmas(s, path, err) || !migrate(s, path, err))
 		goto error;
 	return s;
 error:

@@ -518,7 +518,7 @@ static bool open_stores(struct web *w, char **err)
 	for (size_t i = 0; ok && i < WEB_THREADS; i++) {
 		char *why = NULL;
 		w->stores[i] = store_open(path, &why);
-		if (!w->stores[i])
+		if (!w->stores[i] || !store_prepare_all(w->stores[i], &why))
 			ok = set_err(err, "web: %s: %s", path, why);
 		free(why);
 	}
