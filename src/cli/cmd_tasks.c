@@ -38,7 +38,7 @@ static void runs_table(const struct run_list *runs)
 }
 
 /* Streams the rows out as the store reads them: no list, no tree of them all (10,000 runs). */
-static void run_out(struct run *run, void *ctx)
+static void run_out(const struct run *run, void *ctx)
 {
 	cli_json_stream_run(ctx, run);
 }

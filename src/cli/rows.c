@@ -233,7 +233,7 @@ static void run_fields_of(struct json_row *r, const void *item)
 
 static void run_finish_of(void *item)
 {
-	run_finish(item);
+	(void)item; /* a copied run: its strings are its batch's strpool's */
 }
 
 static void ti_fields_of(struct json_row *r, const void *item)
@@ -324,8 +324,9 @@ static void flush_batch(struct json_stream *js)
 			js->workers = 0;
 	}
 	if (js->pool) {
-		row_pool_submit(js->pool, js->kind, js->items, js->len, first, js->out);
-		js->items = NULL; /* the pool's now */
+		row_pool_submit(js->pool, js->kind, js->items, js->len, first, &js->strings,
+				js->out);
+		js->items = NULL; /* the pool's now, and the strings */
 	} else {
 		struct buf text;
 		buf_init(&text, 0);
@@ -333,6 +334,7 @@ static void flush_batch(struct json_stream *js)
 		fwrite(text.data, 1, text.len, js->out);
 		buf_finish(&text);
 		items_finish(js->kind, js->items, js->len);
+		strpool_finish(&js->strings);
 	}
 	js->len = 0;
 }
@@ -355,9 +357,17 @@ static void stream_add(struct json_stream *js, const struct row_kind *kind, void
 		flush_batch(js);
 }
 
-void cli_json_stream_run(struct json_stream *js, struct run *run)
+void cli_json_stream_run(struct json_stream *js, const struct run *run)
 {
-	stream_add(js, &run_kind, run);
+	if (js->kind != &run_kind)
+		flush_batch(js); /* the strings go with the batch they belong to */
+	struct run copy = *run;
+	copy.dag_id = strpool_dup(&js->strings, run->dag_id);
+	copy.run_id = strpool_dup(&js->strings, run->run_id);
+	copy.run_type = strpool_dup(&js->strings, run->run_type);
+	copy.conf = strpool_dup(&js->strings, run->conf);
+	copy.runner = strpool_dup(&js->strings, run->runner);
+	stream_add(js, &run_kind, &copy);
 }
 
 void cli_json_stream_ti(struct json_stream *js, struct ti *ti)
@@ -393,6 +403,7 @@ void cli_json_stream_drop(struct json_stream *js)
 	js->pool = NULL;
 	if (js->items)
 		items_finish(js->kind, js->items, js->len);
+	strpool_finish(&js->strings);
 	free(js->items);
 	js->items = NULL;
 	js->len = 0;

@@ -73,16 +73,18 @@ struct json_stream {
 	const struct row_kind *kind; /* of the rows in items */
 	unsigned char *items;        /* the batch being filled: len rows of kind */
 	size_t len;
-	struct row_pool *pool; /* started when the first batch is full */
+	struct strpool strings; /* the strings of its copied runs */
+	struct row_pool *pool;  /* started when the first batch is full */
 };
 /* Rows per batch (and the fewest rows a listing has before it starts worker threads). */
 #define JSON_STREAM_BATCH 256
 void cli_json_stream_begin(struct json_stream *js, FILE *out);
 /* The same with `batch` rows per batch and `workers` threads (0: none), for the tests. */
 void cli_json_stream_begin_with(struct json_stream *js, FILE *out, size_t batch, size_t workers);
-/* Takes a run or a task instance as the next element: its contents move into the stream, and
- * *run (*ti) is left empty (its finish function frees nothing). */
-void cli_json_stream_run(struct json_stream *js, struct run *run);
+/* Copies a run as the next element (the store's borrowed rows: store_runs_each). */
+void cli_json_stream_run(struct json_stream *js, const struct run *run);
+/* Takes a task instance as the next element: its contents move into the stream, and *ti is left
+ * empty (ti_finish frees nothing). */
 void cli_json_stream_ti(struct json_stream *js, struct ti *ti);
 /* Writes v (compact) as the next element, after every row given before, and frees it. */
 void cli_json_stream_item(struct json_stream *js, json_t *v);

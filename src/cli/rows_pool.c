@@ -21,7 +21,8 @@ struct batch {
 	const struct row_kind *kind;
 	unsigned char *items; /* len items of kind, freed once written */
 	size_t len, first;
-	struct buf text; /* the encoded rows, separators included */
+	struct strpool strings; /* what the items point to besides what they own */
+	struct buf text;        /* the encoded rows, separators included */
 	enum batch_state state;
 };
 
@@ -43,6 +44,7 @@ static void batch_free_items(struct batch *b)
 	for (size_t i = 0; i < b->len; i++)
 		b->kind->finish(b->items + i * b->kind->size);
 	free(b->items);
+	strpool_finish(&b->strings);
 	b->items = NULL;
 	b->len = 0;
 }
@@ -127,7 +129,7 @@ struct row_pool *row_pool_create(size_t workers)
 }
 
 void row_pool_submit(struct row_pool *p, const struct row_kind *kind, void *items, size_t len,
-		     size_t first, FILE *out)
+		     size_t first, struct strpool *strings, FILE *out)
 {
 	pthread_mutex_lock(&p->mu);
 	write_done(p, out, RING - 1); /* room for this one */
@@ -139,8 +141,10 @@ void row_pool_submit(struct row_pool *p, const struct row_kind *kind, void *item
 			    .items = items,
 			    .len = len,
 			    .first = first,
+			    .strings = *strings,
 			    .text = text,
 			    .state = BATCH_READY};
+	*strings = (struct strpool){0};
 	p->tail++;
 	pthread_cond_signal(&p->work);
 	pthread_mutex_unlock(&p->mu);

@@ -18,11 +18,11 @@ struct row_pool;
 struct row_pool *row_pool_create(size_t workers);
 
 /* Hands over a batch: `len` items of `kind` in `items` (a malloc'd array the pool now owns, as
- * it owns what the items own), the first being row `first` of the listing. Writes to out every
- * batch before it that is encoded, in order; waits while as many batches as the pool holds are
- * in flight. */
+ * it owns what the items own, and the strings of *strings, left empty), the first being row
+ * `first` of the listing. Writes to out every batch before it that is encoded, in order; waits
+ * while as many batches as the pool holds are in flight. */
 void row_pool_submit(struct row_pool *p, const struct row_kind *kind, void *items, size_t len,
-		     size_t first, FILE *out);
+		     size_t first, struct strpool *strings, FILE *out);
 
 /* Waits for every batch handed over and writes them to out, in order; the workers stay. */
 void row_pool_drain(struct row_pool *p, FILE *out);

@@ -177,6 +177,42 @@ void buf_finish(struct buf *b)
 	*b = (struct buf){0};
 }
 
+/* Bytes of a block of a strpool: some 200 rows' strings. A longer string gets a block of its
+ * own size. */
+#define STRPOOL_BLOCK 16384
+
+struct strpool_block {
+	struct strpool_block *next;
+	size_t used, cap;
+	char data[];
+};
+
+char *strpool_dup(struct strpool *p, const char *s)
+{
+	if (!s)
+		return NULL;
+	size_t n = strlen(s) + 1;
+	struct strpool_block *b = p->head;
+	if (!b || b->cap - b->used < n) {
+		size_t cap = n > STRPOOL_BLOCK ? n : STRPOOL_BLOCK;
+		b = xmalloc(sizeof(*b) + cap);
+		*b = (struct strpool_block){.next = p->head, .cap = cap};
+		p->head = b;
+	}
+	char *copy = memcpy(b->data + b->used, s, n);
+	b->used += n;
+	return copy;
+}
+
+void strpool_finish(struct strpool *p)
+{
+	while (p->head) {
+		struct strpool_block *next = p->head->next;
+		free(p->head);
+		p->head = next;
+	}
+}
+
 bool parse_int64(const char *s, int64_t min, int64_t max, int64_t *out)
 {
 	if (!s || !*s)

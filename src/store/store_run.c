@@ -6,8 +6,15 @@
 
 #include "swarmflow/common/util.h"
 
-/* Reads the RUN_COLS of the current row into out (zeroed first). */
-static bool read_run(sqlite3_stmt *st, struct run *out, char **err)
+/* SQLite's text of column i, valid until the statement steps or resets. */
+static char *col_text_view(sqlite3_stmt *st, int i)
+{
+	return (char *)sqlite3_column_text(st, i);
+}
+
+/* Reads the RUN_COLS of the current row into out (zeroed first), its strings borrowed from
+ * the statement: they live until it steps or resets, and out is not to be finished. */
+static bool read_run_view(sqlite3_stmt *st, struct run *out, char **err)
 {
 	*out = (struct run){0};
 	out->id = store_col_i64(st, 0);
@@ -15,17 +22,35 @@ static bool read_run(sqlite3_stmt *st, struct run *out, char **err)
 	if (!run_state_parse(state, &out->state))
 		return set_err(err, "store: run %lld has an unknown state '%s'", (long long)out->id,
 			       state ? state : "NULL");
-	out->dag_id = store_col_text(st, 1);
-	out->run_id = store_col_text(st, 2);
-	out->run_type = store_col_text(st, 3);
+	out->dag_id = col_text_view(st, 1);
+	out->run_id = col_text_view(st, 2);
+	out->run_type = col_text_view(st, 3);
 	out->logical_date = store_col_i64(st, 5);
 	out->data_interval_start = store_col_i64(st, 6);
 	out->data_interval_end = store_col_i64(st, 7);
 	out->queued_ms = store_col_i64(st, 8);
 	out->start_ms = store_col_i64(st, 9);
 	out->end_ms = store_col_i64(st, 10);
-	out->conf = store_col_text(st, 11);
-	out->runner = store_col_text(st, 12);
+	out->conf = col_text_view(st, 11);
+	out->runner = col_text_view(st, 12);
+	return true;
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+/* The same, out owning its strings. */
+static bool read_run(sqlite3_stmt *st, struct run *out, char **err)
+{
+	if (!read_run_view(st, out, err))
+		return false;
+	out->dag_id = dup_or_null(out->dag_id);
+	out->run_id = dup_or_null(out->run_id);
+	out->run_type = dup_or_null(out->run_type);
+	out->conf = dup_or_null(out->conf);
+	out->runner = dup_or_null(out->runner);
 	return true;
 }
 
@@ -190,17 +215,16 @@ bool store_runs_list(struct store *s, const char *dag_id, const enum run_state *
 }
 
 bool store_runs_each(struct store *s, const char *dag_id, const enum run_state *state, size_t limit,
-		     void (*fn)(struct run *run, void *ctx), void *ctx, char **err)
+		     void (*fn)(const struct run *run, void *ctx), void *ctx, char **err)
 {
 	sqlite3_stmt *st = runs_stmt(s, dag_id, state, limit);
 	bool ok = true;
 	int rc = SQLITE_DONE;
 	while (ok && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct run run;
-		ok = read_run(st, &run, err);
+		ok = read_run_view(st, &run, err);
 		if (ok)
 			fn(&run, ctx);
-		run_finish(&run);
 	}
 	if (ok && rc != SQLITE_DONE)
 		ok = store_fail(s, err, "list runs");

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,6 +46,37 @@ static void test_buf_cap(void **state)
 	buf_finish(&b);
 }
 
+/* Strings copied into a strpool keep their bytes while more are added (across blocks, and one
+ * longer than a block), NULL stays NULL, and finish leaves the pool empty and usable. */
+static void test_strpool(void **state)
+{
+	(void)state;
+	struct strpool p = {0};
+	char *copies[3000], want[32];
+	assert_null(strpool_dup(&p, NULL));
+	for (int i = 0; i < 3000; i++) {
+		snprintf(want, sizeof(want), "string %d", i);
+		copies[i] = strpool_dup(&p, want);
+	}
+	size_t n = 40000;
+	char *big = xmalloc(n + 1);
+	memset(big, 'x', n);
+	big[n] = '\0';
+	char *big_copy = strpool_dup(&p, big);
+	assert_ptr_not_equal(big_copy, big);
+	assert_string_equal(big_copy, big);
+	assert_string_equal(strpool_dup(&p, ""), "");
+	for (int i = 0; i < 3000; i++) {
+		snprintf(want, sizeof(want), "string %d", i);
+		assert_string_equal(copies[i], want);
+	}
+	free(big);
+	strpool_finish(&p);
+	assert_null(p.head);
+	assert_string_equal(strpool_dup(&p, "again"), "again");
+	strpool_finish(&p);
+}
+
 static void test_strv_and_parse(void **state)
 {
 	(void)state;
@@ -76,6 +108,7 @@ int main(void)
 	    cmocka_unit_test(test_str_copy),
 	    cmocka_unit_test(test_buf_cap),
 	    cmocka_unit_test(test_strv_and_parse),
+	    cmocka_unit_test(test_strpool),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -61,6 +61,17 @@ void buf_reset(struct buf *b);
 char *buf_steal(struct buf *b);
 void buf_finish(struct buf *b);
 
+/* Strings copied into shared blocks and freed together: the strings of a batch of rows, which
+ * would otherwise cost a malloc and a free each. Zero-initialise; not for one thread and the
+ * next at once. */
+struct strpool {
+	struct strpool_block *head;
+};
+/* A copy of s that lives until strpool_finish; NULL for NULL. */
+char *strpool_dup(struct strpool *p, const char *s);
+/* Frees every string of p and leaves it empty. */
+void strpool_finish(struct strpool *p);
+
 /* Parses a whole decimal integer in [min, max]; false on anything else (no atoi). */
 bool parse_int64(const char *s, int64_t min, int64_t max, int64_t *out);
 

@@ -159,11 +159,12 @@ bool store_run_set_runner(struct store *s, int64_t run_pk, const char *runner, c
 bool store_runs_list(struct store *s, const char *dag_id, const enum run_state *state, size_t limit,
 		     struct run_list *out, char **err);
 /* The same runs in the same order, one at a time: fn gets each while the rows are read, so that
- * no list is held (`runs list --json` on 10,000 runs). fn may keep a run by moving its contents
- * out (leaving *run zeroed); what is left is freed after the call. False (with *err) when the
- * store fails, after the runs given so far. */
+ * no list is held (`runs list --json` on 10,000 runs). The run's strings are the store's, valid
+ * during the call only: fn copies what it keeps (no malloc and free of each string, which
+ * were a third of reading 10,000 runs). False (with *err) when the store fails, after the runs
+ * given so far. */
 bool store_runs_each(struct store *s, const char *dag_id, const enum run_state *state, size_t limit,
-		     void (*fn)(struct run *run, void *ctx), void *ctx, char **err);
+		     void (*fn)(const struct run *run, void *ctx), void *ctx, char **err);
 /* Runs in state queued or running, oldest (first created) first. */
 bool store_runs_active(struct store *s, struct run_list *out, char **err);
 
