@@ -258,3 +258,28 @@ bool str_copy(char *dst, size_t size, const char *src)
 	dst[n] = '\0';
 	return whole;
 }
+
+static const char *skip_digits(const char *s)
+{
+	while (*s >= '0' && *s <= '9')
+		s++;
+	return s;
+}
+
+bool str_same_but_numbers(const char *a, const char *b)
+{
+	for (;;) {
+		bool da = *a >= '0' && *a <= '9', db = *b >= '0' && *b <= '9';
+		if (da && db) {
+			a = skip_digits(a);
+			b = skip_digits(b);
+			continue;
+		}
+		if (*a != *b)
+			return false;
+		if (!*a)
+			return true;
+		a++;
+		b++;
+	}
+}

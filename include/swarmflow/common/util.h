@@ -82,6 +82,10 @@ const char *env_lookup(char *const *envp, const char *name);
  * true when nothing was cut. */
 bool str_copy(char *dst, size_t size, const char *src);
 
+/* True when a and b are the same text but for the numbers in it: "failed after 1 ms" and
+ * "failed after 0 ms" (curl's messages carry their timings). Each run of digits counts as one. */
+bool str_same_but_numbers(const char *a, const char *b);
+
 /* True when s starts with prefix / ends with suffix. */
 bool str_has_prefix(const char *s, const char *prefix);
 bool str_has_suffix(const char *s, const char *suffix);
