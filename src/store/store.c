@@ -257,14 +257,8 @@ static bool prepare_one(struct store *s, enum stmt_id id, char **err)
 
 sqlite3_stmt *store_stmt(struct store *s, enum stmt_id id)
 {
-	char *err = NULL;
-	if (!prepare_one(s, id, &err)) {
-		/* The NULL statement makes the caller's step fail with SQLITE_MISUSE, and its error
-		 * carries this message, which SQLite keeps as the connection's last. */
-		log_warnx("%s", err);
-		free(err);
-		return NULL;
-	}
+	if (!prepare_one(s, id, NULL))
+		return NULL; /* see store_priv.h */
 	sqlite3_stmt *st = s->stmts[id];
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
@@ -485,6 +479,17 @@ bool store_read_once(struct store *s, char **err)
 	return exec_sql(s, "PRAGMA cache_size = -256", "set cache size", err);
 }
 
+/* The statements of transactions: store_rollback runs them on error paths, where a failed
+ * prepare would leave SQLite's transaction open while tx_depth says closed. They read no
+ * schema and cost microseconds. */
+static bool prepare_transactions(struct store *s, char **err)
+{
+	for (int i = ST_BEGIN; i <= ST_ROLLBACK_TO; i++)
+		if (!prepare_one(s, (enum stmt_id)i, err))
+			return false;
+	return true;
+}
+
 bool store_prepare_all(struct store *s, char **err)
 {
 	for (int i = 0; i < ST_COUNT; i++)
@@ -514,7 +519,8 @@ struct store *store_open(const char *path, char **err)
 		store_fail(s, err, "set busy timeout");
 		goto error;
 	}
-	if (!check_database(s, path, err) || !set_pragmas(s, path, err) || !migrate(s, path, err))
+	if (!check_database(s, path, err) || !set_pragmas(s, path, err) || !migrate(s, path, err) ||
+	    !prepare_transactions(s, err))
 		goto error;
 	return s;
 error:

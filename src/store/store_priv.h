@@ -6,7 +6,9 @@
 
 #include "swarmflow/store/store.h"
 
-/* Every statement the store runs, prepared once by store_open() (SQL in store.c). */
+/* Every statement the store runs (SQL in store.c), each prepared once: the transaction ones by
+ * store_open(), which a rollback on an error path must not fail to prepare, the others at
+ * their first use or by store_prepare_all(). */
 enum stmt_id {
 	ST_BEGIN,
 	ST_COMMIT,
@@ -52,7 +54,10 @@ struct store {
 	sqlite3_stmt *stmts[ST_COUNT];
 };
 
-/* Returns statement id, reset and with its bindings cleared. */
+/* Returns statement id, reset and with its bindings cleared; NULL when SQLite refuses to prepare
+ * it. The caller's step then fails with SQLITE_MISUSE, and its store_fail carries SQLite's
+ * reason, the connection's last error, as long as nothing runs on it in between (every caller
+ * binds and steps at once). */
 sqlite3_stmt *store_stmt(struct store *s, enum stmt_id id);
 /* Sets *err to "store: WHAT: sqlite's message" and returns false. */
 bool store_fail(struct store *s, char **err, const char *fmt, ...)

@@ -103,7 +103,7 @@ static void test_prepare_errors(void **state)
 	store_close(f->s);
 	exec_beside(f, "PRAGMA foreign_keys = OFF; DROP TABLE dags;");
 	char *err = NULL;
-	f->s = store_open(f->path, &err); /* opens: nothing is prepared yet */
+	f->s = store_open(f->path, &err); /* opens: it prepares no statement that reads dags */
 	if (!f->s)
 		fail_msg("store_open: %s", err);
 	assert_false(store_prepare_all(f->s, &err));
