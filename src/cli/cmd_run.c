@@ -197,8 +197,8 @@ static void standby_clear(struct cli *cli)
 }
 
 /* The daemon waits for an engine that does not answer yet (dockerd starting, a manager
- * rebooting) with a capped backoff, logging once per change of what it sees (its numbers
- * aside: curl's message gives the connect time); one that answers
+ * rebooting) with a capped backoff, logging once per change of what it sees (the connect
+ * time in curl's message aside); one that answers
  * but cannot be used (not a manager) ends it. NULL with *stopped when a signal said stop. */
 static struct engine *wait_for_engine(struct cli *cli, const sigset_t *set, bool *stopped)
 {
@@ -218,7 +218,7 @@ static struct engine *wait_for_engine(struct cli *cli, const sigset_t *set, bool
 			free(last);
 			return e;
 		}
-		if (!last || !str_same_but_numbers(last, why)) /* "after 1 ms", then "after 0 ms" */
+		if (!last || !str_same_but_ms(last, why)) /* "after 1 ms", then "after 0 ms" */
 			log_warnx("engine: %s; waiting for it (retrying up to every %d s)", why,
 				  ENGINE_WAIT_MAX_MS / 1000);
 		beat_waiting(cli, why);

@@ -44,7 +44,7 @@ json_t *cli_run_json(const struct run *run);
 json_t *cli_ti_json(const struct ti *ti);
 
 /* A kind of row: the size of its struct, the function that writes its members and the one that
- * frees what it owns. */
+ * frees what it owns (nothing for a copied run: its strings are its batch's strpool's). */
 struct row_kind {
 	size_t size;
 	void (*fields)(struct json_row *r, const void *item);

@@ -35,7 +35,7 @@ struct row_pool {
 	/* Batches head..tail-1 (mod depth) are in flight, in listing order. Only the main thread
 	 * moves head and tail; a worker only touches the batch it marked BUSY. */
 	struct batch ring[RING];
-	size_t depth; /* slots used: nworkers + 2 */
+	size_t depth; /* slots used: the workers asked for + 2 */
 	size_t head, tail;
 	bool closing;
 	size_t nworkers;

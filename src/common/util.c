@@ -259,20 +259,22 @@ bool str_copy(char *dst, size_t size, const char *src)
 	return whole;
 }
 
-static const char *skip_digits(const char *s)
+/* Past the digits of a "N ms" at s, or NULL when s does not start with one. */
+static const char *ms_number_end(const char *s)
 {
-	while (*s >= '0' && *s <= '9')
-		s++;
-	return s;
+	const char *p = s;
+	while (*p >= '0' && *p <= '9')
+		p++;
+	return p > s && strncmp(p, " ms", 3) == 0 ? p : NULL;
 }
 
-bool str_same_but_numbers(const char *a, const char *b)
+bool str_same_but_ms(const char *a, const char *b)
 {
 	for (;;) {
-		bool da = *a >= '0' && *a <= '9', db = *b >= '0' && *b <= '9';
-		if (da && db) {
-			a = skip_digits(a);
-			b = skip_digits(b);
+		const char *ea = ms_number_end(a), *eb = ms_number_end(b);
+		if (ea && eb) {
+			a = ea;
+			b = eb;
 			continue;
 		}
 		if (*a != *b)

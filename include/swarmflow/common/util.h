@@ -82,9 +82,9 @@ const char *env_lookup(char *const *envp, const char *name);
  * true when nothing was cut. */
 bool str_copy(char *dst, size_t size, const char *src);
 
-/* True when a and b are the same text but for the numbers in it: "failed after 1 ms" and
- * "failed after 0 ms" (curl's messages carry their timings). Each run of digits counts as one. */
-bool str_same_but_numbers(const char *a, const char *b);
+/* True when a and b are the same text but for durations in milliseconds: "port 80 after 1 ms"
+ * and "port 80 after 0 ms" (curl's messages carry their timings); other numbers must match. */
+bool str_same_but_ms(const char *a, const char *b);
 
 /* True when s starts with prefix / ends with suffix. */
 bool str_has_prefix(const char *s, const char *prefix);
