@@ -81,3 +81,23 @@ store_try_node() {
 store_ti_node() {
 	sqlite "SELECT coalesce(node_id, '') FROM task_instances WHERE run_id = '$2' AND task_id = '$1'"
 }
+
+# node_logs_readable NODE: a one-shot service on NODE prints a line and the manager gives it
+# back within 10 s. A node can be ready again after a partition while the managers still call
+# its logs "not available" for minutes (seen in CI: 40_manager_api and 50_failover, after
+# 30_partition, then lost every log of w1).
+node_logs_readable() {
+	local name="sfc-logprobe-$RANDOM" out i rc=1
+	docker service create --quiet --detach --name "$name" --restart-condition none \
+		--constraint "node.hostname==sfc-$1" "$IMAGE" echo logs-probe >/dev/null 2>&1 || return 1
+	for ((i = 0; i < 20; i++)); do
+		out=$(docker service logs --raw "$name" 2>&1) || true
+		if [[ $out == *logs-probe* && $out != *"not available"* ]]; then
+			rc=0
+			break
+		fi
+		sleep 0.5
+	done
+	docker service rm "$name" >/dev/null 2>&1 || true
+	return "$rc"
+}

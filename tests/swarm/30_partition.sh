@@ -109,3 +109,22 @@ try1_stopped || fail "try 1 still runs on w1 15 s after the partition healed: $(
 echo "MEASURED: after the heal, w1 stopped the stale try 1 within $((($(now_ms) - t_ready) / 1000))s"
 w1_empty() { [[ -z $(docker -H unix:///run/sfc/w1.sock ps -q) ]]; }
 wait_until 15 "no container left on w1" w1_empty
+
+# The cases after this one read w1's logs: the cluster is left as this case found it. When the
+# managers still cannot read w1's logs, its engine is started again and the case waits until
+# they can (it fails here, saying so, rather than a later case losing a log).
+step "w1's logs can be read again"
+t_heal=$(now_ms)
+logs_back=false
+for ((i = 0; i < 3; i++)); do
+	node_logs_readable w1 && logs_back=true && break
+done
+if $logs_back; then
+	echo "MEASURED: w1's logs readable $((($(now_ms) - t_heal) / 1000))s after the checks began"
+else
+	echo "MEASURED: w1's logs still 'not available' $((($(now_ms) - t_heal) / 1000))s after the checks began: its engine is started again"
+	"$CLUSTER" kill w1
+	"$CLUSTER" start w1
+	wait_until 60 "w1 ready after its engine started again" is_ready
+	wait_until 60 "w1's logs readable" node_logs_readable w1
+fi
