@@ -21,6 +21,8 @@
 #include "swarmflow/store/lease.h"
 #include "swarmflow/store/store.h"
 
+#include "db_files.h"
+
 #define FENCED "fenced: another scheduler has taken the scheduler lease"
 
 /* One state database and three connections to it, as three processes would have. */
@@ -61,12 +63,7 @@ static int teardown(void **state)
 	store_close(f->b);
 	store_close(f->c);
 	free(f->snap);
-	static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
-	for (size_t i = 0; i < ARRAY_LEN(suffixes); i++) {
-		char p[160];
-		snprintf(p, sizeof(p), "%s%s", f->path, suffixes[i]);
-		unlink(p);
-	}
+	remove_db(f->path);
 	rmdir(f->dir);
 	free(f);
 	return 0;

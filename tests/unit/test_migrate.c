@@ -17,6 +17,8 @@
 #include "swarmflow/common/util.h"
 #include "swarmflow/store/store.h"
 
+#include "db_files.h"
+
 /* Frozen copies of every shipped migration step, oldest first: frozen[i] takes a database from
  * version i to i + 1, exactly as the swarmflow that shipped it did. These are fixtures: never edit
  * one. When src/store/store.c gains step N + 1, append a copy of step N here (test_fixture_count
@@ -190,16 +192,6 @@ static int setup(void **state)
 	snprintf(f->fresh, sizeof(f->fresh), "%s/fresh.db", f->dir);
 	*state = f;
 	return 0;
-}
-
-static void remove_db(const char *path)
-{
-	static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
-	for (size_t i = 0; i < ARRAY_LEN(suffixes); i++) {
-		char p[160];
-		snprintf(p, sizeof(p), "%s%s", path, suffixes[i]);
-		unlink(p);
-	}
 }
 
 static int teardown(void **state)

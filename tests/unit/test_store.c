@@ -17,6 +17,8 @@
 #include "swarmflow/common/util.h"
 #include "swarmflow/store/store.h"
 
+#include "db_files.h"
+
 struct fixture {
 	char dir[64];
 	char path[128];
@@ -33,12 +35,7 @@ static void make_dir(struct fixture *f)
 
 static void remove_dir(struct fixture *f)
 {
-	static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
-	for (size_t i = 0; i < ARRAY_LEN(suffixes); i++) {
-		char p[160];
-		snprintf(p, sizeof(p), "%s%s", f->path, suffixes[i]);
-		unlink(p);
-	}
+	remove_db(f->path);
 	rmdir(f->dir);
 }
 

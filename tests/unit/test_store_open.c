@@ -15,6 +15,8 @@
 #include "swarmflow/common/util.h"
 #include "swarmflow/store/store.h"
 
+#include "db_files.h"
+
 struct fixture {
 	char dir[64];
 	char path[96];
@@ -40,12 +42,7 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 	store_close(f->s);
-	const char *suffix[] = {"", "-wal", "-shm"};
-	for (size_t i = 0; i < ARRAY_LEN(suffix); i++) {
-		char p[128];
-		snprintf(p, sizeof(p), "%s%s", f->path, suffix[i]);
-		unlink(p);
-	}
+	remove_db(f->path);
 	rmdir(f->dir);
 	free(f);
 	return 0;
